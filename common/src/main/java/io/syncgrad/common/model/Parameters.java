@@ -1,0 +1,202 @@
+package io.syncgrad.common.model;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import org.ejml.data.FMatrixRMaj;
+
+/**
+ * The tensors of a network in canonical order: for each layer, its weights (fanIn×fanOut) and
+ * then its bias (1×fanOut). The same shape serves weights, gradients and optimiser moments.
+ *
+ * <p>Every whole-vector operation walks the tensors in this order, so its result does not
+ * depend on who calls it or how many threads exist.
+ */
+public final class Parameters {
+
+  private final List<FMatrixRMaj> tensors;
+
+  private Parameters(List<FMatrixRMaj> tensors) {
+    this.tensors = Collections.unmodifiableList(tensors);
+  }
+
+  /** Zero-filled tensors of the shapes of {@code spec}. */
+  public static Parameters zeros(ModelSpec spec) {
+    List<FMatrixRMaj> t = new ArrayList<>();
+    for (int l = 0; l < spec.layerCount(); l++) {
+      t.add(new FMatrixRMaj(spec.fanIn(l), spec.fanOut(l)));
+      t.add(new FMatrixRMaj(1, spec.fanOut(l)));
+    }
+    return new Parameters(t);
+  }
+
+  /** A zero-filled twin of this one. */
+  public Parameters zerosLike() {
+    List<FMatrixRMaj> t = new ArrayList<>(tensors.size());
+    for (FMatrixRMaj m : tensors) {
+      t.add(new FMatrixRMaj(m.numRows, m.numCols));
+    }
+    return new Parameters(t);
+  }
+
+  /** A deep copy. */
+  public Parameters copy() {
+    Parameters c = zerosLike();
+    c.copyFrom(this);
+    return c;
+  }
+
+  /** Number of tensors: two per layer. */
+  public int tensorCount() {
+    return tensors.size();
+  }
+
+  /** Tensor {@code i} in canonical order. Its storage is shared, not copied. */
+  public FMatrixRMaj tensor(int i) {
+    return tensors.get(i);
+  }
+
+  /** Weights of layer {@code l}, fanIn×fanOut. */
+  public FMatrixRMaj weights(int l) {
+    return tensors.get(2 * l);
+  }
+
+  /** Bias of layer {@code l}, 1×fanOut. */
+  public FMatrixRMaj bias(int l) {
+    return tensors.get(2 * l + 1);
+  }
+
+  /** Whether tensor {@code i} is a weight matrix (penalties apply) rather than a bias. */
+  public static boolean isWeights(int i) {
+    return i % 2 == 0;
+  }
+
+  /** Total scalars. */
+  public long size() {
+    long n = 0;
+    for (FMatrixRMaj m : tensors) {
+      n += m.getNumElements();
+    }
+    return n;
+  }
+
+  /** Sets every scalar to zero. */
+  public void zeroInPlace() {
+    for (FMatrixRMaj m : tensors) {
+      m.zero();
+    }
+  }
+
+  /** Copies {@code other}'s values into this one. Shapes must match. */
+  public void copyFrom(Parameters other) {
+    checkSameShape(other);
+    for (int i = 0; i < tensors.size(); i++) {
+      FMatrixRMaj src = other.tensors.get(i);
+      System.arraycopy(src.data, 0, tensors.get(i).data, 0, src.getNumElements());
+    }
+  }
+
+  /** {@code this += other}, element by element in canonical order. */
+  public void addInPlace(Parameters other) {
+    checkSameShape(other);
+    for (int i = 0; i < tensors.size(); i++) {
+      float[] a = tensors.get(i).data;
+      float[] b = other.tensors.get(i).data;
+      int n = tensors.get(i).getNumElements();
+      for (int k = 0; k < n; k++) {
+        a[k] += b[k];
+      }
+    }
+  }
+
+  /** {@code this /= divisor}, element by element. */
+  public void divideInPlace(float divisor) {
+    for (FMatrixRMaj m : tensors) {
+      float[] a = m.data;
+      int n = m.getNumElements();
+      for (int k = 0; k < n; k++) {
+        a[k] /= divisor;
+      }
+    }
+  }
+
+  /** Whether every scalar is finite. */
+  public boolean isFinite() {
+    for (FMatrixRMaj m : tensors) {
+      float[] a = m.data;
+      int n = m.getNumElements();
+      for (int k = 0; k < n; k++) {
+        if (!Float.isFinite(a[k])) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Whether every tensor has the shape of the matching tensor in {@code other}. */
+  public boolean sameShape(Parameters other) {
+    if (other.tensors.size() != tensors.size()) {
+      return false;
+    }
+    for (int i = 0; i < tensors.size(); i++) {
+      FMatrixRMaj a = tensors.get(i);
+      FMatrixRMaj b = other.tensors.get(i);
+      if (a.numRows != b.numRows || a.numCols != b.numCols) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void checkSameShape(Parameters other) {
+    if (!sameShape(other)) {
+      throw new IllegalArgumentException("Inconsistent shapes: " + shapes() + " vs " + other.shapes());
+    }
+  }
+
+  /** The shapes, for messages: {@code [784x256, 1x256, ...]}. */
+  public String shapes() {
+    StringBuilder sb = new StringBuilder("[");
+    for (FMatrixRMaj m : tensors) {
+      if (sb.length() > 1) {
+        sb.append(", ");
+      }
+      sb.append(m.numRows).append('x').append(m.numCols);
+    }
+    return sb.append(']').toString();
+  }
+
+  /**
+   * The weights hash: SHA-256 over every scalar in canonical order, each as the little-endian
+   * bytes of its IEEE-754 float32 bits, as lowercase hex.
+   */
+  public String sha256Hex() {
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+    ByteBuffer buf = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+    for (FMatrixRMaj m : tensors) {
+      int n = m.getNumElements();
+      for (int k = 0; k < n; k++) {
+        if (buf.remaining() < Float.BYTES) {
+          buf.flip();
+          digest.update(buf);
+          buf.clear();
+        }
+        buf.putFloat(m.data[k]);
+      }
+    }
+    buf.flip();
+    digest.update(buf);
+    return HexFormat.of().formatHex(digest.digest());
+  }
+}

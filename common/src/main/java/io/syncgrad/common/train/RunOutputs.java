@@ -1,0 +1,73 @@
+package io.syncgrad.common.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.syncgrad.common.checkpoint.CheckpointStore;
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The files a run leaves in its output directory: {@code metrics.jsonl} (one JSON object per
+ * step and per evaluation) and {@code summary.json} (written atomically at the end).
+ */
+public final class RunOutputs implements Closeable {
+
+  /** The JSON mapper for both files: snake_case keys. */
+  public static final ObjectMapper JSON = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  private static final ObjectMapper LINES = new ObjectMapper();
+
+  private final Path dir;
+  private final BufferedWriter metrics;
+
+  /**
+   * @param dir    the output directory, created if needed
+   * @param append continue an existing {@code metrics.jsonl} (a resume into the same directory)
+   */
+  public RunOutputs(Path dir, boolean append) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+    this.metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+  }
+
+  /** The output directory. */
+  public Path dir() {
+    return dir;
+  }
+
+  /** Appends one line: {@code {"type": type, ...fields}}. */
+  public void metric(String type, Map<String, Object> fields) throws IOException {
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("type", type);
+    line.putAll(fields);
+    metrics.write(LINES.writeValueAsString(line));
+    metrics.newLine();
+  }
+
+  /** Pushes buffered metric lines to the file. */
+  public void flush() throws IOException {
+    metrics.flush();
+  }
+
+  /** Writes {@code summary.json} atomically. */
+  public void summary(RunSummary summary) throws IOException {
+    CheckpointStore.writeAtomically(dir.resolve("summary.json"), JSON.writeValueAsBytes(summary));
+  }
+
+  @Override
+  public void close() throws IOException {
+    metrics.close();
+  }
+}

@@ -1,0 +1,33 @@
+package io.syncgrad.common.train;
+
+/**
+ * What {@code summary.json} says about a finished run. Field names become snake_case keys.
+ *
+ * @param weightsSha256    the weights hash: equal hashes, equal weights
+ * @param epochs           epochs trained, fractional when the run stopped inside one
+ * @param samplesPerSecond training samples per second of training time (evaluation excluded)
+ * @param resumedFromStep  the checkpoint step this process started from; 0 for a fresh run
+ */
+public record RunSummary(
+    String weightsSha256,
+    double testAccuracy,
+    double testLoss,
+    long steps,
+    double epochs,
+    int workers,
+    int shards,
+    int batchSize,
+    int threads,
+    double samplesPerSecond,
+    double wallSeconds,
+    double trainSeconds,
+    String kernel,
+    long seed,
+    String model,
+    long parameters,
+    String data,
+    int trainExamples,
+    int testExamples,
+    long resumedFromStep,
+    String runId,
+    String out) {}

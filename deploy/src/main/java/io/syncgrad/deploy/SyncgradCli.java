@@ -1,0 +1,75 @@
+package io.syncgrad.deploy;
+
+import io.syncgrad.common.error.UserException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code syncgrad}: the command line. User errors (bad data, bad flags, bad checkpoints) print
+ * one line per problem and exit 2; bugs print a stack trace and exit 70.
+ */
+@Command(
+    name = "syncgrad",
+    mixinStandardHelpOptions = true,
+    versionProvider = SyncgradCli.Version.class,
+    description = "Bit-exact data-parallel training of neural networks.",
+    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class})
+public final class SyncgradCli implements Runnable {
+
+  /** Exit code of a user error. */
+  public static final int USER_ERROR = 2;
+  /** Exit code of a bug (EX_SOFTWARE). */
+  public static final int INTERNAL_ERROR = 70;
+
+  @CommandLine.Spec
+  private CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(execute(new PrintWriter(System.err, true), args));
+  }
+
+  /** Runs the command line, reporting errors to {@code err}; returns the exit code. */
+  public static int execute(PrintWriter err, String... args) {
+    CommandLine cl = new CommandLine(new SyncgradCli());
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+      UserException user = findUserException(ex);
+      if (user != null) {
+        for (String problem : user.problems()) {
+          cmd.getErr().println("syncgrad: error: " + problem);
+        }
+        cmd.getErr().flush();
+        return USER_ERROR;
+      }
+      cmd.getErr().println("syncgrad: internal error (a bug; please report it with this trace):");
+      ex.printStackTrace(cmd.getErr());
+      cmd.getErr().flush();
+      return INTERNAL_ERROR;
+    });
+    return cl.execute(args);
+  }
+
+  private static UserException findUserException(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof UserException u) {
+        return u;
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** The version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = SyncgradCli.class.getPackage().getImplementationVersion();
+      return new String[] {"syncgrad " + (v != null ? v : "development build")};
+    }
+  }
+}
