@@ -24,39 +24,30 @@ public final class IdxReader {
 
   /** Reads matching image and label files into a data set with raw byte values 0..255. */
   public static Dataset read(DataFile images, DataFile labels) {
-    byte[] img = readAll(images);
+    Dataset pixels = readImages(images);
     byte[] lab = readAll(labels);
-    int imageCount = header(images, img, IMAGES_MAGIC, "unsigned-byte images, 3 dimensions");
-    int rows = readInt(img, 8);
-    int cols = readInt(img, 12);
-    if (rows <= 0 || cols <= 0) {
-      throw new UserException(images.name() + ": image size " + rows + "x" + cols + " in the header, expected positive sizes");
-    }
-    long width = (long) rows * cols;
-    checkLength(images, img, 16, imageCount, width, "images of " + rows + "x" + cols);
     int labelCount = header(labels, lab, LABELS_MAGIC, "unsigned-byte labels, 1 dimension");
     checkLength(labels, lab, 8, labelCount, 1, "labels");
-    if (imageCount != labelCount) {
+    if (pixels.size() != labelCount) {
       throw new UserException(labels.name() + ": holds " + labelCount + " labels but " + images.name()
-          + " holds " + imageCount + " images; the counts must match");
-    }
-    float[] features = new float[(int) (imageCount * width)];
-    for (int i = 0; i < features.length; i++) {
-      features[i] = img[16 + i] & 0xFF;
+          + " holds " + pixels.size() + " images; the counts must match");
     }
     int[] y = new int[labelCount];
     for (int i = 0; i < labelCount; i++) {
       y[i] = lab[8 + i] & 0xFF;
     }
-    return new Dataset(images.name(), features, y, imageCount, (int) width, true);
+    return new Dataset(images.name(), pixels.features(), y, labelCount, pixels.width(), true);
   }
 
-  /** Reads an image file alone (for prediction). */
+  /** Reads an image file alone (for prediction); every label is 0. */
   public static Dataset readImages(DataFile images) {
     byte[] img = readAll(images);
     int count = header(images, img, IMAGES_MAGIC, "unsigned-byte images, 3 dimensions");
     int rows = readInt(img, 8);
     int cols = readInt(img, 12);
+    if (rows <= 0 || cols <= 0) {
+      throw new UserException(images.name() + ": image size " + rows + "x" + cols + " in the header, expected positive sizes");
+    }
     long width = (long) rows * cols;
     checkLength(images, img, 16, count, width, "images of " + rows + "x" + cols);
     float[] features = new float[(int) (count * width)];

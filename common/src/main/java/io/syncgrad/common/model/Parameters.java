@@ -5,7 +5,6 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import org.ejml.data.FMatrixRMaj;
@@ -19,10 +18,11 @@ import org.ejml.data.FMatrixRMaj;
  */
 public final class Parameters {
 
-  private final List<FMatrixRMaj> tensors;
+  // An array, not a list: the per-step loops below must not allocate iterators.
+  private final FMatrixRMaj[] tensors;
 
   private Parameters(List<FMatrixRMaj> tensors) {
-    this.tensors = Collections.unmodifiableList(tensors);
+    this.tensors = tensors.toArray(new FMatrixRMaj[0]);
   }
 
   /** Zero-filled tensors of the shapes of {@code spec}. */
@@ -37,7 +37,7 @@ public final class Parameters {
 
   /** A zero-filled twin of this one. */
   public Parameters zerosLike() {
-    List<FMatrixRMaj> t = new ArrayList<>(tensors.size());
+    List<FMatrixRMaj> t = new ArrayList<>(tensors.length);
     for (FMatrixRMaj m : tensors) {
       t.add(new FMatrixRMaj(m.numRows, m.numCols));
     }
@@ -53,22 +53,22 @@ public final class Parameters {
 
   /** Number of tensors: two per layer. */
   public int tensorCount() {
-    return tensors.size();
+    return tensors.length;
   }
 
   /** Tensor {@code i} in canonical order. Its storage is shared, not copied. */
   public FMatrixRMaj tensor(int i) {
-    return tensors.get(i);
+    return tensors[i];
   }
 
   /** Weights of layer {@code l}, fanIn×fanOut. */
   public FMatrixRMaj weights(int l) {
-    return tensors.get(2 * l);
+    return tensors[2 * l];
   }
 
   /** Bias of layer {@code l}, 1×fanOut. */
   public FMatrixRMaj bias(int l) {
-    return tensors.get(2 * l + 1);
+    return tensors[2 * l + 1];
   }
 
   /** Whether tensor {@code i} is a weight matrix (penalties apply) rather than a bias. */
@@ -95,19 +95,19 @@ public final class Parameters {
   /** Copies {@code other}'s values into this one. Shapes must match. */
   public void copyFrom(Parameters other) {
     checkSameShape(other);
-    for (int i = 0; i < tensors.size(); i++) {
-      FMatrixRMaj src = other.tensors.get(i);
-      System.arraycopy(src.data, 0, tensors.get(i).data, 0, src.getNumElements());
+    for (int i = 0; i < tensors.length; i++) {
+      FMatrixRMaj src = other.tensors[i];
+      System.arraycopy(src.data, 0, tensors[i].data, 0, src.getNumElements());
     }
   }
 
   /** {@code this += other}, element by element in canonical order. */
   public void addInPlace(Parameters other) {
     checkSameShape(other);
-    for (int i = 0; i < tensors.size(); i++) {
-      float[] a = tensors.get(i).data;
-      float[] b = other.tensors.get(i).data;
-      int n = tensors.get(i).getNumElements();
+    for (int i = 0; i < tensors.length; i++) {
+      float[] a = tensors[i].data;
+      float[] b = other.tensors[i].data;
+      int n = tensors[i].getNumElements();
       for (int k = 0; k < n; k++) {
         a[k] += b[k];
       }
@@ -141,12 +141,12 @@ public final class Parameters {
 
   /** Whether every tensor has the shape of the matching tensor in {@code other}. */
   public boolean sameShape(Parameters other) {
-    if (other.tensors.size() != tensors.size()) {
+    if (other.tensors.length != tensors.length) {
       return false;
     }
-    for (int i = 0; i < tensors.size(); i++) {
-      FMatrixRMaj a = tensors.get(i);
-      FMatrixRMaj b = other.tensors.get(i);
+    for (int i = 0; i < tensors.length; i++) {
+      FMatrixRMaj a = tensors[i];
+      FMatrixRMaj b = other.tensors[i];
       if (a.numRows != b.numRows || a.numCols != b.numCols) {
         return false;
       }

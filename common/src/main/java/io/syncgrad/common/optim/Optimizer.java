@@ -5,8 +5,8 @@ import java.util.Locale;
 
 /**
  * Turns an aggregated gradient into new weights. Updates run element by element in canonical
- * order, in double precision rounded once to float, with {@link StrictMath} for powers: the
- * result is the same bits on every JVM.
+ * order, in double precision rounded once to float, and no transcendental functions: the result
+ * is the same bits on every JVM.
  *
  * <p>The state (moments and the update count) is part of a checkpoint: a resumed run continues
  * with exactly the optimiser it stopped with.
@@ -41,6 +41,10 @@ public final class Optimizer {
   private final Parameters first;
   private final Parameters second;
   private long updates;
+  // β₁ᵗ and β₂ᵗ as running products: the same bits as recomputing them by the same
+  // multiplications on resume, and no StrictMath.pow per step (it allocates until compiled).
+  private double beta1Power = 1.0;
+  private double beta2Power = 1.0;
 
   /**
    * @param kind     the update rule
@@ -83,6 +87,12 @@ public final class Optimizer {
   /** Restores the state of a checkpoint. */
   public void restore(long updates, Parameters firstMoment, Parameters secondMoment) {
     this.updates = updates;
+    beta1Power = 1.0;
+    beta2Power = 1.0;
+    for (long t = 0; t < updates; t++) {
+      beta1Power *= beta1;
+      beta2Power *= beta2;
+    }
     if (first != null) {
       first.copyFrom(firstMoment);
     }
@@ -100,12 +110,10 @@ public final class Optimizer {
    */
   public void update(Parameters params, Parameters grad, double learningRate) {
     updates++;
-    double c1 = 1.0;
-    double c2 = 1.0;
-    if (kind == Kind.ADAM) {
-      c1 = 1.0 - StrictMath.pow(beta1, updates);
-      c2 = 1.0 - StrictMath.pow(beta2, updates);
-    }
+    beta1Power *= beta1;
+    beta2Power *= beta2;
+    double c1 = 1.0 - beta1Power;
+    double c2 = 1.0 - beta2Power;
     for (int t = 0; t < params.tensorCount(); t++) {
       float[] w = params.tensor(t).data;
       float[] g = grad.tensor(t).data;

@@ -1,0 +1,119 @@
+package io.syncgrad.common.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.syncgrad.common.data.Normalization;
+import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.LossFunction;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.train.TrainingState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointStoreTest {
+
+  private static final ModelSpec MODEL = Fixtures.model(6, List.of(5), 3, Activation.SIGMOID,
+      OutputActivation.SOFTMAX, LossFunction.CROSS_ENTROPY, 0.25f);
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void roundTripKeepsEveryByteOfTheState() throws IOException {
+    TrainingState state = state(17);
+    Path file = dir.resolve("a.pb");
+    CheckpointStore.write(state, file);
+    TrainingState back = CheckpointStore.read(file);
+    assertEquals(state.params().sha256Hex(), back.params().sha256Hex());
+    assertEquals(state.optimizer().firstMoment().sha256Hex(), back.optimizer().firstMoment().sha256Hex());
+    assertEquals(state.optimizer().secondMoment().sha256Hex(), back.optimizer().secondMoment().sha256Hex());
+    assertEquals(state.optimizer().updates(), back.optimizer().updates());
+    assertEquals(state.model(), back.model());
+    assertEquals(state.config(), back.config());
+    assertEquals(17, back.step());
+    assertTrue(Arrays.equals(state.normalization().factor(), back.normalization().factor()));
+    assertTrue(Files.list(dir).allMatch(p -> p.getFileName().toString().equals("a.pb")), "no temporary file left");
+  }
+
+  @Test
+  void truncatedCheckpointIsRefusedWithItsName() throws IOException {
+    Path file = dir.resolve("t.pb");
+    CheckpointStore.write(state(3), file);
+    byte[] bytes = Files.readAllBytes(file);
+    for (int cut : new int[] {0, 1, 10, bytes.length / 2, bytes.length - 1}) {
+      Files.write(file, Arrays.copyOf(bytes, cut));
+      UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file), "cut at " + cut);
+      assertTrue(e.getMessage().startsWith(file.toString() + ": "), e.getMessage());
+    }
+  }
+
+  @Test
+  void everyFlippedBitIsCaught() throws IOException {
+    Path file = dir.resolve("f.pb");
+    CheckpointStore.write(state(3), file);
+    byte[] bytes = Files.readAllBytes(file);
+    for (int at = 0; at < bytes.length; at += Math.max(1, bytes.length / 97)) {
+      byte[] bad = bytes.clone();
+      bad[at] ^= 0x10;
+      Files.write(file, bad);
+      assertThrows(UserException.class, () -> CheckpointStore.read(file), "bit flipped at byte " + at);
+    }
+  }
+
+  @Test
+  void newestValidSkipsADamagedNewerCheckpoint() throws IOException {
+    CheckpointStore.write(state(10), CheckpointStore.periodicPath(dir, 10));
+    CheckpointStore.write(state(20), CheckpointStore.periodicPath(dir, 20));
+    Path newest = CheckpointStore.periodicPath(dir, 30);
+    CheckpointStore.write(state(30), newest);
+    assertEquals(30, CheckpointStore.newestValid(dir).step());
+    byte[] bytes = Files.readAllBytes(newest);
+    Files.write(newest, Arrays.copyOf(bytes, bytes.length - 7));
+    assertEquals(20, CheckpointStore.newestValid(dir).step());
+  }
+
+  @Test
+  void retentionKeepsTheNewest() throws IOException {
+    for (long s = 1; s <= 5; s++) {
+      CheckpointStore.write(state(s), CheckpointStore.periodicPath(dir, s));
+    }
+    CheckpointStore.retain(dir, 2);
+    assertEquals(List.of(CheckpointStore.periodicPath(dir, 4), CheckpointStore.periodicPath(dir, 5)),
+        CheckpointStore.periodic(dir));
+  }
+
+  @Test
+  void missingCheckpointSaysWhereItLooked() {
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.newestValid(dir));
+    assertTrue(e.getMessage().startsWith(dir + ": no valid checkpoint"), e.getMessage());
+  }
+
+  private static TrainingState state(long step) {
+    TrainingConfig config = Fixtures.config(9, 8, 2, Optimizer.Kind.ADAM, 0.01, 64);
+    Parameters params = Parameters.zeros(MODEL);
+    config.init().initialize(MODEL, 9, params);
+    Optimizer opt = config.newOptimizer(params);
+    Parameters grad = params.copy();
+    for (int i = 0; i < 3; i++) {
+      opt.update(params, grad, 0.01);
+    }
+    float[] offset = new float[6];
+    float[] factor = new float[6];
+    Arrays.fill(factor, 0.5f);
+    return new TrainingState("run-1", MODEL, new Normalization(Normalization.Kind.STANDARDIZE, offset, factor),
+        config, params, opt, step, "test-kernel");
+  }
+}

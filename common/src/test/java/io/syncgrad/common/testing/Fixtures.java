@@ -1,0 +1,71 @@
+package io.syncgrad.common.testing;
+
+import io.syncgrad.common.data.Dataset;
+import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.LossFunction;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.optim.LearningRateSchedule;
+import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.model.Initializer;
+import io.syncgrad.common.train.TrainingConfig;
+import com.typesafe.config.ConfigFactory;
+import io.syncgrad.common.config.TrainSettings;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Small deterministic models, data and configurations shared by the tests of every module. */
+public final class Fixtures {
+
+  private Fixtures() {}
+
+  /** {@code n} samples of {@code width} features in [-1, 1] with {@code classes} labels, from a seed. */
+  public static Dataset randomData(int n, int width, int classes, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] x = new float[n * width];
+    int[] y = new int[n];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < width; j++) {
+        x[i * width + j] = (float) (2 * r.nextDouble() - 1);
+      }
+      y[i] = r.nextInt(classes);
+    }
+    return new Dataset("random-" + seed, x, y, n, width, false);
+  }
+
+  /** A small classifier. */
+  public static ModelSpec model(int input, List<Integer> hidden, int output, Activation act, OutputActivation out,
+      LossFunction loss, float dropout) {
+    return new ModelSpec(input, hidden, output, act, out, loss, dropout);
+  }
+
+  /** A configuration for {@code examples} samples with the given optimiser. */
+  public static TrainingConfig config(long seed, int batch, int shards, Optimizer.Kind optimizer, double lr,
+      long examples) {
+    return new TrainingConfig(seed, batch, shards, optimizer, 0.9, 0.9, 0.999, 1e-8, 0, 0, 0,
+        LearningRateSchedule.constant(lr), Initializer.HE, examples, "test");
+  }
+
+  /** Settings as {@code syncgrad train} would build them from these flags. */
+  public static TrainSettings settings(Map<String, Object> flags) {
+    return TrainSettings.fromConfig(ConfigFactory.parseMap(flags, "command line")
+        .withFallback(ConfigFactory.defaultReference().getConfig(TrainSettings.PATH)).resolve());
+  }
+
+  /** Copies the embedded Fashion-MNIST sample into {@code dir} as an IDX folder; returns it. */
+  public static Path sampleFolder(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    for (String name : List.of("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")) {
+      try (InputStream in = Fixtures.class.getResourceAsStream("/syncgrad/data/fashion-mnist-sample/" + name)) {
+        Files.copy(in, dir.resolve(name));
+      }
+    }
+    return dir;
+  }
+}

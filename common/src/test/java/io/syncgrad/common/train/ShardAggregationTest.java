@@ -1,0 +1,128 @@
+package io.syncgrad.common.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.syncgrad.common.data.Dataset;
+import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.Initializer;
+import io.syncgrad.common.model.LossFunction;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.testing.Fixtures;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The virtual-shard arithmetic: sums add up, and the result never depends on who computed what when. */
+class ShardAggregationTest {
+
+  private static final long SEED = 42;
+  private static final int EXAMPLES = 512;
+  private static final int BATCH = 64;
+  private static final ModelSpec MODEL = Fixtures.model(12, List.of(16, 8), 4, Activation.TANH,
+      OutputActivation.SOFTMAX, LossFunction.CROSS_ENTROPY, 0.2f);
+  private static final Dataset DATA = Fixtures.randomData(EXAMPLES, 12, 4, SEED);
+
+  @Test
+  void shardSumsAddUpToTheWholeBatchGradient() {
+    // Without dropout: its masks are keyed by shard, so another shard layout draws other masks.
+    ModelSpec model = MODEL.withDropout(0f);
+    Parameters params = initial();
+    Parameters whole = meanGradient(model, params, 1, 3);
+    for (int shards : new int[] {2, 3, 8, 64}) {
+      Parameters sharded = meanGradient(model, params, shards, 3);
+      for (int t = 0; t < whole.tensorCount(); t++) {
+        for (int i = 0; i < whole.tensor(t).getNumElements(); i++) {
+          float a = whole.tensor(t).data[i];
+          float b = sharded.tensor(t).data[i];
+          assertEquals(a, b, 1e-5 * (Math.abs(a) + 1e-3), shards + " shards, tensor " + t + " index " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void weightsAreBitIdenticalWhateverOrderShardsAreComputedIn() {
+    Random random = new Random(SEED);
+    String reference = null;
+    for (int trial = 0; trial < 5; trial++) {
+      TrainingConfig config = Fixtures.config(SEED, BATCH, 8, Optimizer.Kind.ADAM, 0.01, EXAMPLES);
+      Parameters params = initial();
+      Optimizer optimizer = config.newOptimizer(params);
+      ShardComputer computer = new ShardComputer(MODEL, config, DATA, EjmlKernel.INSTANCE);
+      StepAggregator aggregator = new StepAggregator(config, params);
+      List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6, 7));
+      for (long step = 0; step < 20; step++) {
+        computer.prepare(step);
+        if (trial > 0) {
+          Collections.shuffle(order, random);
+        }
+        for (int s : order) {
+          computer.compute(params, step, s);
+        }
+        aggregator.apply(step, computer, params, optimizer);
+      }
+      String hash = params.sha256Hex();
+      if (reference == null) {
+        reference = hash;
+      }
+      assertEquals(reference, hash, "trial " + trial);
+    }
+  }
+
+  @Test
+  void dropoutMasksDependOnStepAndShard() {
+    Parameters params = initial();
+    Parameters a = meanGradient(MODEL, params, 8, 3);
+    Parameters b = meanGradient(MODEL, params, 8, 3);
+    Parameters c = meanGradient(MODEL, params, 8, 3 + 7);
+    assertEquals(a.sha256Hex(), b.sha256Hex());
+    assertNotEquals(a.sha256Hex(), c.sha256Hex());
+  }
+
+  @Test
+  void nonFiniteLossStopsTheStepAndNamesTheShard() {
+    TrainingConfig config = Fixtures.config(SEED, BATCH, 4, Optimizer.Kind.SGD, 0.1, EXAMPLES);
+    Parameters params = initial();
+    String before = params.sha256Hex();
+    ShardComputer computer = new ShardComputer(MODEL, config, DATA, EjmlKernel.INSTANCE);
+    computer.prepare(0);
+    for (int s = 0; s < 4; s++) {
+      computer.compute(params, 0, s);
+    }
+    computer.gradient(2).tensor(0).data[5] = Float.NaN;
+    DivergedException e = org.junit.jupiter.api.Assertions.assertThrows(DivergedException.class,
+        () -> new StepAggregator(config, params).apply(0, computer, params, config.newOptimizer(params)));
+    assertTrue(e.getMessage().startsWith("training diverged at step 0: shard 2"), e.getMessage());
+    assertEquals(before, params.sha256Hex(), "nothing of a diverged step is applied");
+  }
+
+  private static Parameters initial() {
+    Parameters params = Parameters.zeros(MODEL);
+    Initializer.XAVIER.initialize(MODEL, SEED, params);
+    return params;
+  }
+
+  private static Parameters meanGradient(ModelSpec model, Parameters params, int shards, long step) {
+    TrainingConfig config = Fixtures.config(SEED, BATCH, shards, Optimizer.Kind.SGD, 0.1, EXAMPLES);
+    ShardComputer computer = new ShardComputer(model, config, DATA, EjmlKernel.INSTANCE);
+    computer.prepare(step);
+    Parameters sum = params.zerosLike();
+    int samples = 0;
+    for (int s = 0; s < shards; s++) {
+      computer.compute(params, step, s);
+      sum.addInPlace(computer.gradient(s));
+      samples += computer.samples(s);
+    }
+    assertEquals(BATCH, samples);
+    sum.divideInPlace(samples);
+    return sum;
+  }
+}
