@@ -1,6 +1,6 @@
 package io.syncgrad.deploy;
 
-import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.train.Evaluator;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -10,6 +10,9 @@ import picocli.CommandLine.Option;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = "Loss and accuracy of a trained model on labelled data.")
 final class EvaluateCommand implements Callable<Integer> {
+
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  private String kernel;
 
   @Option(names = "--model", required = true, paramLabel = "FILE", description = "model.pb, a checkpoint, or a run directory.")
   private String model;
@@ -23,7 +26,7 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     ModelInput in = ModelInput.load(model, data, labelColumn, true);
-    Evaluator.Result r = new Evaluator(in.model().model(), EjmlKernel.INSTANCE).evaluate(in.model().params(), in.samples());
+    Evaluator.Result r = new Evaluator(in.model().model(), Kernels.select(kernel)).evaluate(in.model().params(), in.samples());
     System.out.printf("accuracy %.4f loss %.4f samples %d%n", r.accuracy(), r.loss(), r.samples());
     return 0;
   }

@@ -1,7 +1,7 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.checkpoint.CheckpointStore;
-import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.train.Evaluator;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +14,9 @@ import picocli.CommandLine.Option;
 @Command(name = "predict", mixinStandardHelpOptions = true,
     description = "Predict the class of each sample: one line per sample.")
 final class PredictCommand implements Callable<Integer> {
+
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  private String kernel;
 
   @Option(names = "--model", required = true, paramLabel = "FILE", description = "model.pb, a checkpoint, or a run directory.")
   private String model;
@@ -30,7 +33,7 @@ final class PredictCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ModelInput in = ModelInput.load(model, input, labelColumn, false);
-    int[] classes = new Evaluator(in.model().model(), EjmlKernel.INSTANCE).predict(in.model().params(), in.samples());
+    int[] classes = new Evaluator(in.model().model(), Kernels.select(kernel)).predict(in.model().params(), in.samples());
     StringBuilder sb = new StringBuilder(classes.length * 3);
     for (int c : classes) {
       sb.append(c).append('\n');

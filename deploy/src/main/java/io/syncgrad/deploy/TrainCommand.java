@@ -5,7 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.error.UserException;
-import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import java.io.File;
@@ -138,6 +138,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Threads computing shards (default: one per core). Does not change the result.")
   private String threads;
 
+  @Option(names = "--kernel", description = "Matrix products: auto (default: native if a system BLAS loads, else java), native, java or ejml.")
+  private String kernel;
+
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
@@ -174,13 +177,13 @@ final class TrainCommand implements Callable<Integer> {
     ProgressReporter reporter = new ProgressReporter(plain);
     RunSummary summary;
     try {
-      summary = LocalTraining.run(settings, explicit, EjmlKernel.INSTANCE, reporter);
+      summary = LocalTraining.run(settings, explicit, Kernels.select(settings.kernel()), reporter);
     } finally {
       reporter.close();
     }
     System.out.printf("test accuracy %.4f, test loss %.4f after %d steps (%.2f epochs), %.0f samples/s%n",
         summary.testAccuracy(), summary.testLoss(), summary.steps(), summary.epochs(), summary.samplesPerSecond());
-    System.out.println("weights sha256 " + summary.weightsSha256());
+    System.out.println("weights sha256 " + summary.weightsSha256() + " (kernel " + summary.kernel() + ")");
     System.out.println("outputs in " + summary.out() + " (model.pb, metrics.jsonl, summary.json)");
     return 0;
   }

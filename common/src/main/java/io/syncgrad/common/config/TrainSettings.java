@@ -35,6 +35,7 @@ import java.util.function.Function;
  * @param resume         a run directory or checkpoint to continue; null for a fresh run
  * @param out            output directory; null for a fresh {@code runs/run-...}
  * @param threads        threads computing shards; 0 for one per core
+ * @param kernel         the matrix kernel's name, see {@link io.syncgrad.common.math.Kernels}
  */
 public record TrainSettings(
     String data,
@@ -71,7 +72,8 @@ public record TrainSettings(
     int keepCheckpoints,
     String resume,
     String out,
-    int threads) {
+    int threads,
+    String kernel) {
 
   /** The configuration path whose keys this record reads. */
   public static final String PATH = "syncgrad.train";
@@ -132,11 +134,15 @@ public record TrainSettings(
     String resume = f.optionalString("resume");
     String out = f.optionalString("out");
     int threads = (int) f.integer("threads", 0, 1024);
+    String kernel = f.string("kernel");
+    if (kernel != null && !List.of("auto", "native", "java", "ejml").contains(kernel)) {
+      f.problem("kernel", "must be " + io.syncgrad.common.math.Kernels.CHOICES + ", got '" + kernel + "'");
+    }
     f.throwIfAny();
     return new TrainSettings(data, testData, testFraction, labelColumn, layers, activation, output, loss, init,
         normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate, lrPeriod,
         lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, out, threads);
+        keepCheckpoints, resume, out, threads, kernel);
   }
 
   /** Reads typed fields, collecting a problem per bad one instead of stopping at the first. */

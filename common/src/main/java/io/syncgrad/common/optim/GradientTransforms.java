@@ -59,25 +59,126 @@ public final class GradientTransforms {
    * @return the norm before clipping
    */
   public static double clipByGlobalNorm(Parameters grad, double maxNorm) {
-    double sq = 0;
-    for (int t = 0; t < grad.tensorCount(); t++) {
-      float[] g = grad.tensor(t).data;
-      int n = grad.tensor(t).getNumElements();
-      for (int i = 0; i < n; i++) {
-        sq += (double) g[i] * g[i];
-      }
-    }
-    double norm = Math.sqrt(sq);
+    return clipByGlobalNorm(grad, Math.sqrt(sumOfSquares(grad, new SquareSum())), maxNorm);
+  }
+
+  /** Like {@link #clipByGlobalNorm(Parameters, double)}, with the norm already known. */
+  public static double clipByGlobalNorm(Parameters grad, double norm, double maxNorm) {
     if (maxNorm > 0 && norm > maxNorm) {
-      double scale = maxNorm / norm;
+      float scale = (float) (maxNorm / norm);
       for (int t = 0; t < grad.tensorCount(); t++) {
         float[] g = grad.tensor(t).data;
         int n = grad.tensor(t).getNumElements();
         for (int i = 0; i < n; i++) {
-          g[i] = (float) (g[i] * scale);
+          g[i] *= scale;
         }
       }
     }
     return norm;
   }
+
+  /**
+   * {@code out = a + b}, element by element.
+   *
+   * @param out Modified; may alias {@code a}.
+   */
+  public static void sum(Parameters a, Parameters b, Parameters out) {
+    for (int t = 0; t < out.tensorCount(); t++) {
+      float[] x = a.tensor(t).data;
+      float[] y = b.tensor(t).data;
+      float[] o = out.tensor(t).data;
+      int n = out.tensor(t).getNumElements();
+      for (int i = 0; i < n; i++) {
+        o[i] = x[i] + y[i];
+      }
+    }
+  }
+
+  /**
+   * {@code out = (a + b) / divisor} element by element ({@code out = a / divisor} when {@code b}
+   * is null).
+   *
+   * @param out Modified; may alias {@code a}.
+   */
+  public static void sumAndDivide(Parameters a, Parameters b, float divisor, Parameters out) {
+    for (int t = 0; t < out.tensorCount(); t++) {
+      float[] x = a.tensor(t).data;
+      float[] o = out.tensor(t).data;
+      int n = out.tensor(t).getNumElements();
+      if (b != null) {
+        float[] y = b.tensor(t).data;
+        for (int i = 0; i < n; i++) {
+          o[i] = (x[i] + y[i]) / divisor;
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          o[i] = x[i] / divisor;
+        }
+      }
+    }
+  }
+
+  /**
+   * Σ g² in double precision, tensor by tensor through {@code lanes} (see {@link SquareSum}).
+   * Infinite or NaN when any element is.
+   */
+  public static double sumOfSquares(Parameters grad, SquareSum lanes) {
+    double total = 0;
+    for (int t = 0; t < grad.tensorCount(); t++) {
+      lanes.reset();
+      lanes.add(grad.tensor(t).data, grad.tensor(t).getNumElements());
+      total += lanes.total();
+    }
+    return total;
+  }
+
+  /**
+   * Σ g² over one tensor fed in blocks whose lengths are multiples of 8 (but the last): element
+   * {@code i} of the tensor always goes to partial sum {@code i mod 8}, so blocking never changes
+   * the order of additions, and the eight chains do not wait on each other.
+   */
+  public static final class SquareSum {
+    private double s0, s1, s2, s3, s4, s5, s6, s7;
+
+    /** Starts a new tensor. */
+    public void reset() {
+      s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0;
+    }
+
+    /** Adds {@code g[0..n)}. */
+    public void add(float[] g, int n) {
+      double a0 = s0, a1 = s1, a2 = s2, a3 = s3, a4 = s4, a5 = s5, a6 = s6, a7 = s7;
+      int i = 0;
+      for (; i + 8 <= n; i += 8) {
+        a0 += (double) g[i] * g[i];
+        a1 += (double) g[i + 1] * g[i + 1];
+        a2 += (double) g[i + 2] * g[i + 2];
+        a3 += (double) g[i + 3] * g[i + 3];
+        a4 += (double) g[i + 4] * g[i + 4];
+        a5 += (double) g[i + 5] * g[i + 5];
+        a6 += (double) g[i + 6] * g[i + 6];
+        a7 += (double) g[i + 7] * g[i + 7];
+      }
+      for (int lane = 0; i < n; i++, lane++) {
+        double sq = (double) g[i] * g[i];
+        switch (lane) {
+          case 0 -> a0 += sq;
+          case 1 -> a1 += sq;
+          case 2 -> a2 += sq;
+          case 3 -> a3 += sq;
+          case 4 -> a4 += sq;
+          case 5 -> a5 += sq;
+          default -> a6 += sq;
+        }
+      }
+      s0 = a0; s1 = a1; s2 = a2; s3 = a3; s4 = a4; s5 = a5; s6 = a6; s7 = a7;
+    }
+
+    /** The sum of the tensor so far, the lanes added in a fixed order. */
+    public double total() {
+      return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+  }
+
+
 }

@@ -4,9 +4,8 @@ import io.syncgrad.common.model.Parameters;
 import java.util.Locale;
 
 /**
- * Turns an aggregated gradient into new weights. Updates run element by element in canonical
- * order, in double precision rounded once to float, and no transcendental functions: the result
- * is the same bits on every JVM.
+ * Turns an aggregated gradient into new weights. Updates run element by element in float32
+ * arithmetic, with no transcendental functions: the result is the same bits on every JVM.
  *
  * <p>The state (moments and the update count) is part of a checkpoint: a resumed run continues
  * with exactly the optimiser it stopped with.
@@ -112,42 +111,64 @@ public final class Optimizer {
     updates++;
     beta1Power *= beta1;
     beta2Power *= beta2;
-    double c1 = 1.0 - beta1Power;
-    double c2 = 1.0 - beta2Power;
+    float lr = (float) learningRate;
+    float mu = (float) momentum;
+    float inv1 = (float) (1.0 / (1.0 - beta1Power));
+    float inv2 = (float) (1.0 / (1.0 - beta2Power));
     for (int t = 0; t < params.tensorCount(); t++) {
       float[] w = params.tensor(t).data;
       float[] g = grad.tensor(t).data;
       int n = params.tensor(t).getNumElements();
       switch (kind) {
-        case SGD -> {
-          for (int i = 0; i < n; i++) {
-            w[i] = (float) (w[i] - learningRate * g[i]);
-          }
-        }
-        case MOMENTUM, NESTEROV -> {
-          float[] v = first.tensor(t).data;
-          boolean nesterov = kind == Kind.NESTEROV;
-          for (int i = 0; i < n; i++) {
-            double vi = momentum * v[i] + g[i];
-            v[i] = (float) vi;
-            double step = nesterov ? g[i] + momentum * v[i] : v[i];
-            w[i] = (float) (w[i] - learningRate * step);
-          }
-        }
-        case ADAM -> {
-          float[] m = first.tensor(t).data;
-          float[] v = second.tensor(t).data;
-          for (int i = 0; i < n; i++) {
-            double gi = g[i];
-            m[i] = (float) (beta1 * m[i] + (1.0 - beta1) * gi);
-            v[i] = (float) (beta2 * v[i] + (1.0 - beta2) * gi * gi);
-            double mHat = m[i] / c1;
-            double vHat = v[i] / c2;
-            w[i] = (float) (w[i] - learningRate * mHat / (Math.sqrt(vHat) + epsilon));
-          }
-        }
+        case SGD -> sgd(w, 0, g, 0, n, lr);
+        case MOMENTUM -> momentum(w, first.tensor(t).data, 0, g, 0, n, lr, mu);
+        case NESTEROV -> nesterov(w, first.tensor(t).data, 0, g, 0, n, lr, mu);
+        case ADAM -> adam(w, first.tensor(t).data, second.tensor(t).data, 0, g, 0, n, lr, (float) beta1,
+            (float) beta2, (float) epsilon, inv1, inv2);
         default -> throw new IllegalStateException("unknown optimizer " + kind);
       }
+    }
+  }
+
+  // One simple float loop per rule, so that the JIT vectorises it; float arithmetic is as
+  // strictly IEEE as double, so the bits are the same on every JVM.
+
+  private static void sgd(float[] w, int from, float[] g, int go, int n, float lr) {
+    for (int i = 0; i < n; i++) {
+      w[from + i] -= lr * g[go + i];
+    }
+  }
+
+  private static void momentum(float[] w, float[] v, int from, float[] g, int go, int n, float lr, float mu) {
+    for (int i = 0; i < n; i++) {
+      float vi = mu * v[from + i] + g[go + i];
+      v[from + i] = vi;
+      w[from + i] -= lr * vi;
+    }
+  }
+
+  private static void nesterov(float[] w, float[] v, int from, float[] g, int go, int n, float lr, float mu) {
+    for (int i = 0; i < n; i++) {
+      float gi = g[go + i];
+      float vi = mu * v[from + i] + gi;
+      v[from + i] = vi;
+      w[from + i] -= lr * (gi + mu * vi);
+    }
+  }
+
+  private static void adam(float[] w, float[] m, float[] v, int from, float[] g, int go, int n, float lr, float b1,
+      float b2, float eps, float inv1, float inv2) {
+    float c1 = 1f - b1;
+    float c2 = 1f - b2;
+    for (int i = 0; i < n; i++) {
+      int k = from + i;
+      float gi = g[go + i];
+      float mi = b1 * m[k] + c1 * gi;
+      float vi = b2 * v[k] + c2 * gi * gi;
+      m[k] = mi;
+      v[k] = vi;
+      // float sqrt through double is correctly rounded, and the JIT emits a float sqrt for it.
+      w[k] -= lr * (mi * inv1) / ((float) Math.sqrt(vi * inv2) + eps);
     }
   }
 }

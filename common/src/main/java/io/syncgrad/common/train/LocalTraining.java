@@ -72,6 +72,12 @@ public final class LocalTraining {
       state = CheckpointStore.newestValid(Path.of(settings.resume()));
       checkResumable(settings, explicitKeys, state, train, fingerprint);
       resumedFrom = state.step();
+      if (!state.kernel().equals(kernel.identity())) {
+        log.warn("The checkpoint's weights come from kernel [{}]; continuing with [{}] gives other bytes than an "
+            + "uninterrupted run", state.kernel(), kernel.identity());
+        state = new TrainingState(state.runId(), state.model(), state.normalization(), state.config(),
+            state.params(), state.optimizer(), state.step(), kernel.identity());
+      }
       log.info("Resuming run [{}] at step [{}] from [{}]", state.runId(), state.step(), settings.resume());
     } else {
       state = freshState(settings, train, fingerprint, kernel);

@@ -44,26 +44,42 @@ public final class StepAggregator {
    * @param results   one result for every shard 0..S-1. Not modified.
    * @param params    the weights. Modified.
    * @param optimizer Modified.
-   * @throws DivergedException when the loss or the gradient is not finite; nothing is modified then
+   * @throws DivergedException when the loss or the gradient is not finite; the weights and the
+   *     optimiser are not modified then
    */
   public void apply(long step, ShardResults results, Parameters params, Optimizer optimizer) {
     int shards = config.shards();
-    mean.zeroInPlace();
     lossSum = 0;
     samples = 0;
     for (int s = 0; s < shards; s++) {
-      mean.addInPlace(results.gradient(s));
       lossSum += results.lossSum(s);
       samples += results.samples(s);
     }
-    if (!Double.isFinite(lossSum) || !mean.isFinite()) {
+    if (!Double.isFinite(lossSum)) {
       throw DivergedException.locate(step, results, shards);
     }
-    mean.divideInPlace(samples);
+    // ((g0 + g1) + g2) + ... + g(S-1), then / n, in shard order.
+    Parameters a = results.gradient(0);
+    Parameters b = shards > 1 ? results.gradient(shards - 1) : null;
+    if (shards > 2) {
+      GradientTransforms.sum(results.gradient(0), results.gradient(1), mean);
+      for (int s = 2; s < shards - 1; s++) {
+        mean.addInPlace(results.gradient(s));
+      }
+      a = mean;
+    }
+    GradientTransforms.sumAndDivide(a, b, samples, mean);
     GradientTransforms.addPenalties(params, config.l1(), config.l2(), mean);
-    gradientNorm = GradientTransforms.clipByGlobalNorm(mean, config.clipNorm());
+    gradientNorm = GradientTransforms.clipByGlobalNorm(mean,
+        Math.sqrt(GradientTransforms.sumOfSquares(mean, lanes)), config.clipNorm());
+    // A non-finite element makes the norm non-finite: one check, before anything is applied.
+    if (!Double.isFinite(gradientNorm)) {
+      throw DivergedException.locate(step, results, shards);
+    }
     optimizer.update(params, mean, config.schedule().at(step));
   }
+
+  private final GradientTransforms.SquareSum lanes = new GradientTransforms.SquareSum();
 
   /** The mean data loss of the last step applied. */
   public double meanLoss() {

@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.syncgrad.common.checkpoint.CheckpointStore;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.model.Parameters;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import io.syncgrad.common.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalTrainingIT {
 
   private static final int STEPS = 24;
+  /**
+   * Kernels round differently (another order of additions inside a product), so their weights
+   * differ in the last bits; after {@value #STEPS} Adam steps no weight may differ by more than this.
+   */
+  private static final double KERNEL_AGREEMENT = 1e-4;
 
   @TempDir
   static Path dir;
@@ -37,6 +47,10 @@ class LocalTrainingIT {
   }
 
   private static RunSummary train(String out, Object... flags) throws IOException {
+    return train(EjmlKernel.INSTANCE, out, flags);
+  }
+
+  private static RunSummary train(MatrixKernel kernel, String out, Object... flags) throws IOException {
     Map<String, Object> m = new HashMap<>();
     m.put("data", data.toString());
     m.put("layers", "32");
@@ -46,7 +60,7 @@ class LocalTrainingIT {
     for (int i = 0; i < flags.length; i += 2) {
       m.put((String) flags[i], flags[i + 1]);
     }
-    return LocalTraining.run(Fixtures.settings(m), m.keySet(), EjmlKernel.INSTANCE, new TrainingListener() {});
+    return LocalTraining.run(Fixtures.settings(m), m.keySet(), kernel, new TrainingListener() {});
   }
 
   @Test
@@ -59,6 +73,37 @@ class LocalTrainingIT {
     assertEquals(one, four);
     assertEquals(one, again);
     assertNotEquals(one, train("s6", "seed", "6").weightsSha256(), "the seed must matter");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"native", "java", "ejml"})
+  void everyKernelIsDeterministicAcrossThreadCounts(String name) throws IOException {
+    MatrixKernel kernel = Kernels.select(name);
+    RunSummary one = train(kernel, name + "-1", "threads", "1", "dropout", "0.1");
+    RunSummary two = train(kernel, name + "-2", "threads", "2", "dropout", "0.1");
+    RunSummary again = train(kernel, name + "-2b", "threads", "2", "dropout", "0.1");
+    assertEquals(one.weightsSha256(), two.weightsSha256());
+    assertEquals(one.weightsSha256(), again.weightsSha256());
+    assertEquals(kernel.identity(), one.kernel(), "the summary names the kernel that produced the bytes");
+  }
+
+  @Test
+  void kernelsAgreeWithinRounding() throws IOException {
+    Parameters ejml = weights(train(EjmlKernel.INSTANCE, "agree-ejml"));
+    for (String name : List.of("native", "java")) {
+      Parameters other = weights(train(Kernels.select(name), "agree-" + name));
+      double worst = 0;
+      for (int t = 0; t < ejml.tensorCount(); t++) {
+        for (int i = 0; i < ejml.tensor(t).getNumElements(); i++) {
+          worst = Math.max(worst, Math.abs(ejml.tensor(t).data[i] - other.tensor(t).data[i]));
+        }
+      }
+      assertTrue(worst < KERNEL_AGREEMENT, name + " differs from ejml by " + worst + " after " + STEPS + " steps");
+    }
+  }
+
+  private static Parameters weights(RunSummary s) {
+    return CheckpointStore.read(Path.of(s.out()).resolve(CheckpointStore.MODEL_FILE)).params();
   }
 
   @Test

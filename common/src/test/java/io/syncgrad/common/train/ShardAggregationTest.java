@@ -2,6 +2,7 @@ package io.syncgrad.common.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.data.Dataset;
@@ -88,20 +89,63 @@ class ShardAggregationTest {
   }
 
   @Test
-  void nonFiniteLossStopsTheStepAndNamesTheShard() {
+  void nonFiniteLossStopsTheStepBeforeAnythingChanges() {
     TrainingConfig config = Fixtures.config(SEED, BATCH, 4, Optimizer.Kind.SGD, 0.1, EXAMPLES);
     Parameters params = initial();
     String before = params.sha256Hex();
+    ShardComputer computer = computedStep(config, params);
+    ShardResultsWithLoss bad = new ShardResultsWithLoss(computer, 1, Double.POSITIVE_INFINITY);
+    DivergedException e = assertThrows(DivergedException.class,
+        () -> new StepAggregator(config, params).apply(0, bad, params, config.newOptimizer(params)));
+    assertTrue(e.getMessage().startsWith("training diverged at step 0: shard 1 has loss Infinity"), e.getMessage());
+    assertEquals(before, params.sha256Hex(), "nothing of a diverged step is applied");
+  }
+
+  @Test
+  void nonFiniteGradientStopsTheStepAndNamesTheShard() {
+    for (double clip : new double[] {0, 1.0}) {
+      TrainingConfig base = Fixtures.config(SEED, BATCH, 4, Optimizer.Kind.SGD, 0.1, EXAMPLES);
+      TrainingConfig config = new TrainingConfig(base.seed(), base.batchSize(), base.shards(), base.optimizer(),
+          base.momentum(), base.beta1(), base.beta2(), base.epsilon(), 0, 0, clip, base.schedule(), base.init(),
+          base.trainExamples(), base.dataFingerprint());
+      Parameters params = initial();
+      String before = params.sha256Hex();
+      ShardComputer computer = computedStep(config, params);
+      computer.gradient(2).tensor(0).data[5] = Float.NaN;
+      DivergedException e = assertThrows(DivergedException.class,
+          () -> new StepAggregator(config, params).apply(0, computer, params, config.newOptimizer(params)));
+      assertTrue(e.getMessage().startsWith("training diverged at step 0: shard 2 has a non-finite gradient"),
+          e.getMessage());
+      assertEquals(before, params.sha256Hex(), "nothing of a diverged step is applied");
+    }
+  }
+
+  private static ShardComputer computedStep(TrainingConfig config, Parameters params) {
     ShardComputer computer = new ShardComputer(MODEL, config, DATA, EjmlKernel.INSTANCE);
     computer.prepare(0);
-    for (int s = 0; s < 4; s++) {
+    for (int s = 0; s < config.shards(); s++) {
       computer.compute(params, 0, s);
     }
-    computer.gradient(2).tensor(0).data[5] = Float.NaN;
-    DivergedException e = org.junit.jupiter.api.Assertions.assertThrows(DivergedException.class,
-        () -> new StepAggregator(config, params).apply(0, computer, params, config.newOptimizer(params)));
-    assertTrue(e.getMessage().startsWith("training diverged at step 0: shard 2"), e.getMessage());
-    assertEquals(before, params.sha256Hex(), "nothing of a diverged step is applied");
+    return computer;
+  }
+
+  /** Another shard result with one loss replaced. */
+  private record ShardResultsWithLoss(ShardComputer computer, int shard, double loss)
+      implements StepAggregator.ShardResults {
+    @Override
+    public Parameters gradient(int s) {
+      return computer.gradient(s);
+    }
+
+    @Override
+    public double lossSum(int s) {
+      return s == shard ? loss : computer.lossSum(s);
+    }
+
+    @Override
+    public int samples(int s) {
+      return computer.samples(s);
+    }
   }
 
   private static Parameters initial() {

@@ -3,7 +3,6 @@ package io.syncgrad.common.train;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.data.Dataset;
-import io.syncgrad.common.math.EjmlKernel;
 import io.syncgrad.common.model.Activation;
 import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.model.LossFunction;
@@ -15,7 +14,12 @@ import io.syncgrad.common.testing.Fixtures;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.math.MatrixKernel;
+import java.util.ArrayList;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** A training step — shard gradients, aggregation, update — allocates nothing once warm. */
 class StepAllocationTest {
@@ -31,17 +35,33 @@ class StepAllocationTest {
    */
   private static final long MAX_BYTES = 1024;
 
-  @ParameterizedTest
-  @EnumSource(Optimizer.Kind.class)
-  void stepAllocatesNothing(Optimizer.Kind kind) {
+  static Stream<Arguments> cases() {
+    List<Arguments> cases = new ArrayList<>();
+    for (Optimizer.Kind kind : Optimizer.Kind.values()) {
+      cases.add(Arguments.of(kind, "ejml"));
+    }
+    cases.add(Arguments.of(Optimizer.Kind.ADAM, "native"));
+    cases.add(Arguments.of(Optimizer.Kind.ADAM, "java"));
+    cases.add(Arguments.of(Optimizer.Kind.NESTEROV, "clip-and-penalties"));
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} on {1}")
+  @MethodSource("cases")
+  void stepAllocatesNothing(Optimizer.Kind kind, String kernelName) {
+    boolean unfused = kernelName.equals("clip-and-penalties");
+    MatrixKernel kernel = Kernels.select(unfused ? "ejml" : kernelName);
     ModelSpec model = Fixtures.model(64, List.of(32, 16), 10, Activation.RELU, OutputActivation.SOFTMAX,
         LossFunction.CROSS_ENTROPY, 0.1f);
     Dataset data = Fixtures.randomData(128 * STEPS_PER_EPOCH, 64, 10, 1);
-    TrainingConfig config = Fixtures.config(1, 128, 4, kind, 0.001, data.size());
+    TrainingConfig base = Fixtures.config(1, 128, 4, kind, 0.001, data.size());
+    TrainingConfig config = !unfused ? base : new TrainingConfig(base.seed(), base.batchSize(), base.shards(),
+        kind, base.momentum(), base.beta1(), base.beta2(), base.epsilon(), 1e-6, 1e-4, 0.5, base.schedule(),
+        base.init(), base.trainExamples(), base.dataFingerprint());
     Parameters params = Parameters.zeros(model);
     Initializer.HE.initialize(model, 1, params);
     Optimizer optimizer = config.newOptimizer(params);
-    ShardComputer computer = new ShardComputer(model, config, data, EjmlKernel.INSTANCE);
+    ShardComputer computer = new ShardComputer(model, config, data, kernel);
     StepAggregator aggregator = new StepAggregator(config, params);
     com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 

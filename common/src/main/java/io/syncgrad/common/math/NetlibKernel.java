@@ -1,0 +1,165 @@
+package io.syncgrad.common.math;
+
+import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.blas.JavaBLAS;
+import dev.ludovic.netlib.blas.NativeBLAS;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.TreeSet;
+import org.ejml.data.FMatrixRMaj;
+
+/**
+ * Products through {@code dev.ludovic.netlib:blas}: JNI to the system BLAS (OpenBLAS, with its
+ * SIMD kernels), or the library's pure-Java implementation on the Vector API.
+ *
+ * <p>EJML's matrices are row-major and BLAS is column-major. A row-major n×m matrix is the
+ * column-major m×n transpose, so {@code C = A·B} is computed as {@code Cᵀ = Bᵀ·Aᵀ} with the
+ * operands swapped, and no data moves.
+ *
+ * <p>One call runs on the calling thread alone when the BLAS's own threading is off
+ * ({@code OMP_NUM_THREADS=1}, set by the launcher and the build): then a product is a fixed
+ * sequence of operations for a given library, CPU path and shape.
+ */
+public final class NetlibKernel implements MatrixKernel {
+
+  private final BLAS blas;
+  private final String identity;
+
+  private NetlibKernel(BLAS blas, String identity) {
+    this.blas = blas;
+    this.identity = identity;
+  }
+
+  /**
+   * The system BLAS through JNI.
+   *
+   * @throws IllegalStateException when no system BLAS loads, with the loader's reason
+   */
+  public static NetlibKernel nativeKernel() {
+    NativeBLAS blas;
+    try {
+      blas = NativeBLAS.getInstance();
+    } catch (RuntimeException | LinkageError e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IllegalStateException(cause.getMessage() != null ? cause.getMessage() : cause.toString(), e);
+    }
+    return new NetlibKernel(blas, "netlib-native/" + loadedBlasLibrary() + "/" + cpu());
+  }
+
+  /** The pure-Java implementation: the Vector API where the module is present, else plain loops. */
+  public static NetlibKernel javaKernel() {
+    JavaBLAS blas = JavaBLAS.getInstance();
+    return new NetlibKernel(blas, "netlib-java/" + blas.getClass().getSimpleName() + "/java-"
+        + System.getProperty("java.specification.version") + "/" + cpu());
+  }
+
+  @Override
+  public void mult(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
+    if (a.numCols != b.numRows) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols);
+    }
+    c.reshape(a.numRows, b.numCols);
+    int n = a.numRows;
+    int m = b.numCols;
+    int k = a.numCols;
+    if (empty(n, m, k, c)) {
+      return;
+    }
+    blas.sgemm("N", "N", m, n, k, 1f, b.data, m, a.data, k, 0f, c.data, m);
+  }
+
+  @Override
+  public void multTransA(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
+    if (a.numRows != b.numRows) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols);
+    }
+    c.reshape(a.numCols, b.numCols);
+    int n = a.numCols;
+    int m = b.numCols;
+    int k = a.numRows;
+    if (empty(n, m, k, c)) {
+      return;
+    }
+    blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, 0f, c.data, m);
+  }
+
+  @Override
+  public void multTransB(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
+    if (a.numCols != b.numCols) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols);
+    }
+    c.reshape(a.numRows, b.numRows);
+    int n = a.numRows;
+    int m = b.numRows;
+    int k = a.numCols;
+    if (empty(n, m, k, c)) {
+      return;
+    }
+    blas.sgemm("T", "N", m, n, k, 1f, b.data, k, a.data, k, 0f, c.data, m);
+  }
+
+  /** BLAS refuses zero leading dimensions; an empty product is zeros (or nothing). */
+  private static boolean empty(int n, int m, int k, FMatrixRMaj c) {
+    if (n == 0 || m == 0) {
+      return true;
+    }
+    if (k == 0) {
+      c.zero();
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  public String identity() {
+    return identity;
+  }
+
+  /** The real file of the BLAS this process mapped, e.g. {@code libopenblasp-r0.3.21.so}. */
+  private static String loadedBlasLibrary() {
+    TreeSet<String> libs = new TreeSet<>();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+        int slash = line.indexOf('/');
+        if (slash < 0) {
+          continue;
+        }
+        String path = line.substring(slash);
+        String name = Path.of(path).getFileName().toString();
+        if (name.contains("blas") && !name.contains("netlibblasjni")) {
+          libs.add(Path.of(path).toRealPath().getFileName().toString());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return "libblas.so.3";
+    }
+    return libs.isEmpty() ? "libblas.so.3" : String.join("+", libs);
+  }
+
+  /** The CPU: BLAS libraries choose their kernels (and so their rounding) by it. */
+  private static String cpu() {
+    String model = "unknown";
+    String simd = "";
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name") && model.equals("unknown")) {
+          model = line.substring(line.indexOf(':') + 1).trim();
+        }
+        if (line.startsWith("flags") && simd.isEmpty()) {
+          String flags = " " + line + " ";
+          simd = flags.contains(" avx512f ") ? "avx512" : flags.contains(" avx2 ") ? "avx2" : "sse";
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not Linux: the architecture alone.
+    }
+    String coretype = System.getenv("OPENBLAS_CORETYPE");
+    return System.getProperty("os.arch") + "/" + simd + "/" + model.replace('/', '-').toLowerCase(Locale.ROOT)
+        + (coretype != null ? "/coretype-" + coretype : "");
+  }
+}
