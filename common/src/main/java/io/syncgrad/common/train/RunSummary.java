@@ -7,6 +7,8 @@ package io.syncgrad.common.train;
  * @param epochs           epochs trained, fractional when the run stopped inside one
  * @param samplesPerSecond training samples per second of training time (evaluation excluded)
  * @param resumedFromStep  the checkpoint step this process started from; 0 for a fresh run
+ * @param distributed      what a cluster run adds: per-worker times, the slowest worker, the
+ *                         split of a step's time; absent for a one-node run
  */
 public record RunSummary(
     String weightsSha256,
@@ -30,4 +32,6 @@ public record RunSummary(
     int testExamples,
     long resumedFromStep,
     String runId,
-    String out) {}
+    String out,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+    java.util.Map<String, Object> distributed) {}
