@@ -8,6 +8,7 @@ import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
+import io.syncgrad.deploy.cluster.LocalCluster;
 import java.io.File;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -141,6 +142,13 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--kernel", description = "Matrix products: auto (default: native if a system BLAS loads, else java), native, java or ejml.")
   private String kernel;
 
+  @Option(names = "--workers", paramLabel = "N", defaultValue = "0",
+      description = "Simulate a cluster in this JVM: a coordinator and N worker nodes on 127.0.0.1, every message over Artery (default 0: the one-node trainer). The weights are the same for any N.")
+  private int workers;
+
+  @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
+  private boolean allowMixedKernels;
+
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
@@ -149,7 +157,7 @@ final class TrainCommand implements Callable<Integer> {
     Map<String, Object> flags = new LinkedHashMap<>();
     for (CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
       String key = o.longestName().substring(2);
-      if (!key.equals("config") && !key.equals("plain") && o.getValue() != null) {
+      if (!Set.of("config", "plain", "workers", "allow-mixed-kernels").contains(key) && o.getValue() != null) {
         flags.put(key, o.getValue());
       }
     }
@@ -177,7 +185,12 @@ final class TrainCommand implements Callable<Integer> {
     ProgressReporter reporter = new ProgressReporter(plain);
     RunSummary summary;
     try {
-      summary = LocalTraining.run(settings, explicit, Kernels.select(settings.kernel()), reporter);
+      if (workers < 0) {
+        throw new UserException("--workers must be >= 0, got " + workers);
+      }
+      summary = workers == 0
+          ? LocalTraining.run(settings, explicit, Kernels.select(settings.kernel()), reporter)
+          : LocalCluster.run(settings, explicit, Kernels.select(settings.kernel()), reporter, workers, allowMixedKernels);
     } finally {
       reporter.close();
     }

@@ -19,6 +19,8 @@ import io.syncgrad.common.model.Parameters;
  */
 public final class ShardComputer implements StepAggregator.ShardResults {
 
+  private final ModelSpec model;
+  private final MatrixKernel kernel;
   private final Dataset data;
   private final ShardPlan plan;
   private final long seed;
@@ -42,15 +44,12 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     this.plan = new ShardPlan(config.batchSize(), config.shards());
     this.seed = config.seed();
     this.stepsPerEpoch = config.stepsPerEpoch();
+    this.model = model;
+    this.kernel = kernel;
     int shards = config.shards();
     this.networks = new Network[shards];
     this.gradients = new Parameters[shards];
     this.keys = new DropoutKey[shards];
-    for (int s = 0; s < shards; s++) {
-      networks[s] = new Network(model, kernel, plan.maxShardSize());
-      gradients[s] = Parameters.zeros(model);
-      keys[s] = new DropoutKey();
-    }
     this.lossSums = new double[shards];
     this.samples = new int[shards];
     this.order = new int[data.size()];
@@ -86,6 +85,12 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     long batchStart = (step % stepsPerEpoch) * plan.batchSize();
     int from = (int) (batchStart + plan.from(shard));
     int to = (int) (batchStart + plan.to(shard));
+    if (networks[shard] == null) {
+      // A worker owns a few shards: scratch space is made for those only, on first use.
+      networks[shard] = new Network(model, kernel, plan.maxShardSize());
+      gradients[shard] = Parameters.zeros(model);
+      keys[shard] = new DropoutKey();
+    }
     Network net = networks[shard];
     net.load(data.features(), data.labels(), order, from, to);
     lossSums[shard] = net.gradient(params, keys[shard].set(seed, step, shard), gradients[shard]);

@@ -1,0 +1,43 @@
+package io.syncgrad.common.protocol;
+
+import akka.actor.typed.ActorRef;
+import io.syncgrad.common.data.Normalization;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.train.TrainingConfig;
+import java.util.List;
+
+/** What a worker is told: prepare for a run, compute shards of a step, stop. */
+public final class WorkerProtocol {
+
+  private WorkerProtocol() {}
+
+  /** Every message a worker handles. */
+  public sealed interface Command permits StartRun, ComputeStep, StopRun, Internal {}
+
+  /** The worker's own private messages (receptionist listings, timers). */
+  public non-sealed interface Internal extends Command {}
+
+  /**
+   * Prepare for a run: load the data, normalise it as the coordinator did, build the model.
+   * Answered with {@link CoordinatorProtocol.WorkerReady} or {@link CoordinatorProtocol.WorkerFailed}.
+   */
+  public record StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization,
+      DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator) implements Command, WireMessage {}
+
+  /**
+   * Compute {@code shards} of {@code step} with {@code weights}: one
+   * {@link CoordinatorProtocol.ShardComputed} per shard.
+   *
+   * @param weights a snapshot nobody modifies: it may still be in flight
+   */
+  public record ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights)
+      implements Command, WireMessage {
+    public ComputeStep {
+      shards = List.copyOf(shards);
+    }
+  }
+
+  /** The run is over; the worker's node may leave the cluster. */
+  public record StopRun(String runId, String reason) implements Command, WireMessage {}
+}

@@ -1,0 +1,48 @@
+package io.syncgrad.deploy.cluster;
+
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.Terminated;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
+import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.train.RunSummary;
+import io.syncgrad.common.train.TrainingRun;
+import io.syncgrad.coordinator.Coordinator;
+import io.syncgrad.coordinator.CoordinatorSettings;
+import io.syncgrad.worker.Worker;
+import java.util.concurrent.CompletableFuture;
+
+/** Starts the actor system of a coordinator node or a worker node. */
+public final class Nodes {
+
+  private Nodes() {}
+
+  /** A node running the coordinator of {@code run}; the system ends when the coordinator does. */
+  public static ActorSystem<Void> coordinator(TrainingRun run, CoordinatorSettings settings,
+      CompletableFuture<RunSummary> result, Config config) {
+    return ActorSystem.create(guardian(Coordinator.create(run, settings, result), "coordinator"), NodeConfig.SYSTEM,
+        config);
+  }
+
+  /** A node running one worker; the system ends when the worker stops (its run is over). */
+  public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config) {
+    return ActorSystem.create(guardian(Worker.create(workerId, kernel), "worker"), NodeConfig.SYSTEM, config);
+  }
+
+  private static <T> Behavior<Void> guardian(Behavior<T> actor, String name) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<T> ref = ctx.spawn(actor, name, DispatcherSelector.fromConfig(NodeConfig.COMPUTE_DISPATCHER));
+      ctx.watch(ref);
+      // Leave the cluster gracefully, then end the node.
+      return Behaviors.receive(Void.class).onSignal(Terminated.class, t -> {
+        CoordinatedShutdown.get(ctx.getSystem()).runAll(CoordinatedShutdown.unknownReason());
+        return Behaviors.same();
+      }).build();
+    });
+  }
+
+}

@@ -1,0 +1,159 @@
+package io.syncgrad.worker;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.receptionist.Receptionist;
+import io.syncgrad.common.data.DataSources;
+import io.syncgrad.common.data.Dataset;
+import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
+import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
+import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
+import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
+import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.protocol.WorkerProtocol.Command;
+import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
+import io.syncgrad.common.protocol.WorkerProtocol.Internal;
+import io.syncgrad.common.protocol.WorkerProtocol.StartRun;
+import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
+import io.syncgrad.common.train.ShardComputer;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * A worker: finds the coordinator through the receptionist and registers, loads the run's data
+ * when told, and answers every {@link ComputeStep} with one {@link ShardComputed} per shard.
+ *
+ * <p>A shard's gradient is computed by {@link ShardComputer}, the very code of the one-node
+ * trainer, so whichever worker computes a shard sends the same bytes. Computing blocks this
+ * actor; it runs on a dispatcher of its own so that the node's heartbeats do not wait.
+ */
+public final class Worker extends AbstractBehavior<Command> {
+
+  private record CoordinatorsListed(Receptionist.Listing listing) implements Internal {}
+
+  private final String workerId;
+  private final MatrixKernel kernel;
+  private final Function<DataSpec, Dataset> loader;
+  private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
+  private String runId;
+  private ActorRef<CoordinatorProtocol.Command> coordinator;
+  private ShardComputer computer;
+  private Parameters shape;
+  private long rejected;
+
+  /**
+   * @param workerId a name unique in the cluster
+   * @param kernel   what multiplies the matrices; its identity is reported to the coordinator
+   */
+  public static Behavior<Command> create(String workerId, MatrixKernel kernel) {
+    return create(workerId, kernel, Worker::loadTrainingData);
+  }
+
+  /** Like {@link #create(String, MatrixKernel)} with another way to find the training samples (tests). */
+  public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
+      ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
+      return new Worker(ctx, workerId, kernel, loader);
+    });
+  }
+
+  private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader) {
+    super(ctx);
+    this.workerId = workerId;
+    this.kernel = kernel;
+    this.loader = loader;
+  }
+
+  /** The training samples of a data spec, as the coordinator loaded them (not yet normalised). */
+  static Dataset loadTrainingData(DataSpec d) {
+    return DataSources.load(d.data(), d.testData(), d.testFraction(), d.labelColumn(), d.seed()).train();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(CoordinatorsListed.class, this::onCoordinatorsListed)
+        .onMessage(StartRun.class, this::onStartRun)
+        .onMessage(ComputeStep.class, this::onComputeStep)
+        .onMessage(StopRun.class, this::onStopRun)
+        .build();
+  }
+
+  private Behavior<Command> onCoordinatorsListed(CoordinatorsListed msg) {
+    for (ActorRef<CoordinatorProtocol.Command> c : msg.listing().getServiceInstances(CoordinatorProtocol.SERVICE_KEY)) {
+      if (registeredWith.add(c)) {
+        getContext().getLog().info("Worker [{}] registering with coordinator [{}]", workerId, c.path());
+        c.tell(new RegisterWorker(workerId, getContext().getSelf(), kernel.identity(), 1));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStartRun(StartRun msg) {
+    try {
+      Dataset train = loader.apply(msg.data());
+      String fingerprint = train.fingerprint();
+      if (!fingerprint.equals(msg.config().dataFingerprint()) || train.size() != msg.config().trainExamples()) {
+        throw new UserException(train.source() + " on worker " + workerId + ": not the coordinator's data ("
+            + train.size() + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
+            + " samples, fingerprint " + msg.config().dataFingerprint() + ")");
+      }
+      msg.normalization().applyInPlace(train);
+      computer = new ShardComputer(msg.model(), msg.config(), train, kernel);
+      shape = Parameters.zeros(msg.model());
+      runId = msg.runId();
+      coordinator = msg.coordinator();
+      getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
+      msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
+    } catch (UserException | IllegalArgumentException e) {
+      getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), e.getMessage());
+      msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, e.getMessage()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onComputeStep(ComputeStep msg) {
+    if (computer == null || !msg.runId().equals(runId)) {
+      rejected++;
+      getContext().getLog().debug("Worker [{}] ignores a step of unknown run [{}]", workerId, msg.runId());
+      return this;
+    }
+    if (!msg.weights().sameShape(shape)) {
+      rejected++;
+      getContext().getLog().warn("Worker [{}] refuses step [{}]: weights {} do not fit the model {}", workerId,
+          msg.step(), msg.weights().shapes(), shape.shapes());
+      return this;
+    }
+    computer.prepare(msg.step());
+    for (int shard : msg.shards()) {
+      if (shard < 0 || shard >= computer.plan().shards()) {
+        rejected++;
+        getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
+            shard, msg.step(), computer.plan().shards());
+        continue;
+      }
+      long t0 = System.nanoTime();
+      computer.compute(msg.weights(), msg.step(), shard);
+      long nanos = System.nanoTime() - t0;
+      // A copy: the message may still be in flight when the next shard reuses the buffer.
+      coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard, computer.gradient(shard).copy(),
+          computer.samples(shard), computer.lossSum(shard), workerId, nanos));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStopRun(StopRun msg) {
+    getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
+    return Behaviors.stopped();
+  }
+}
