@@ -1,0 +1,143 @@
+package io.syncgrad.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
+import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
+import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
+import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.protocol.WorkerProtocol;
+import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.train.LocalTraining;
+import io.syncgrad.common.train.RunSummary;
+import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.train.TrainingListener;
+import io.syncgrad.common.train.TrainingRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The coordinator against probes in the workers' places, which compute real shards. */
+class CoordinatorTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+  private static final int STEPS = 6;
+  private static final String KERNEL = EjmlKernel.INSTANCE.identity();
+
+  @TempDir
+  static Path dir;
+  static Path data;
+
+  @BeforeAll
+  static void sample() throws IOException {
+    data = Fixtures.sampleFolder(dir.resolve("sample"));
+  }
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static Map<String, Object> flags(String out) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("data", data.toString());
+    m.put("layers", "16");
+    m.put("shards", "4");
+    m.put("max-steps", String.valueOf(STEPS));
+    m.put("out", dir.resolve(out).toString());
+    return m;
+  }
+
+  @Test
+  void drivesTheStepsAndGivesTheOneNodeBytes() throws Exception {
+    Map<String, Object> flags = flags("cluster");
+    TrainingRun run = TrainingRun.prepare(Fixtures.settings(flags), flags.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {});
+    CompletableFuture<RunSummary> result = new CompletableFuture<>();
+    ActorRef<CoordinatorProtocol.Command> coordinator = testKit.spawn(Coordinator.create(run,
+        new CoordinatorSettings(2, new DataSpec(data.toString(), null, 0, "0", 1), false), result));
+    TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
+    TestProbe<WorkerProtocol.Command> b = testKit.createTestProbe();
+    TestProbe<WorkerProtocol.Command> odd = testKit.createTestProbe();
+    coordinator.tell(new RegisterWorker("a", a.getRef(), KERNEL, 1));
+    coordinator.tell(new RegisterWorker("odd", odd.getRef(), "another-kernel", 1));
+    coordinator.tell(new RegisterWorker("b", b.getRef(), KERNEL, 1));
+    assertTrue(odd.expectMessageClass(WorkerProtocol.StopRun.class).reason().startsWith("refused: its kernel"));
+
+    String runId = a.expectMessageClass(WorkerProtocol.StartRun.class).runId();
+    b.expectMessageClass(WorkerProtocol.StartRun.class);
+    coordinator.tell(new WorkerReady(runId, "a"));
+    coordinator.tell(new WorkerReady(runId, "b"));
+
+    ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
+        EjmlKernel.INSTANCE);
+    for (int step = 0; step < STEPS; step++) {
+      ComputeStep forA = a.expectMessageClass(ComputeStep.class);
+      ComputeStep forB = b.expectMessageClass(ComputeStep.class);
+      assertEquals(List.of(0, 2), forA.shards());
+      assertEquals(List.of(1, 3), forB.shards());
+      assertEquals(step, forA.step());
+      computer.prepare(step);
+      // Results arrive out of shard order, and in step 2 with a duplicate and a stale one.
+      for (ComputeStep cs : List.of(forB, forA)) {
+        for (int shard : cs.shards()) {
+          computer.compute(cs.weights(), cs.step(), shard);
+          ShardComputed r = new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
+              computer.samples(shard), computer.lossSum(shard), cs == forA ? "a" : "b", 1000);
+          coordinator.tell(r);
+          if (step == 2 && shard == 1) {
+            coordinator.tell(r);
+            coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step() - 1, shard, r.gradient(), r.samples(),
+                r.lossSum(), "b", 1000));
+          }
+        }
+      }
+    }
+    a.expectMessageClass(WorkerProtocol.StopRun.class);
+    b.expectMessageClass(WorkerProtocol.StopRun.class);
+    RunSummary summary = result.get(30, TimeUnit.SECONDS);
+    run.close();
+
+    Map<String, Object> local = flags("local");
+    RunSummary reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {});
+    assertEquals(reference.weightsSha256(), summary.weightsSha256());
+    assertEquals(2, summary.workers());
+    assertEquals(1L, summary.distributed().get("rejected_duplicate"));
+    assertEquals(1L, summary.distributed().get("rejected_stale"));
+  }
+
+  @Test
+  void aWorkerThatCannotJoinEndsTheRunWithItsReason() throws Exception {
+    Map<String, Object> flags = flags("failing");
+    TrainingRun run = TrainingRun.prepare(Fixtures.settings(flags), flags.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {});
+    CompletableFuture<RunSummary> result = new CompletableFuture<>();
+    ActorRef<CoordinatorProtocol.Command> coordinator = testKit.spawn(Coordinator.create(run,
+        new CoordinatorSettings(1, new DataSpec(data.toString(), null, 0, "0", 1), false), result));
+    TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
+    coordinator.tell(new RegisterWorker("a", a.getRef(), KERNEL, 1));
+    String runId = a.expectMessageClass(WorkerProtocol.StartRun.class).runId();
+    coordinator.tell(new CoordinatorProtocol.WorkerFailed(runId, "a", "/data/x: not the coordinator's data"));
+    a.expectMessageClass(WorkerProtocol.StopRun.class);
+    java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+        java.util.concurrent.ExecutionException.class, () -> result.get(10, TimeUnit.SECONDS));
+    assertEquals("/data/x: not the coordinator's data", e.getCause().getMessage());
+    run.close();
+  }
+}

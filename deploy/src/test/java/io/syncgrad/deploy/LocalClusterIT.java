@@ -1,0 +1,64 @@
+package io.syncgrad.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.train.LocalTraining;
+import io.syncgrad.common.train.RunSummary;
+import io.syncgrad.common.train.TrainingListener;
+import io.syncgrad.deploy.cluster.LocalCluster;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real cluster in one JVM (a coordinator node and N worker nodes, every message serialised
+ * over Artery) gives the one-node trainer's bytes for any N.
+ */
+class LocalClusterIT {
+
+  private static final int STEPS = 20;
+
+  @TempDir
+  static Path dir;
+  static Path data;
+
+  @BeforeAll
+  static void sample() throws IOException {
+    data = Fixtures.sampleFolder(dir.resolve("sample"));
+  }
+
+  private static Map<String, Object> flags(String out) {
+    Map<String, Object> m = new HashMap<>();
+    m.put("data", data.toString());
+    m.put("layers", "32");
+    m.put("shards", "8");
+    m.put("dropout", "0.1");
+    m.put("max-steps", String.valueOf(STEPS));
+    m.put("out", dir.resolve(out).toString());
+    return m;
+  }
+
+  @Test
+  void oneThreeAndFourWorkersGiveTheOneNodeBytes() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    Map<String, Object> local = flags("local");
+    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
+        .weightsSha256();
+    for (int workers : new int[] {1, 3, 4}) {
+      Map<String, Object> f = flags("workers-" + workers);
+      RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, workers,
+          false);
+      assertEquals(reference, s.weightsSha256(), workers + " workers");
+      assertEquals(workers, s.workers());
+      assertEquals(STEPS, s.steps());
+      assertEquals(0L, s.distributed().get("rejected_stale"));
+    }
+  }
+}
