@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = SyncgradCli.Version.class,
     description = "Bit-exact data-parallel training of neural networks.",
-    subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class})
+    subcommands = {TrainCommand.class, LaunchCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+        EvaluateCommand.class, PredictCommand.class})
 public final class SyncgradCli implements Runnable {
 
   /** Exit code of a user error. */

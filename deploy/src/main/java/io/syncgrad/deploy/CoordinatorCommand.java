@@ -1,0 +1,79 @@
+package io.syncgrad.deploy;
+
+import akka.actor.typed.ActorSystem;
+import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.train.RunSummary;
+import io.syncgrad.common.train.TrainingRun;
+import io.syncgrad.coordinator.CoordinatorSettings;
+import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.cluster.Nodes;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code syncgrad coordinator}: the first node of a cluster; runs one training with its workers. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Start a cluster's coordinator node and run one training with the workers that join it. "
+        + "Takes every option of train.")
+final class CoordinatorCommand implements Callable<Integer> {
+
+  @CommandLine.Spec
+  private CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--workers", required = true, paramLabel = "N", description = "Workers to wait for.")
+  private int workers;
+
+  @Option(names = "--port", defaultValue = "25520", description = "Port of this node (default 25520); workers name it in --seed-nodes.")
+  private int port;
+
+  @Mixin
+  private NodeAddress address;
+
+  @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
+  private boolean allowMixedKernels;
+
+  @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
+  private boolean plain;
+
+  @Mixin
+  private TrainOptions options;
+
+  @Override
+  public Integer call() throws Exception {
+    if (workers < 1) {
+      throw new UserException("--workers must be >= 1, got " + workers);
+    }
+    address.check();
+    TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
+    ProgressReporter reporter = new ProgressReporter(plain);
+    try (TrainingRun run = TrainingRun.prepare(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
+        reporter)) {
+      CompletableFuture<RunSummary> result = new CompletableFuture<>();
+      DataSpec data = new DataSpec(r.settings().data(), r.settings().testData(), r.settings().testFraction(),
+          r.settings().labelColumn(), r.settings().seed());
+      String self = address.host + ":" + port;
+      ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels),
+          result, NodeConfig.of(address.host, port, List.of(self), "coordinator"));
+      try {
+        RunSummary summary = result.get();
+        reporter.close();
+        TrainCommand.report(summary);
+        return 0;
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof Exception ex ? ex : e;
+      } finally {
+        node.terminate();
+        node.getWhenTerminated().toCompletableFuture().join();
+      }
+    } finally {
+      reporter.close();
+    }
+  }
+}

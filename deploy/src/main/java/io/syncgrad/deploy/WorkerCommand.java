@@ -1,0 +1,44 @@
+package io.syncgrad.deploy;
+
+import akka.actor.typed.ActorSystem;
+import io.syncgrad.common.math.Kernels;
+import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.cluster.Nodes;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code syncgrad worker}: a worker node; joins the cluster, serves one run, then leaves. */
+@Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Start a worker node: it joins the cluster through the seed nodes, registers with the coordinator, "
+        + "computes its shards, and exits when the run is over.")
+final class WorkerCommand implements Callable<Integer> {
+
+  @Option(names = "--seed-nodes", required = true, split = ",", paramLabel = "HOST:PORT",
+      description = "Nodes to join through, e.g. the coordinator's 127.0.0.1:25520.")
+  private List<String> seedNodes;
+
+  @Option(names = "--port", defaultValue = "0", description = "Port of this node (default: any free port).")
+  private int port;
+
+  @Mixin
+  private NodeAddress address;
+
+  @Option(names = "--id", description = "The worker's name in the cluster (default worker-<pid>).")
+  private String id;
+
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  private String kernel;
+
+  @Override
+  public Integer call() {
+    address.check();
+    String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
+    ActorSystem<Void> node = Nodes.worker(name, Kernels.select(kernel),
+        NodeConfig.of(address.host, port, seedNodes, "worker"));
+    node.getWhenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+}
