@@ -65,10 +65,38 @@ public final class Coordinator extends AbstractBehavior<Command> {
   public static Behavior<Command> create(TrainingRun run, CoordinatorSettings settings,
       CompletableFuture<RunSummary> result) {
     return Behaviors.setup(ctx -> {
+      String tooLarge = frameProblem(ctx.getSystem().settings().config(), run.state().model().parameterCount());
+      if (tooLarge != null) {
+        result.completeExceptionally(new UserException(tooLarge));
+        return Behaviors.stopped();
+      }
       ctx.getSystem().receptionist().tell(Receptionist.register(CoordinatorProtocol.SERVICE_KEY, ctx.getSelf()));
       ctx.getLog().info("Coordinator of run [{}] waiting for {} workers", run.state().runId(), settings.workers());
       return new Coordinator(ctx, run, settings, result);
     });
+  }
+
+  /** Room for a message's fields besides its tensors: ids, shapes, protobuf framing. */
+  private static final long ENVELOPE_BYTES = 64 * 1024;
+
+  /**
+   * Artery drops a message larger than its frame with nothing but a log line, which would stall
+   * the run: a model whose weights do not fit one frame is refused before the first step.
+   *
+   * @return null when the weights fit, else the message to stop with
+   */
+  static String frameProblem(com.typesafe.config.Config config, long parameters) {
+    String key = "akka.remote.artery.advanced.maximum-frame-size";
+    if (!config.hasPath(key) || !"cluster".equals(config.getString("akka.actor.provider"))) {
+      return null;
+    }
+    long frame = config.getBytes(key);
+    long needed = parameters * Float.BYTES + ENVELOPE_BYTES;
+    if (needed <= frame) {
+      return null;
+    }
+    return "the model's " + parameters + " parameters need messages of " + needed + " bytes, more than " + key + " = "
+        + frame + "; raise it on every node (e.g. -D" + key + "=" + (needed / (1 << 20) + 2) + "MiB in SYNCGRAD_JAVA_OPTS)";
   }
 
   private Coordinator(ActorContext<Command> ctx, TrainingRun run, CoordinatorSettings settings,

@@ -81,7 +81,8 @@ public final class LocalCluster {
         for (int i = systems.size() - 1; i >= 0; i--) {
           ActorSystem<Void> s = systems.get(i);
           try {
-            s.getWhenTerminated().toCompletableFuture().get(i == 0 ? 1 : SHUTDOWN.toMillis(), TimeUnit.MILLISECONDS);
+            long wait = i == 0 || result.isCompletedExceptionally() ? 1 : SHUTDOWN.toMillis();
+            s.getWhenTerminated().toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
           } catch (TimeoutException e) {
             s.terminate();
             awaitQuietly(s);

@@ -23,7 +23,8 @@ public final class NodeConfig {
    */
   public static Config of(String host, int port, List<String> seedNodes, String role) {
     List<String> seeds = seedNodes.stream().map(s -> "akka://" + SYSTEM + "@" + s).toList();
-    return ConfigFactory.empty()
+    // -Dakka... system properties (SYNCGRAD_JAVA_OPTS) override everything, for tuning a node.
+    return ConfigFactory.systemProperties()
         .withValue("akka.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(host))
         .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(port))
         .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(seeds))
