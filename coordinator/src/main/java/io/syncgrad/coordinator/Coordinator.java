@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
 import akka.actor.typed.receptionist.Receptionist;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.Parameters;
@@ -25,7 +26,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -35,10 +38,17 @@ import java.util.concurrent.CompletableFuture;
  * rejected and counted), adds the shard sums <em>in shard order</em> with the same
  * {@link StepAggregator} as the one-node trainer, and lets the {@link TrainingRun} record the
  * step. So the bytes are those of a one-node run, whatever the number of workers.
+ *
+ * <p>Every step has a deadline. A worker that misses it, or that the cluster loses, has the
+ * shards it still owes given to the others under a new generation, within the same step; its
+ * late results are then stale and rejected. Which worker computes a shard never changes the
+ * shard's value, so the bytes stay those of a fault-free run.
  */
 public final class Coordinator extends AbstractBehavior<Command> {
 
   private record WorkerLost(String workerId) implements Internal {}
+
+  private record StepDeadline(long step, long generation) implements Internal {}
 
   private enum Phase { WAITING, STARTING, TRAINING, DONE }
 
@@ -51,7 +61,12 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private final StepAggregator aggregator;
   private final ShardSlots slots;
   private final StepTimes times;
-  private final long generation = 1;
+  private final TimerScheduler<Command> timers;
+  /** Workers that missed a deadline: given no shards until they deliver again (even a stale result). */
+  private final Set<String> suspended = new TreeSet<>();
+  private long generation = 1;
+  private long shardsReassigned;
+  private long workersLost;
   private String kernel;
   private Phase phase = Phase.WAITING;
   private long rejectedStale;
@@ -72,7 +87,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       }
       ctx.getSystem().receptionist().tell(Receptionist.register(CoordinatorProtocol.SERVICE_KEY, ctx.getSelf()));
       ctx.getLog().info("Coordinator of run [{}] waiting for {} workers", run.state().runId(), settings.workers());
-      return new Coordinator(ctx, run, settings, result);
+      return Behaviors.<Command>withTimers(timers -> new Coordinator(ctx, timers, run, settings, result));
     });
   }
 
@@ -99,9 +114,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
         + frame + "; raise it on every node (e.g. -D" + key + "=" + (needed / (1 << 20) + 2) + "MiB in SYNCGRAD_JAVA_OPTS)";
   }
 
-  private Coordinator(ActorContext<Command> ctx, TrainingRun run, CoordinatorSettings settings,
-      CompletableFuture<RunSummary> result) {
+  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, TrainingRun run,
+      CoordinatorSettings settings, CompletableFuture<RunSummary> result) {
     super(ctx);
+    this.timers = timers;
     this.run = run;
     this.settings = settings;
     this.result = result;
@@ -119,6 +135,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(ShardComputed.class, this::onShardComputed)
         .onMessage(WorkerLost.class, this::onWorkerLost)
+        .onMessage(StepDeadline.class, this::onStepDeadline)
         .build();
   }
 
@@ -159,15 +176,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (ready.size() < workers.size()) {
       return this;
     }
-    // Shard s goes to the (s mod W)-th worker in name order: fixed, so reproducible to read.
-    List<String> names = new ArrayList<>(workers.keySet());
-    for (String name : names) {
-      assignment.put(name, new ArrayList<>());
-    }
-    for (int s = 0; s < run.state().config().shards(); s++) {
-      assignment.get(names.get(s % names.size())).add(s);
-    }
-    getContext().getLog().info("Training with {} workers, shards {}", names.size(), assignment);
+    assignShards();
+    getContext().getLog().info("Training with {} workers, shards {}", workers.size(), assignment);
     phase = Phase.TRAINING;
     run.start();
     return run.done() ? finish() : sendStep();
@@ -177,22 +187,108 @@ public final class Coordinator extends AbstractBehavior<Command> {
     return fail(new UserException(msg.reason()));
   }
 
+  /**
+   * Shard s goes to the (s mod W)-th active worker in name order. Which worker computes a shard
+   * never changes its value, only who is asked.
+   */
+  private void assignShards() {
+    assignment.clear();
+    List<String> names = new ArrayList<>();
+    for (String name : workers.keySet()) {
+      if (!suspended.contains(name)) {
+        names.add(name);
+      }
+    }
+    if (names.isEmpty()) {
+      names.addAll(workers.keySet());
+      suspended.clear();
+    }
+    for (String name : names) {
+      assignment.put(name, new ArrayList<>());
+    }
+    for (int s = 0; s < run.state().config().shards(); s++) {
+      assignment.get(names.get(s % names.size())).add(s);
+    }
+  }
+
   private Behavior<Command> sendStep() {
     TrainingState s = run.state();
     // One snapshot for every worker: the weights change only after all results are in, but a
     // message may still be in flight then.
-    Parameters snapshot = s.params().copy();
+    snapshot = s.params().copy();
     slots.clear();
     times.stepSent();
     for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
+      if (!e.getValue().isEmpty()) {
+        workers.get(e.getKey()).tell(new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(),
+            snapshot));
+      }
+    }
+    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), settings.stepTimeout());
+    return this;
+  }
+
+  private static final String DEADLINE_TIMER = "step-deadline";
+  private Parameters snapshot;
+
+  /**
+   * The step's results are late: the workers that still owe shards are suspended, and their
+   * shards go to the others under a new generation, in the same step. Results already in stay:
+   * a shard's value does not depend on who computed it.
+   */
+  private Behavior<Command> onStepDeadline(StepDeadline msg) {
+    if (phase != Phase.TRAINING || msg.step() != run.state().step() || msg.generation() != generation) {
+      return this;
+    }
+    List<String> late = new ArrayList<>();
+    for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
+      for (int shard : e.getValue()) {
+        if (!slots.has(shard) && !late.contains(e.getKey())) {
+          late.add(e.getKey());
+        }
+      }
+    }
+    getContext().getLog().warn("Step [{}] missed its deadline of {}: workers {} are late", msg.step(),
+        settings.stepTimeout(), late);
+    suspended.addAll(late);
+    if (suspended.size() >= workers.size()) {
+      // Nobody else to ask: ask everyone again, under a new generation.
+      suspended.clear();
+    }
+    return reassignMissing();
+  }
+
+  /** Gives every shard of the current step without a result to the active workers (new generation). */
+  private Behavior<Command> reassignMissing() {
+    generation++;
+    assignShards();
+    if (assignment.isEmpty()) {
+      return fail(new UserException("no worker left for step " + run.state().step()));
+    }
+    List<String> names = new ArrayList<>(assignment.keySet());
+    Map<String, List<Integer>> missing = new LinkedHashMap<>();
+    int i = 0;
+    for (int shard = 0; shard < run.state().config().shards(); shard++) {
+      if (!slots.has(shard)) {
+        missing.computeIfAbsent(names.get(i++ % names.size()), k -> new ArrayList<>()).add(shard);
+      }
+    }
+    TrainingState s = run.state();
+    for (Map.Entry<String, List<Integer>> e : missing.entrySet()) {
+      shardsReassigned += e.getValue().size();
       workers.get(e.getKey()).tell(new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(),
           snapshot));
     }
+    getContext().getLog().info("Step [{}] generation [{}]: shards {} reassigned", s.step(), generation, missing);
+    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), settings.stepTimeout());
     return this;
   }
 
   private Behavior<Command> onShardComputed(ShardComputed msg) {
     TrainingState s = run.state();
+    if (phase == Phase.TRAINING && msg.runId().equals(s.runId()) && suspended.remove(msg.workerId())) {
+      getContext().getLog().info("Worker [{}] answers again", msg.workerId());
+    }
     if (phase != Phase.TRAINING || !msg.runId().equals(s.runId()) || msg.generation() != generation
         || msg.step() != s.step() || msg.shard() < 0 || msg.shard() >= s.config().shards()
         || !msg.gradient().sameShape(s.params())) {
@@ -210,6 +306,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (!slots.complete()) {
       return this;
     }
+    timers.cancel(DEADLINE_TIMER);
+    // The next step's assignment: without the workers still suspended, with those that came back.
+    assignShards();
     try {
       times.allArrived();
       aggregator.apply(s.step(), slots, s.params(), s.optimizer());
@@ -227,11 +326,21 @@ public final class Coordinator extends AbstractBehavior<Command> {
       getContext().getLog().info("Worker [{}] left before the run started", msg.workerId());
       return this;
     }
-    if (phase == Phase.DONE) {
+    if (phase == Phase.DONE || workers.remove(msg.workerId()) == null) {
       return this;
     }
-    return fail(new UserException("worker " + msg.workerId() + " left the cluster at step " + run.state().step()
-        + "; this build stops the run rather than continue without it"));
+    workersLost++;
+    suspended.remove(msg.workerId());
+    getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
+        workers.size());
+    if (phase == Phase.STARTING) {
+      ready.remove(msg.workerId());
+      return fail(new UserException("worker " + msg.workerId() + " left the cluster while the run was starting"));
+    }
+    if (workers.isEmpty()) {
+      return fail(new UserException("every worker left the cluster at step " + run.state().step()));
+    }
+    return reassignMissing();
   }
 
   private Behavior<Command> finish() {
@@ -240,6 +349,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
       Map<String, Object> distributed = times.summary();
       distributed.put("rejected_stale", rejectedStale);
       distributed.put("rejected_duplicate", rejectedDuplicate);
+      distributed.put("workers_lost", workersLost);
+      distributed.put("shards_reassigned", shardsReassigned);
+      distributed.put("final_generation", generation);
       distributed.put("shard_assignment", assignment);
       RunSummary summary = run.finish(workers.size(), 1, distributed);
       stopWorkers("finished");
@@ -291,6 +403,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
     boolean complete() {
       return filled == results.length;
+    }
+
+    boolean has(int shard) {
+      return results[shard] != null;
     }
 
     @Override

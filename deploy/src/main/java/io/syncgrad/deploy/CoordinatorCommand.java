@@ -39,6 +39,10 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
   private boolean allowMixedKernels;
 
+  @Option(names = "--step-timeout", defaultValue = "30s", paramLabel = "DURATION",
+      description = "How long a step waits for a worker before its shards go to the others (default 30s).")
+  private String stepTimeout;
+
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
@@ -59,7 +63,8 @@ final class CoordinatorCommand implements Callable<Integer> {
       DataSpec data = new DataSpec(r.settings().data(), r.settings().testData(), r.settings().testFraction(),
           r.settings().labelColumn(), r.settings().seed());
       String self = address.host + ":" + port;
-      ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels),
+      ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
+          Durations.parse("--step-timeout", stepTimeout)),
           result, NodeConfig.of(address.host, port, List.of(self), "coordinator"));
       try {
         RunSummary summary = result.get();

@@ -1,6 +1,7 @@
 package io.syncgrad.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.math.MatrixKernel;
@@ -8,7 +9,10 @@ import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingListener;
+import io.syncgrad.deploy.cluster.FaultPlan;
 import io.syncgrad.deploy.cluster.LocalCluster;
+import java.time.Duration;
+import java.util.List;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -60,5 +64,19 @@ class LocalClusterIT {
       assertEquals(STEPS, s.steps());
       assertEquals(0L, s.distributed().get("rejected_stale"));
     }
+  }
+
+  @Test
+  void aWorkerKilledMidRunChangesNothing() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    Map<String, Object> local = flags("kill-reference");
+    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
+        .weightsSha256();
+    Map<String, Object> f = flags("killed");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
+        Duration.ofSeconds(2), FaultPlan.parse(List.of("kill-worker:1@8"), 3));
+    assertEquals(reference, s.weightsSha256());
+    assertEquals(STEPS, s.steps());
+    assertTrue((Long) s.distributed().get("shards_reassigned") >= 3, s.distributed().toString());
   }
 }

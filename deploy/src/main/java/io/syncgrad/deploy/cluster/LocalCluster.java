@@ -4,6 +4,7 @@ import akka.actor.Address;
 import akka.actor.typed.ActorSystem;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeoutException;
 public final class LocalCluster {
 
   private static final Duration SHUTDOWN = Duration.ofSeconds(30);
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalCluster.class);
 
   private LocalCluster() {}
 
@@ -45,22 +47,63 @@ public final class LocalCluster {
   /** Runs the whole training and returns its summary. */
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, int workers, boolean allowMixedKernels) throws IOException {
-    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, listener)) {
+    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels,
+        CoordinatorSettings.DEFAULT_STEP_TIMEOUT, FaultPlan.NONE);
+  }
+
+  /** Like the shorter form, with a step deadline and scripted faults. */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults)
+      throws IOException {
+    List<ActorSystem<Void>> workerSystems = new ArrayList<>();
+    TrainingListener withFaults = new TrainingListener() {
+      @Override
+      public void started(long firstStep, long totalSteps, long stepsPerEpoch, String description) {
+        listener.started(firstStep, totalSteps, stepsPerEpoch, description);
+      }
+
+      @Override
+      public void stepped(long step, long epoch, double loss, double learningRate, double samplesPerSecond) {
+        listener.stepped(step, epoch, loss, learningRate, samplesPerSecond);
+        for (FaultPlan.KillWorker k : faults.kills()) {
+          if (k.step() == step) {
+            log.warn("Fault injected: worker [{}] dies after step [{}]", k.worker(), step);
+            // Terminate without leaving the cluster: to the others it is a crashed node.
+            workerSystems.get(k.worker()).terminate();
+          }
+        }
+      }
+
+      @Override
+      public void evaluated(double epoch, io.syncgrad.common.train.Evaluator.Result result) {
+        listener.evaluated(epoch, result);
+      }
+
+      @Override
+      public void finished(RunSummary summary) {
+        listener.finished(summary);
+      }
+    };
+    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, withFaults)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
       DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
           settings.labelColumn(), settings.seed());
       List<ActorSystem<Void>> systems = new ArrayList<>();
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
-            new CoordinatorSettings(workers, data, allowMixedKernels), result,
+            new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout), result,
             NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));
         for (int i = 0; i < workers; i++) {
+          // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
+          // leaves through CoordinatedShutdown itself.
           ActorSystem<Void> worker = Nodes.worker(String.format("worker-%02d", i), kernel,
-              NodeConfig.of("127.0.0.1", 0, List.of(), "worker"));
+              NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
+                  "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)));
           systems.add(worker);
+          workerSystems.add(worker);
           Cluster.get(worker).manager().tell(Join.create(address));
         }
         return result.get();
