@@ -23,7 +23,6 @@ import io.syncgrad.common.train.TrainingRun;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -57,13 +56,7 @@ class DeadlineTest {
   }
 
   private static Map<String, Object> flags(String out) {
-    Map<String, Object> m = new HashMap<>();
-    m.put("data", data.toString());
-    m.put("layers", "16");
-    m.put("shards", "4");
-    m.put("max-steps", String.valueOf(STEPS));
-    m.put("out", dir.resolve(out).toString());
-    return m;
+    return Fixtures.flags(data, dir.resolve(out), "layers", "16", "shards", "4", "max-steps", String.valueOf(STEPS));
   }
 
   @Test

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.List;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,14 +38,8 @@ class LocalClusterIT {
   }
 
   private static Map<String, Object> flags(String out) {
-    Map<String, Object> m = new HashMap<>();
-    m.put("data", data.toString());
-    m.put("layers", "32");
-    m.put("shards", "8");
-    m.put("dropout", "0.1");
-    m.put("max-steps", String.valueOf(STEPS));
-    m.put("out", dir.resolve(out).toString());
-    return m;
+    return Fixtures.flags(data, dir.resolve(out), "layers", "32", "shards", "8", "dropout", "0.1", "max-steps",
+        String.valueOf(STEPS));
   }
 
   @Test

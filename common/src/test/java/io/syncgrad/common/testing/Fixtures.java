@@ -51,6 +51,20 @@ public final class Fixtures {
         LearningRateSchedule.constant(lr), Initializer.HE, examples, "test");
   }
 
+  /**
+   * Flags of a short run on {@code data} writing to {@code out}: {@code key, value} pairs
+   * (without the dashes), as a user would give them.
+   */
+  public static Map<String, Object> flags(Path data, Path out, String... keyValues) {
+    Map<String, Object> m = new java.util.HashMap<>();
+    m.put("data", data.toString());
+    m.put("out", out.toString());
+    for (int i = 0; i < keyValues.length; i += 2) {
+      m.put(keyValues[i], keyValues[i + 1]);
+    }
+    return m;
+  }
+
   /** Settings as {@code syncgrad train} would build them from these flags. */
   public static TrainSettings settings(Map<String, Object> flags) {
     return TrainSettings.fromConfig(ConfigFactory.parseMap(flags, "command line")
