@@ -50,6 +50,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   private record StepDeadline(long step, long generation) implements Internal {}
 
+  /** A gradient message held back by an injected delay; it skips the injector when it arrives. */
+  private record DelayedResult(ShardComputed result) implements Internal {}
+
   private enum Phase { WAITING, STARTING, TRAINING, DONE }
 
   private final TrainingRun run;
@@ -66,7 +69,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private final Set<String> suspended = new TreeSet<>();
   private long generation = 1;
   private long shardsReassigned;
-  private long workersLost;
+  private final Set<String> lostWorkers = new TreeSet<>();
+  private long faultsInjected;
+  private boolean recoveredThisStep;
   private String kernel;
   private Phase phase = Phase.WAITING;
   private long rejectedStale;
@@ -136,6 +141,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(ShardComputed.class, this::onShardComputed)
         .onMessage(WorkerLost.class, this::onWorkerLost)
         .onMessage(StepDeadline.class, this::onStepDeadline)
+        .onMessage(DelayedResult.class, m -> accept(m.result()))
         .build();
   }
 
@@ -220,12 +226,33 @@ public final class Coordinator extends AbstractBehavior<Command> {
     times.stepSent();
     for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
       if (!e.getValue().isEmpty()) {
-        workers.get(e.getKey()).tell(new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(),
-            snapshot));
+        send(e.getKey(), new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(), snapshot));
       }
     }
-    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), settings.stepTimeout());
+    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), deadline());
     return this;
+  }
+
+  private java.time.Duration deadline() {
+    return settings.stepTimeout() != null ? settings.stepTimeout() : times.adaptiveDeadline();
+  }
+
+  /** Sends a step to a worker, through the injected network faults. */
+  private void send(String worker, WorkerProtocol.ComputeStep msg) {
+    ActorRef<WorkerProtocol.Command> ref = workers.get(worker);
+    MessageFaults.Decision d = settings.faults().decide(0, msg.step(), msg.generation(), workers.headMap(worker).size());
+    if (d instanceof MessageFaults.Drop) {
+      faultsInjected++;
+    } else if (d instanceof MessageFaults.Duplicate) {
+      faultsInjected++;
+      ref.tell(msg);
+      ref.tell(msg);
+    } else if (d instanceof MessageFaults.Delay delay) {
+      faultsInjected++;
+      getContext().scheduleOnce(delay.by(), ref, msg);
+    } else {
+      ref.tell(msg);
+    }
   }
 
   private static final String DEADLINE_TIMER = "step-deadline";
@@ -248,9 +275,11 @@ public final class Coordinator extends AbstractBehavior<Command> {
         }
       }
     }
-    getContext().getLog().warn("Step [{}] missed its deadline of {}: workers {} are late", msg.step(),
-        settings.stepTimeout(), late);
+    getContext().getLog().warn("Step [{}] missed its deadline of {}: workers {} are late", msg.step(), deadline(),
+        late);
+    recoveredThisStep = true;
     suspended.addAll(late);
+    lostWorkers.addAll(late);
     if (suspended.size() >= workers.size()) {
       // Nobody else to ask: ask everyone again, under a new generation.
       suspended.clear();
@@ -276,15 +305,34 @@ public final class Coordinator extends AbstractBehavior<Command> {
     TrainingState s = run.state();
     for (Map.Entry<String, List<Integer>> e : missing.entrySet()) {
       shardsReassigned += e.getValue().size();
-      workers.get(e.getKey()).tell(new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(),
-          snapshot));
+      send(e.getKey(), new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(), snapshot));
     }
     getContext().getLog().info("Step [{}] generation [{}]: shards {} reassigned", s.step(), generation, missing);
-    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), settings.stepTimeout());
+    timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), deadline());
     return this;
   }
 
+  /** A gradient message arrives: through the injected network faults first. */
   private Behavior<Command> onShardComputed(ShardComputed msg) {
+    MessageFaults.Decision d = settings.faults().decide(1, msg.step(), msg.generation(), msg.shard());
+    if (d instanceof MessageFaults.Drop) {
+      faultsInjected++;
+      return this;
+    }
+    if (d instanceof MessageFaults.Duplicate) {
+      faultsInjected++;
+      Behavior<Command> next = accept(msg);
+      return next == this ? accept(msg) : next;
+    }
+    if (d instanceof MessageFaults.Delay delay) {
+      faultsInjected++;
+      getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedResult(msg));
+      return this;
+    }
+    return accept(msg);
+  }
+
+  private Behavior<Command> accept(ShardComputed msg) {
     TrainingState s = run.state();
     if (phase == Phase.TRAINING && msg.runId().equals(s.runId()) && suspended.remove(msg.workerId())) {
       getContext().getLog().info("Worker [{}] answers again", msg.workerId());
@@ -312,7 +360,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
     try {
       times.allArrived();
       aggregator.apply(s.step(), slots, s.params(), s.optimizer());
-      times.applied();
+      times.applied(recoveredThisStep);
+      recoveredThisStep = false;
       run.stepApplied(aggregator.meanLoss(), aggregator.gradientNorm(), times.lastStepNanos(), times.lastStepMetrics());
     } catch (Exception e) {
       return fail(e);
@@ -329,8 +378,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (phase == Phase.DONE || workers.remove(msg.workerId()) == null) {
       return this;
     }
-    workersLost++;
+    lostWorkers.add(msg.workerId());
     suspended.remove(msg.workerId());
+    recoveredThisStep = true;
     getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
         workers.size());
     if (phase == Phase.STARTING) {
@@ -347,13 +397,16 @@ public final class Coordinator extends AbstractBehavior<Command> {
     phase = Phase.DONE;
     try {
       Map<String, Object> distributed = times.summary();
-      distributed.put("rejected_stale", rejectedStale);
-      distributed.put("rejected_duplicate", rejectedDuplicate);
-      distributed.put("workers_lost", workersLost);
-      distributed.put("shards_reassigned", shardsReassigned);
       distributed.put("final_generation", generation);
       distributed.put("shard_assignment", assignment);
-      RunSummary summary = run.finish(workers.size(), 1, distributed);
+      Map<String, Object> faults = new LinkedHashMap<>();
+      long scripted = settings.scriptedFaultSteps().stream().filter(step -> step <= run.state().step()).count();
+      faults.put("injected", faultsInjected + scripted);
+      faults.put("workers_lost", (long) lostWorkers.size());
+      faults.put("shards_reassigned", shardsReassigned);
+      faults.put("stale_rejected", rejectedStale);
+      faults.put("duplicates_rejected", rejectedDuplicate);
+      RunSummary summary = run.finish(workers.size(), 1, distributed, faults);
       stopWorkers("finished");
       result.complete(summary);
     } catch (Exception e) {

@@ -11,15 +11,26 @@ import java.time.Duration;
  * @param allowMixedKernels accept workers whose kernel differs from the first one's (their
  *                          bytes differ, so the result is no longer reproducible)
  * @param stepTimeout       how long a step may wait for a worker's results before its missing
- *                          shards are given to the other workers
+ *                          shards are given to the other workers; null for an adaptive deadline
+ *                          (three times the median of recent steps, at least 250 ms)
+ * @param faults            network faults to inject at the coordinator's boundary
+ * @param scriptedFaultSteps the steps after which faults outside the coordinator are injected
+ *                          (killed or paused workers), to count them in the summary
  */
-public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout) {
+public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
+    MessageFaults faults, java.util.List<Long> scriptedFaultSteps) {
 
-  /** The step deadline when none is given: generous for a laptop, short enough not to look hung. */
-  public static final Duration DEFAULT_STEP_TIMEOUT = Duration.ofSeconds(30);
+  public CoordinatorSettings {
+    scriptedFaultSteps = java.util.List.copyOf(scriptedFaultSteps);
+  }
 
-  /** Settings with the default step deadline. */
+  /** Settings with an adaptive step deadline and no faults. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels) {
-    this(workers, data, allowMixedKernels, DEFAULT_STEP_TIMEOUT);
+    this(workers, data, allowMixedKernels, null, MessageFaults.NONE, java.util.List.of());
+  }
+
+  /** Settings with a fixed step deadline and no faults. */
+  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout) {
+    this(workers, data, allowMixedKernels, stepTimeout, MessageFaults.NONE, java.util.List.of());
   }
 }

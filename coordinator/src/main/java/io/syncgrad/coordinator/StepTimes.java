@@ -21,6 +21,9 @@ final class StepTimes {
   private long communicationNanos;
   private long aggregationNanos;
   private long steps;
+  private final long[] recent = new long[20];
+  private int recentCount;
+  private int recentNext;
 
   void stepSent() {
     computeThisStep.clear();
@@ -38,13 +41,39 @@ final class StepTimes {
     allArrived = System.nanoTime();
   }
 
-  void applied() {
+  /**
+   * The step's update is applied.
+   *
+   * @param recovered whether the step needed a deadline to complete; such a step says nothing
+   *                  about how long a healthy step takes, so it does not feed the deadline
+   */
+  void applied(boolean recovered) {
     applied = System.nanoTime();
     long slowest = computeThisStep.values().stream().mapToLong(Long::longValue).max().orElse(0);
     computeNanos += slowest;
     communicationNanos += Math.max(0, allArrived - sent - slowest);
     aggregationNanos += applied - allArrived;
+    if (!recovered) {
+      recent[recentNext] = applied - sent;
+      recentNext = (recentNext + 1) % recent.length;
+      recentCount = Math.min(recentCount + 1, recent.length);
+    }
     steps++;
+  }
+
+  /**
+   * A step deadline from the steps so far: three times the median of the last 20 that needed no
+   * recovery, at least 250 ms (a reassignment costs only some redundant compute); ten seconds
+   * before any such step.
+   */
+  java.time.Duration adaptiveDeadline() {
+    if (recentCount == 0) {
+      return java.time.Duration.ofSeconds(10);
+    }
+    long[] sorted = java.util.Arrays.copyOf(recent, recentCount);
+    java.util.Arrays.sort(sorted);
+    long median = sorted[recentCount / 2];
+    return java.time.Duration.ofNanos(Math.max(250_000_000L, 3 * median));
   }
 
   /** From sending the weights to the update applied. */

@@ -111,8 +111,8 @@ class CoordinatorTest {
         new TrainingListener() {});
     assertEquals(reference.weightsSha256(), summary.weightsSha256());
     assertEquals(2, summary.workers());
-    assertEquals(1L, summary.distributed().get("rejected_duplicate"));
-    assertEquals(1L, summary.distributed().get("rejected_stale"));
+    assertEquals(1L, summary.faults().get("duplicates_rejected"));
+    assertEquals(1L, summary.faults().get("stale_rejected"));
   }
 
   @Test

@@ -110,8 +110,8 @@ class DeadlineTest {
     String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), EjmlKernel.INSTANCE,
         new TrainingListener() {}).weightsSha256();
     assertEquals(reference, summary.weightsSha256());
-    assertEquals(2L, summary.distributed().get("shards_reassigned"));
-    assertEquals(2L, summary.distributed().get("rejected_stale"));
+    assertEquals(2L, summary.faults().get("shards_reassigned"));
+    assertEquals(2L, summary.faults().get("stale_rejected"));
   }
 
   private static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,

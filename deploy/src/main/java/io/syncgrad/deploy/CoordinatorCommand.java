@@ -39,9 +39,8 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
   private boolean allowMixedKernels;
 
-  @Option(names = "--step-timeout", defaultValue = "30s", paramLabel = "DURATION",
-      description = "How long a step waits for a worker before its shards go to the others (default 30s).")
-  private String stepTimeout;
+  @Mixin
+  private FaultOptions faults;
 
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
@@ -64,7 +63,7 @@ final class CoordinatorCommand implements Callable<Integer> {
           r.settings().labelColumn(), r.settings().seed());
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
-          Durations.parse("--step-timeout", stepTimeout)),
+          faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps()),
           result, NodeConfig.of(address.host, port, List.of(self), "coordinator"));
       try {
         RunSummary summary = result.get();

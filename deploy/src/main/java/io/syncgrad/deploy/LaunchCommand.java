@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
+import io.syncgrad.deploy.cluster.FaultPlan;
 
 /**
  * {@code syncgrad launch}: the coordinator and N workers as separate JVM processes on this
@@ -36,31 +37,62 @@ final class LaunchCommand implements Callable<Integer> {
   @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products of every node: auto, native, java or ejml.")
   private String kernel;
 
+  @picocli.CommandLine.Mixin
+  private FaultOptions faults;
+
   @Unmatched
   private List<String> trainArgs = new ArrayList<>();
 
   private final List<Process> processes = new ArrayList<>();
+  private final List<Process> workerProcesses = new ArrayList<>();
+  private volatile Process coordinator;
+  private volatile boolean coordinatorRestarting;
 
   @Override
   public Integer call() throws Exception {
     if (workers < 1) {
       throw new UserException("--workers must be >= 1, got " + workers);
     }
+    FaultPlan plan = faults.plan(workers);
+    Path out = outDir();
     Thread cleanup = new Thread(this::destroyAll, "launch-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       int port = freePort();
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--workers", String.valueOf(workers),
-          "--port", String.valueOf(port), "--kernel", kernel, "--plain"));
+          "--port", String.valueOf(port), "--kernel", kernel, "--plain", "--fault-seed", String.valueOf(faults.seed)));
+      if (faults.stepTimeout != null) {
+        coordinatorArgs.addAll(List.of("--step-timeout", faults.stepTimeout));
+      }
+      for (String spec : faults.specs) {
+        coordinatorArgs.addAll(List.of("--fault", spec));
+      }
       coordinatorArgs.addAll(trainArgs);
-      Process coordinator = start("coordinator", coordinatorArgs);
-      List<Process> workerProcesses = new ArrayList<>();
+      if (!hasOut()) {
+        coordinatorArgs.addAll(List.of("--out", out.toString()));
+      }
+      coordinator = start("coordinator", coordinatorArgs);
       for (int i = 0; i < workers; i++) {
         String id = String.format("worker-%02d", i);
         workerProcesses.add(start(id, List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
             "--kernel", kernel)));
       }
-      int rc = coordinator.waitFor();
+      Thread injector = null;
+      if (!plan.processFaults().isEmpty()) {
+        injector = new Thread(() -> inject(plan, out, coordinatorArgs), "fault-injector");
+        injector.setDaemon(true);
+        injector.start();
+      }
+      int rc;
+      Process current;
+      do {
+        current = coordinator;
+        rc = current.waitFor();
+        // A killed coordinator is being replaced (the flag is set before the kill): wait for its successor.
+        while (coordinatorRestarting) {
+          Thread.sleep(50);
+        }
+      } while (coordinator != current);
       for (Process w : workerProcesses) {
         if (!w.waitFor(WORKER_EXIT_SECONDS, TimeUnit.SECONDS)) {
           w.destroyForcibly();
@@ -75,6 +107,119 @@ final class LaunchCommand implements Callable<Integer> {
         // The hook is running already.
       }
     }
+  }
+
+  private boolean hasOut() {
+    return trainArgs.stream().anyMatch(a -> a.equals("--out") || a.startsWith("--out="));
+  }
+
+  /** The run's output directory: the one given, or a fresh one that the coordinator is told. */
+  private Path outDir() {
+    for (int i = 0; i < trainArgs.size(); i++) {
+      String a = trainArgs.get(i);
+      if (a.equals("--out") && i + 1 < trainArgs.size()) {
+        return Path.of(trainArgs.get(i + 1));
+      }
+      if (a.startsWith("--out=")) {
+        return Path.of(a.substring("--out=".length()));
+      }
+    }
+    return Path.of("runs", "run-" + java.time.LocalDateTime.now().format(
+        java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+  }
+
+  /**
+   * Carries out the node faults of the plan: follows the run's {@code metrics.jsonl} and, after
+   * the scripted step, kills (SIGKILL) or pauses (SIGSTOP, then SIGCONT) a worker process, or
+   * kills the coordinator and starts it again with {@code --resume} on the same output directory.
+   */
+  private void inject(FaultPlan plan, Path out, List<String> coordinatorArgs) {
+    List<FaultPlan.ProcessFault> pending = new ArrayList<>(plan.processFaults());
+    Path metrics = out.resolve("metrics.jsonl");
+    long offset = 0;
+    long step = 0;
+    try {
+      while (!pending.isEmpty()) {
+        Thread.sleep(20);
+        if (!java.nio.file.Files.isRegularFile(metrics)) {
+          continue;
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(metrics.toFile(), "r")) {
+          if (f.length() < offset) {
+            offset = 0;
+          }
+          f.seek(offset);
+          String line;
+          while ((line = f.readLine()) != null) {
+            java.util.regex.Matcher m = STEP_LINE.matcher(line);
+            if (m.find()) {
+              step = Long.parseLong(m.group(1));
+            }
+          }
+          offset = f.getFilePointer();
+        }
+        for (java.util.Iterator<FaultPlan.ProcessFault> it = pending.iterator(); it.hasNext(); ) {
+          FaultPlan.ProcessFault f = it.next();
+          if (step >= f.step()) {
+            it.remove();
+            strike(f, out, coordinatorArgs);
+          }
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      System.err.println("syncgrad: fault injection stopped: " + e);
+    }
+  }
+
+  private static final java.util.regex.Pattern STEP_LINE =
+      java.util.regex.Pattern.compile("^\\{\"type\":\"step\",\"step\":(\\d+)");
+
+  private void strike(FaultPlan.ProcessFault f, Path out, List<String> coordinatorArgs) throws IOException,
+      InterruptedException {
+    switch (f.kind()) {
+      case KILL_WORKER -> {
+        System.out.println("[launch] fault injected: SIGKILL worker-" + String.format("%02d", f.worker())
+            + " after step " + f.step());
+        workerProcesses.get(f.worker()).destroyForcibly();
+      }
+      case PAUSE_WORKER -> {
+        long pid = workerProcesses.get(f.worker()).pid();
+        System.out.println("[launch] fault injected: SIGSTOP worker-" + String.format("%02d", f.worker())
+            + " after step " + f.step() + " for " + f.pause().toMillis() + " ms");
+        signal("STOP", pid);
+        Thread cont = new Thread(() -> {
+          try {
+            Thread.sleep(f.pause().toMillis());
+            signal("CONT", pid);
+            System.out.println("[launch] SIGCONT worker-" + String.format("%02d", f.worker()));
+          } catch (IOException | InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }, "sigcont");
+        cont.setDaemon(true);
+        cont.start();
+      }
+      case KILL_COORDINATOR -> {
+        System.out.println("[launch] fault injected: SIGKILL coordinator after step " + f.step()
+            + "; restarting it with --resume " + out);
+        coordinatorRestarting = true;
+        coordinator.destroyForcibly().waitFor();
+        List<String> args = new ArrayList<>(coordinatorArgs);
+        args.addAll(List.of("--resume", out.toString()));
+        try {
+          coordinator = start("coordinator", args);
+        } catch (java.net.URISyntaxException e) {
+          throw new IOException(e);
+        } finally {
+          coordinatorRestarting = false;
+        }
+      }
+      default -> throw new IllegalStateException("unknown fault " + f.kind());
+    }
+  }
+
+  private static void signal(String signal, long pid) throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-" + signal, String.valueOf(pid)).inheritIO().start().waitFor();
   }
 
   /** Starts one node of the cluster: this jar's CLI in a new JVM. */

@@ -4,7 +4,6 @@ import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
-import io.syncgrad.deploy.cluster.FaultPlan;
 import io.syncgrad.deploy.cluster.LocalCluster;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -30,13 +29,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
   private boolean allowMixedKernels;
 
-  @Option(names = "--step-timeout", defaultValue = "30s", paramLabel = "DURATION",
-      description = "With --workers: how long a step waits for a worker before its shards go to the others (default 30s).")
-  private String stepTimeout;
-
-  @Option(names = "--fault", paramLabel = "SPEC",
-      description = "With --workers: inject a fault, e.g. kill-worker:1@50 (worker 1 dies after step 50). Repeatable.")
-  private java.util.List<String> faults = new java.util.ArrayList<>();
+  @Mixin
+  private FaultOptions faults;
 
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
@@ -47,13 +41,16 @@ final class TrainCommand implements Callable<Integer> {
     if (workers < 0) {
       throw new UserException("--workers must be >= 0, got " + workers);
     }
+    if (workers == 0 && !faults.specs.isEmpty()) {
+      throw new UserException("--fault needs a cluster: add --workers N (or use syncgrad launch)");
+    }
     ProgressReporter reporter = new ProgressReporter(plain);
     RunSummary summary;
     try {
       summary = workers == 0
           ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, workers,
-              allowMixedKernels, Durations.parse("--step-timeout", stepTimeout), FaultPlan.parse(faults, workers));
+              allowMixedKernels, faults.stepTimeout(), faults.plan(workers));
     } finally {
       reporter.close();
     }

@@ -4,7 +4,9 @@ import akka.actor.typed.ActorSystem;
 import io.syncgrad.common.math.Kernels;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.worker.Worker;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +15,7 @@ import picocli.CommandLine.Option;
 /** {@code syncgrad worker}: a worker node; joins the cluster, serves one run, then leaves. */
 @Command(name = "worker", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Start a worker node: it joins the cluster through the seed nodes, registers with the coordinator, "
-        + "computes its shards, and exits when the run is over.")
+        + "computes its shards, and exits when the run is over. If the coordinator is lost, it rejoins.")
 final class WorkerCommand implements Callable<Integer> {
 
   @Option(names = "--seed-nodes", required = true, split = ",", paramLabel = "HOST:PORT",
@@ -36,9 +38,16 @@ final class WorkerCommand implements Callable<Integer> {
   public Integer call() {
     address.check();
     String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
-    ActorSystem<Void> node = Nodes.worker(name, Kernels.select(kernel),
-        NodeConfig.of(address.host, port, seedNodes, "worker"));
-    node.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    var matrixKernel = Kernels.select(kernel);
+    while (true) {
+      AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
+      ActorSystem<Void> node = Nodes.worker(name, matrixKernel, NodeConfig.of(address.host, port, seedNodes, "worker"),
+          outcome::set);
+      node.getWhenTerminated().toCompletableFuture().join();
+      if (outcome.get() != Worker.Outcome.COORDINATOR_LOST) {
+        return 0;
+      }
+      // The coordinator's node is gone: start afresh and join whichever coordinator comes back.
+    }
   }
 }

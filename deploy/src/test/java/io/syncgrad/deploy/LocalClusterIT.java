@@ -55,7 +55,7 @@ class LocalClusterIT {
       assertEquals(reference, s.weightsSha256(), workers + " workers");
       assertEquals(workers, s.workers());
       assertEquals(STEPS, s.steps());
-      assertEquals(0L, s.distributed().get("rejected_stale"));
+      assertEquals(0L, s.faults().get("stale_rejected"));
     }
   }
 
@@ -67,9 +67,9 @@ class LocalClusterIT {
         .weightsSha256();
     Map<String, Object> f = flags("killed");
     RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
-        Duration.ofSeconds(2), FaultPlan.parse(List.of("kill-worker:1@8"), 3));
+        Duration.ofSeconds(2), FaultPlan.parse(List.of("kill-worker:1@8"), 3, 0));
     assertEquals(reference, s.weightsSha256());
     assertEquals(STEPS, s.steps());
-    assertTrue((Long) s.distributed().get("shards_reassigned") >= 3, s.distributed().toString());
+    assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
   }
 }

@@ -40,9 +40,15 @@ public final class Worker extends AbstractBehavior<Command> {
 
   private record CoordinatorsListed(Receptionist.Listing listing) implements Internal {}
 
+  private record CoordinatorLost(String runId) implements Internal {}
+
+  /** Why a worker stopped: its run is over, or its coordinator was lost (the node should rejoin). */
+  public enum Outcome { RUN_OVER, COORDINATOR_LOST }
+
   private final String workerId;
   private final MatrixKernel kernel;
   private final Function<DataSpec, Dataset> loader;
+  private final java.util.function.Consumer<Outcome> onStop;
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
   private String runId;
   private ActorRef<CoordinatorProtocol.Command> coordinator;
@@ -55,23 +61,39 @@ public final class Worker extends AbstractBehavior<Command> {
    * @param kernel   what multiplies the matrices; its identity is reported to the coordinator
    */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel) {
-    return create(workerId, kernel, Worker::loadTrainingData);
+    return create(workerId, kernel, Worker::loadTrainingData, outcome -> { });
+  }
+
+  /**
+   * Like {@link #create(String, MatrixKernel)}, telling {@code onStop} why the worker stopped, and
+   * with another way to find the training samples (tests).
+   */
+  public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
+      java.util.function.Consumer<Outcome> onStop) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
+      ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
+      return new Worker(ctx, workerId, kernel, loader, onStop);
+    });
   }
 
   /** Like {@link #create(String, MatrixKernel)} with another way to find the training samples (tests). */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader) {
-    return Behaviors.setup(ctx -> {
-      ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
-      ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
-      return new Worker(ctx, workerId, kernel, loader);
-    });
+    return create(workerId, kernel, loader, outcome -> { });
   }
 
-  private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader) {
+  private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
+      java.util.function.Consumer<Outcome> onStop) {
     super(ctx);
     this.workerId = workerId;
     this.kernel = kernel;
     this.loader = loader;
+    this.onStop = onStop;
+  }
+
+  /** {@link #loadTrainingData} for the node assembly. */
+  public static Dataset loadTrainingDataForNodes(DataSpec d) {
+    return loadTrainingData(d);
   }
 
   /** The training samples of a data spec, as the coordinator loaded them (not yet normalised). */
@@ -86,6 +108,7 @@ public final class Worker extends AbstractBehavior<Command> {
         .onMessage(StartRun.class, this::onStartRun)
         .onMessage(ComputeStep.class, this::onComputeStep)
         .onMessage(StopRun.class, this::onStopRun)
+        .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
         .build();
   }
 
@@ -113,6 +136,9 @@ public final class Worker extends AbstractBehavior<Command> {
       shape = Parameters.zeros(msg.model());
       runId = msg.runId();
       coordinator = msg.coordinator();
+      // A worker outlives its coordinator: when the coordinator's node is gone, this node
+      // restarts and joins whichever coordinator comes back (a resumed one, typically).
+      getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
       getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
       msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
     } catch (UserException | IllegalArgumentException e) {
@@ -154,6 +180,16 @@ public final class Worker extends AbstractBehavior<Command> {
 
   private Behavior<Command> onStopRun(StopRun msg) {
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
+    onStop.accept(Outcome.RUN_OVER);
+    return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onCoordinatorLost(CoordinatorLost msg) {
+    if (!msg.runId().equals(runId)) {
+      return this;
+    }
+    getContext().getLog().warn("Worker [{}] lost the coordinator of run [{}]; rejoining", workerId, runId);
+    onStop.accept(Outcome.COORDINATOR_LOST);
     return Behaviors.stopped();
   }
 }

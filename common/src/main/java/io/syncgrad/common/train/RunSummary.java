@@ -9,6 +9,9 @@ package io.syncgrad.common.train;
  * @param resumedFromStep  the checkpoint step this process started from; 0 for a fresh run
  * @param distributed      what a cluster run adds: per-worker times, the slowest worker, the
  *                         split of a step's time; absent for a one-node run
+ * @param faults           faults injected and recoveries: {@code injected}, {@code workers_lost},
+ *                         {@code shards_reassigned}, {@code stale_rejected},
+ *                         {@code duplicates_rejected}, {@code resumes}
  */
 public record RunSummary(
     String weightsSha256,
@@ -34,4 +37,5 @@ public record RunSummary(
     String runId,
     String out,
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
-    java.util.Map<String, Object> distributed) {}
+    java.util.Map<String, Object> distributed,
+    java.util.Map<String, Object> faults) {}

@@ -190,6 +190,17 @@ public final class TrainingRun implements Closeable {
    * @param distributed extra summary fields of a distributed run (may be empty)
    */
   public RunSummary finish(int workers, int threads, Map<String, Object> distributed) throws IOException {
+    return finish(workers, threads, distributed, new LinkedHashMap<>());
+  }
+
+  /**
+   * Like {@link #finish(int, int, Map)}, with the faults injected into the run and how it
+   * recovered from them; {@code resumes} is added here.
+   */
+  public RunSummary finish(int workers, int threads, Map<String, Object> distributed, Map<String, Object> faults)
+      throws IOException {
+    Map<String, Object> allFaults = new LinkedHashMap<>(faults);
+    allFaults.put("resumes", resumedFrom > 0 ? 1L : 0L);
     if (lastEvaluated != state.step()) {
       last = evaluator.evaluate(state.params(), test);
     }
@@ -220,7 +231,8 @@ public final class TrainingRun implements Closeable {
         resumedFrom,
         state.runId(),
         out.toAbsolutePath().toString(),
-        distributed);
+        distributed,
+        allFaults);
     outputs.summary(summary);
     listener.finished(summary);
     return summary;

@@ -1,49 +1,106 @@
 package io.syncgrad.deploy.cluster;
 
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.coordinator.MessageFaults;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The faults a run injects, from {@code --fault SPEC} flags. Fault injection is a product
- * feature: a scripted fault is reproducible, and the run it hits must end with the fault-free
- * run's weights.
+ * The faults a run injects, from {@code --fault SPEC} flags and {@code --fault-seed}. Fault
+ * injection is a product feature: a scripted fault is reproducible, and the run it hits must end
+ * with the fault-free run's weights.
  *
- * <p>Supported here: {@code kill-worker:W@S}, worker W (its index, 0-based) dies abruptly right
- * after step S is applied (in one JVM its actor system terminates without leaving the cluster).
+ * <ul>
+ *   <li>{@code kill-worker:W@S}: worker W (its index, 0-based) dies abruptly right after step S;
+ *   <li>{@code pause-worker:W@S:MS}: worker W stops answering for MS milliseconds after step S
+ *       (SIGSTOP and SIGCONT with {@code launch});
+ *   <li>{@code kill-coordinator@S}: with {@code launch}, the coordinator is killed after step S
+ *       and restarted, resuming from its newest checkpoint;
+ *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each weights or gradient message
+ *       is dropped, duplicated, or delayed by up to MS milliseconds with probability P.
+ * </ul>
  */
-public record FaultPlan(List<KillWorker> kills) {
+public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages) {
 
-  /** Worker {@code worker} dies after step {@code step}. */
-  public record KillWorker(int worker, long step) {}
+  /** A fault that hits a node: what, which worker (-1 for the coordinator), after which step. */
+  public record ProcessFault(Kind kind, int worker, long step, Duration pause) {}
 
-  private static final Pattern KILL = Pattern.compile("kill-worker:(\\d+)@(\\d+)");
+  /** The kinds of node faults. */
+  public enum Kind { KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR }
 
   /** No faults. */
-  public static final FaultPlan NONE = new FaultPlan(List.of());
+  public static final FaultPlan NONE = new FaultPlan(List.of(), MessageFaults.NONE);
+
+  private static final Pattern KILL = Pattern.compile("kill-worker:(\\d+)@(\\d+)");
+  private static final Pattern PAUSE = Pattern.compile("pause-worker:(\\d+)@(\\d+):(\\d+)");
+  private static final Pattern KILL_COORDINATOR = Pattern.compile("kill-coordinator@(\\d+)");
+  private static final Pattern DROP = Pattern.compile("drop:([0-9.]+)");
+  private static final Pattern DUPLICATE = Pattern.compile("duplicate:([0-9.]+)");
+  private static final Pattern DELAY = Pattern.compile("delay:([0-9.]+):(\\d+)");
 
   /** Parses every spec, reporting each bad one. */
-  public static FaultPlan parse(List<String> specs, int workers) {
-    List<KillWorker> kills = new ArrayList<>();
+  public static FaultPlan parse(List<String> specs, int workers, long seed) {
+    List<ProcessFault> process = new ArrayList<>();
+    double drop = 0;
+    double duplicate = 0;
+    double delay = 0;
+    long maxDelay = 0;
     List<String> problems = new ArrayList<>();
-    for (String spec : specs) {
-      Matcher m = KILL.matcher(spec.trim());
-      if (!m.matches()) {
-        problems.add("--fault " + spec + ": expected kill-worker:W@S (worker index W, step S)");
-        continue;
+    for (String raw : specs) {
+      String spec = raw.trim();
+      Matcher m;
+      try {
+        if ((m = KILL.matcher(spec)).matches()) {
+          process.add(new ProcessFault(Kind.KILL_WORKER, worker(m.group(1), workers, spec), Long.parseLong(m.group(2)),
+              Duration.ZERO));
+        } else if ((m = PAUSE.matcher(spec)).matches()) {
+          process.add(new ProcessFault(Kind.PAUSE_WORKER, worker(m.group(1), workers, spec),
+              Long.parseLong(m.group(2)), Duration.ofMillis(Long.parseLong(m.group(3)))));
+        } else if ((m = KILL_COORDINATOR.matcher(spec)).matches()) {
+          process.add(new ProcessFault(Kind.KILL_COORDINATOR, -1, Long.parseLong(m.group(1)), Duration.ZERO));
+        } else if ((m = DROP.matcher(spec)).matches()) {
+          drop = probability(m.group(1), spec);
+        } else if ((m = DUPLICATE.matcher(spec)).matches()) {
+          duplicate = probability(m.group(1), spec);
+        } else if ((m = DELAY.matcher(spec)).matches()) {
+          delay = probability(m.group(1), spec);
+          maxDelay = Long.parseLong(m.group(2));
+        } else {
+          problems.add("--fault " + spec + ": expected kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S, "
+              + "drop:P, duplicate:P or delay:P:MS");
+        }
+      } catch (UserException e) {
+        problems.add(e.getMessage());
       }
-      int w = Integer.parseInt(m.group(1));
-      if (w >= workers) {
-        problems.add("--fault " + spec + ": worker " + w + " does not exist (workers 0.." + (workers - 1) + ")");
-        continue;
-      }
-      kills.add(new KillWorker(w, Long.parseLong(m.group(2))));
     }
     if (!problems.isEmpty()) {
       throw new UserException(problems);
     }
-    return new FaultPlan(List.copyOf(kills));
+    return new FaultPlan(List.copyOf(process), new MessageFaults(drop, duplicate, delay, Duration.ofMillis(maxDelay),
+        seed));
+  }
+
+  /** The steps after which node faults strike, for the summary's count. */
+  public List<Long> processFaultSteps() {
+    return processFaults.stream().map(ProcessFault::step).toList();
+  }
+
+  private static int worker(String text, int workers, String spec) {
+    int w = Integer.parseInt(text);
+    if (w >= workers) {
+      throw new UserException("--fault " + spec + ": worker " + w + " does not exist (workers 0.." + (workers - 1) + ")");
+    }
+    return w;
+  }
+
+  private static double probability(String text, String spec) {
+    double p = Double.parseDouble(text);
+    if (!(p >= 0 && p <= 1)) {
+      throw new UserException("--fault " + spec + ": the probability must be in [0, 1], got " + text);
+    }
+    return p;
   }
 }

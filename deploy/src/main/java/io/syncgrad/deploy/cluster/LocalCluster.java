@@ -47,11 +47,15 @@ public final class LocalCluster {
   /** Runs the whole training and returns its summary. */
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, int workers, boolean allowMixedKernels) throws IOException {
-    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels,
-        CoordinatorSettings.DEFAULT_STEP_TIMEOUT, FaultPlan.NONE);
+    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, null, FaultPlan.NONE);
   }
 
-  /** Like the shorter form, with a step deadline and scripted faults. */
+  /**
+   * Like the shorter form, with a step deadline (null: adaptive) and scripted faults. In one JVM a
+   * killed worker's actor system terminates without leaving the cluster, and a paused worker's
+   * node stops answering for the pause: every message to or from it is held back (a blackhole
+   * that Akka's failure detector sees). {@code kill-coordinator} needs separate processes.
+   */
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults)
       throws IOException {
@@ -65,11 +69,11 @@ public final class LocalCluster {
       @Override
       public void stepped(long step, long epoch, double loss, double learningRate, double samplesPerSecond) {
         listener.stepped(step, epoch, loss, learningRate, samplesPerSecond);
-        for (FaultPlan.KillWorker k : faults.kills()) {
-          if (k.step() == step) {
-            log.warn("Fault injected: worker [{}] dies after step [{}]", k.worker(), step);
+        for (FaultPlan.ProcessFault f : faults.processFaults()) {
+          if (f.step() == step && f.kind() == FaultPlan.Kind.KILL_WORKER) {
+            log.warn("Fault injected: worker [{}] dies after step [{}]", f.worker(), step);
             // Terminate without leaving the cluster: to the others it is a crashed node.
-            workerSystems.get(k.worker()).terminate();
+            workerSystems.get(f.worker()).terminate();
           }
         }
       }
@@ -84,6 +88,12 @@ public final class LocalCluster {
         listener.finished(summary);
       }
     };
+    for (FaultPlan.ProcessFault f : faults.processFaults()) {
+      if (f.kind() != FaultPlan.Kind.KILL_WORKER) {
+        throw new UserException("--fault " + f.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+            + " needs worker processes: use syncgrad launch");
+      }
+    }
     try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, withFaults)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
       DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
@@ -91,7 +101,8 @@ public final class LocalCluster {
       List<ActorSystem<Void>> systems = new ArrayList<>();
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
-            new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout), result,
+            new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout, faults.messages(),
+                faults.processFaultSteps()), result,
             NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();

@@ -30,7 +30,14 @@ public final class Nodes {
 
   /** A node running one worker; the system ends when the worker stops (its run is over). */
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config) {
-    return ActorSystem.create(guardian(Worker.create(workerId, kernel), "worker"), NodeConfig.SYSTEM, config);
+    return worker(workerId, kernel, config, outcome -> { });
+  }
+
+  /** Like {@link #worker(String, MatrixKernel, Config)}, telling {@code onStop} why the worker stopped. */
+  public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
+      java.util.function.Consumer<Worker.Outcome> onStop) {
+    return ActorSystem.create(guardian(Worker.create(workerId, kernel, Worker::loadTrainingDataForNodes, onStop),
+        "worker"), NodeConfig.SYSTEM, config);
   }
 
   private static <T> Behavior<Void> guardian(Behavior<T> actor, String name) {

@@ -1,0 +1,34 @@
+package io.syncgrad.deploy;
+
+import io.syncgrad.deploy.cluster.FaultPlan;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The fault-injection and deadline options of the cluster commands. */
+final class FaultOptions {
+
+  @Option(names = "--fault", paramLabel = "SPEC",
+      description = "Inject a fault (repeatable): kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S (launch), "
+          + "drop:P, duplicate:P, delay:P:MS.")
+  List<String> specs = new ArrayList<>();
+
+  @Option(names = "--fault-seed", defaultValue = "0", paramLabel = "N",
+      description = "Seed of the message faults: the same seed injects the same faults (default 0).")
+  long seed;
+
+  @Option(names = "--step-timeout", paramLabel = "DURATION",
+      description = "How long a step waits for a worker before its shards go to the others, e.g. 5s "
+          + "(default: adaptive, three times the median recent step, at least 250ms).")
+  String stepTimeout;
+
+  /** The fixed step deadline, or null for the adaptive one. */
+  Duration stepTimeout() {
+    return stepTimeout == null ? null : Durations.parse("--step-timeout", stepTimeout);
+  }
+
+  FaultPlan plan(int workers) {
+    return FaultPlan.parse(specs, workers, seed);
+  }
+}
