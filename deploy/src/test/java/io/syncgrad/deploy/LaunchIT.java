@@ -31,28 +31,60 @@ class LaunchIT {
   @TempDir
   Path dir;
 
-  @Test
-  void twoWorkerProcessesGiveTheOneNodeBytes() throws Exception {
-    Path data = Fixtures.sampleFolder(dir.resolve("sample"));
-    List<String> options = List.of("--data", data.toString(), "--layers", "32", "--shards", "8", "--max-steps", "25",
-        "--seed", "7", "--kernel", "native");
+  private List<String> options(String... more) throws IOException {
+    Path data = Files.isDirectory(dir.resolve("sample")) ? dir.resolve("sample")
+        : Fixtures.sampleFolder(dir.resolve("sample"));
+    List<String> options = new ArrayList<>(List.of("--data", data.toString(), "--layers", "32", "--shards", "8",
+        "--max-steps", "25", "--seed", "7", "--kernel", "native"));
+    options.addAll(List.of(more));
+    return options;
+  }
 
+  /** The one-node trainer's hash for the same options. */
+  private String reference(List<String> options) throws IOException {
     Map<String, Object> flags = new HashMap<>();
     for (int i = 0; i < options.size(); i += 2) {
-      flags.put(options.get(i).substring(2), options.get(i + 1));
+      if (!options.get(i).equals("--checkpoint-every")) {
+        flags.put(options.get(i).substring(2), options.get(i + 1));
+      }
     }
     flags.put("out", dir.resolve("local").toString());
-    String reference = LocalTraining.run(Fixtures.settings(flags), flags.keySet(), Kernels.select("native"),
+    return LocalTraining.run(Fixtures.settings(flags), flags.keySet(), Kernels.select("native"),
         new TrainingListener() {}).weightsSha256();
+  }
 
+  @Test
+  void twoWorkerProcessesGiveTheOneNodeBytes() throws Exception {
+    List<String> options = options();
+    JsonNode summary = launch("plain", 2, options, List.of());
+    assertEquals(reference(options), summary.get("weights_sha256").asText());
+    assertEquals(2, summary.get("workers").asInt());
+  }
+
+  @Test
+  void aKilledWorkerProcessAndAKilledCoordinatorChangeNothing() throws Exception {
+    List<String> options = options("--checkpoint-every", "5");
+    String reference = reference(options);
+    JsonNode killed = launch("kill-worker", 3, options, List.of("--fault", "kill-worker:1@8", "--step-timeout", "3s"));
+    assertEquals(reference, killed.get("weights_sha256").asText());
+    assertTrue(killed.get("faults").get("workers_lost").asLong() >= 1, killed.toString());
+    JsonNode resumed = launch("kill-coordinator", 2, options, List.of("--fault", "kill-coordinator@12"));
+    assertEquals(reference, resumed.get("weights_sha256").asText());
+    assertEquals(1, resumed.get("faults").get("resumes").asLong());
+    long from = resumed.get("resumed_from_step").asLong();
+    assertTrue(from >= 10 && from % 5 == 0, "resumed from the newest checkpoint before the kill, got step " + from);
+  }
+
+  private JsonNode launch(String name, int workers, List<String> options, List<String> extra) throws Exception {
     Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
     assertTrue(Files.isRegularFile(jar), "the shaded jar is built before the integration tests: " + jar);
     List<String> command = new ArrayList<>(List.of(
         ProcessHandle.current().info().command().orElse("java"), "--add-modules", "jdk.incubator.vector",
-        "-jar", jar.toString(), "launch", "--workers", "2"));
+        "-jar", jar.toString(), "launch", "--workers", String.valueOf(workers)));
     command.addAll(options);
-    command.addAll(List.of("--out", dir.resolve("launched").toString()));
-    Path log = dir.resolve("launch.log");
+    command.addAll(extra);
+    command.addAll(List.of("--out", dir.resolve(name).toString()));
+    Path log = dir.resolve(name + ".log");
     Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -62,8 +94,6 @@ class LaunchIT {
     String output = Files.readString(log);
     assertEquals(0, p.exitValue(), output);
     assertTrue(output.contains("[worker-00] ") && output.contains("[worker-01] "), "worker output is forwarded");
-    JsonNode summary = new ObjectMapper().readTree(dir.resolve("launched").resolve("summary.json").toFile());
-    assertEquals(reference, summary.get("weights_sha256").asText(), output);
-    assertEquals(2, summary.get("workers").asInt());
+    return new ObjectMapper().readTree(dir.resolve(name).resolve("summary.json").toFile());
   }
 }

@@ -72,4 +72,18 @@ class LocalClusterIT {
     assertEquals(STEPS, s.steps());
     assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
   }
+
+  @Test
+  void droppedDuplicatedAndDelayedMessagesChangeNothing() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    Map<String, Object> local = flags("messages-reference");
+    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
+        .weightsSha256();
+    Map<String, Object> f = flags("messages");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 4, false,
+        null, FaultPlan.parse(List.of("drop:0.1", "duplicate:0.1", "delay:0.2:100"), 4, 3));
+    assertEquals(reference, s.weightsSha256());
+    assertTrue((Long) s.faults().get("injected") > 10, s.faults().toString());
+    assertTrue((Long) s.faults().get("duplicates_rejected") >= 1, s.faults().toString());
+  }
 }

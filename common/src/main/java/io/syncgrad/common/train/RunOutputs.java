@@ -47,13 +47,15 @@ public final class RunOutputs implements Closeable {
     return dir;
   }
 
-  /** Appends one line: {@code {"type": type, ...fields}}. */
+  /** Appends one line, {@code {"type": type, ...fields}}, and flushes it to the file. */
   public void metric(String type, Map<String, Object> fields) throws IOException {
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("type", type);
     line.putAll(fields);
     metrics.write(LINES.writeValueAsString(line));
     metrics.newLine();
+    // Whole lines, as they happen: people and the launcher's fault injector follow this file.
+    metrics.flush();
   }
 
   /** Pushes buffered metric lines to the file. */
