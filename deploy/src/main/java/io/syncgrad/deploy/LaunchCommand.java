@@ -93,8 +93,11 @@ final class LaunchCommand implements Callable<Integer> {
           Thread.sleep(50);
         }
       } while (coordinator != current);
+      // After a finished run the workers leave by themselves; after a failed one nobody will tell them.
+      long deadline = System.nanoTime() + (rc == 0 ? TimeUnit.SECONDS.toNanos(WORKER_EXIT_SECONDS) : 0);
       for (Process w : workerProcesses) {
-        if (!w.waitFor(WORKER_EXIT_SECONDS, TimeUnit.SECONDS)) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || !w.waitFor(left, TimeUnit.NANOSECONDS)) {
           w.destroyForcibly();
         }
       }
