@@ -64,7 +64,7 @@ final class CoordinatorCommand implements Callable<Integer> {
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
           faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps()),
-          result, NodeConfig.of(address.host, port, List.of(self), "coordinator"));
+          result, NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls()));
       try {
         RunSummary summary = result.get();
         reporter.close();

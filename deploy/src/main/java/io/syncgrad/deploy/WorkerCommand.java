@@ -41,7 +41,7 @@ final class WorkerCommand implements Callable<Integer> {
     var matrixKernel = Kernels.select(kernel);
     while (true) {
       AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
-      ActorSystem<Void> node = Nodes.worker(name, matrixKernel, NodeConfig.of(address.host, port, seedNodes, "worker"),
+      ActorSystem<Void> node = Nodes.worker(name, matrixKernel, NodeConfig.of(address.host, port, seedNodes, "worker", address.tls()),
           outcome::set);
       node.getWhenTerminated().toCompletableFuture().join();
       if (outcome.get() != Worker.Outcome.COORDINATOR_LOST) {

@@ -22,6 +22,43 @@ public final class NodeConfig {
    * @param role      {@code coordinator} or {@code worker}
    */
   public static Config of(String host, int port, List<String> seedNodes, String role) {
+    return of(host, port, seedNodes, role, null);
+  }
+
+  /**
+   * TLS with mutual authentication between nodes: each node presents the key in its keystore and
+   * accepts only peers whose certificate its truststore holds (PKCS12 files).
+   *
+   * @param keyStore           the node's key and certificate
+   * @param keyStorePassword   its password (also the key's)
+   * @param trustStore         the certificates of the cluster
+   * @param trustStorePassword its password
+   */
+  public record Tls(String keyStore, String keyStorePassword, String trustStore, String trustStorePassword) {}
+
+  /** Like {@link #of(String, int, List, String)}, over TLS with mutual authentication when {@code tls} is set. */
+  public static Config of(String host, int port, List<String> seedNodes, String role, Tls tls) {
+    Config base = base(host, port, seedNodes, role);
+    if (tls == null) {
+      return base;
+    }
+    String engine = "akka.remote.artery.ssl.config-ssl-engine.";
+    return ConfigFactory.empty()
+        .withValue("akka.remote.artery.transport", ConfigValueFactory.fromAnyRef("tls-tcp"))
+        .withValue(engine + "key-store", ConfigValueFactory.fromAnyRef(tls.keyStore()))
+        .withValue(engine + "key-store-password", ConfigValueFactory.fromAnyRef(tls.keyStorePassword()))
+        .withValue(engine + "key-password", ConfigValueFactory.fromAnyRef(tls.keyStorePassword()))
+        .withValue(engine + "trust-store", ConfigValueFactory.fromAnyRef(tls.trustStore()))
+        .withValue(engine + "trust-store-password", ConfigValueFactory.fromAnyRef(tls.trustStorePassword()))
+        .withValue(engine + "protocol", ConfigValueFactory.fromAnyRef("TLSv1.2"))
+        .withValue(engine + "enabled-algorithms", ConfigValueFactory.fromIterable(
+            List.of("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")))
+        .withValue(engine + "require-mutual-authentication", ConfigValueFactory.fromAnyRef(true))
+        .withFallback(base)
+        .resolve();
+  }
+
+  private static Config base(String host, int port, List<String> seedNodes, String role) {
     List<String> seeds = seedNodes.stream().map(s -> "akka://" + SYSTEM + "@" + s).toList();
     // -Dakka... system properties (SYNCGRAD_JAVA_OPTS) override everything, for tuning a node.
     return ConfigFactory.systemProperties()

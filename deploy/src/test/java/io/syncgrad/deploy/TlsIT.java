@@ -1,0 +1,106 @@
+package io.syncgrad.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import akka.actor.Address;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.MemberStatus;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import io.syncgrad.deploy.cluster.NodeConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nodes talk TLS with mutual authentication: a node with the cluster's certificate joins, a node
+ * with another certificate is refused at the handshake and never becomes a member.
+ */
+class TlsIT {
+
+  private static final String PASSWORD = "test-only-password";
+  private static final Duration JOIN = Duration.ofSeconds(20);
+  private static final Duration REFUSED = Duration.ofSeconds(8);
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void onlyNodesWithTheClustersCertificateJoin() throws Exception {
+    Path cluster = keyPair("cluster");
+    Path rogue = keyPair("rogue");
+    Path trust = dir.resolve("cluster-trust.p12");
+    keytool("-exportcert", "-alias", "node", "-keystore", cluster.toString(), "-storepass", PASSWORD,
+        "-file", dir.resolve("cluster.crt").toString());
+    keytool("-importcert", "-noprompt", "-alias", "cluster", "-file", dir.resolve("cluster.crt").toString(),
+        "-keystore", trust.toString(), "-storetype", "PKCS12", "-storepass", PASSWORD);
+    NodeConfig.Tls good = new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD);
+    // The rogue trusts the cluster, but presents a certificate the cluster does not trust.
+    NodeConfig.Tls bad = new NodeConfig.Tls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD);
+
+    List<ActorSystem<Void>> systems = new ArrayList<>();
+    try {
+      ActorSystem<Void> seed = node(good, systems);
+      Address address = Cluster.get(seed).selfMember().address();
+      Cluster.get(seed).manager().tell(Join.create(address));
+      ActorSystem<Void> member = node(good, systems);
+      Cluster.get(member).manager().tell(Join.create(address));
+      awaitUp(seed, 2, JOIN);
+
+      ActorSystem<Void> intruder = node(bad, systems);
+      Cluster.get(intruder).manager().tell(Join.create(address));
+      Thread.sleep(REFUSED.toMillis());
+      assertEquals(2, upMembers(seed), "the node without the cluster's certificate must not join");
+      assertEquals(false, Cluster.get(intruder).selfMember().status().equals(MemberStatus.up()),
+          "the intruder never becomes Up");
+    } finally {
+      systems.forEach(ActorSystem::terminate);
+    }
+  }
+
+  private ActorSystem<Void> node(NodeConfig.Tls tls, List<ActorSystem<Void>> systems) {
+    ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM,
+        NodeConfig.of("127.0.0.1", 0, List.of(), "worker", tls));
+    systems.add(s);
+    return s;
+  }
+
+  private static long upMembers(ActorSystem<Void> s) {
+    return StreamSupport.stream(Cluster.get(s).state().getMembers().spliterator(), false)
+        .filter(m -> m.status().equals(MemberStatus.up())).count();
+  }
+
+  private static void awaitUp(ActorSystem<Void> s, int members, Duration limit) throws InterruptedException {
+    long end = System.nanoTime() + limit.toNanos();
+    while (upMembers(s) < members) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("only " + upMembers(s) + " of " + members + " members up after " + limit);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private Path keyPair(String name) throws Exception {
+    Path ks = dir.resolve(name + ".p12");
+    keytool("-genkeypair", "-alias", "node", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + name,
+        "-validity", "2", "-storetype", "PKCS12", "-keystore", ks.toString(), "-storepass", PASSWORD);
+    return ks;
+  }
+
+  private static void keytool(String... args) throws Exception {
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    Path keytool = Path.of(java).resolveSibling("keytool");
+    List<String> command = new ArrayList<>(List.of(keytool.toString()));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0) {
+      throw new AssertionError("keytool failed: " + out);
+    }
+  }
+}
