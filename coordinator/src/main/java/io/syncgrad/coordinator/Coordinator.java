@@ -166,12 +166,34 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (workers.size() == settings.workers()) {
       phase = Phase.STARTING;
       TrainingState s = run.state();
+      String shipped = settings.shipData() ? run.train().fingerprint() : "";
       for (ActorRef<WorkerProtocol.Command> w : workers.values()) {
         w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
-            getContext().getSelf()));
+            getContext().getSelf(), shipped));
+        if (settings.shipData()) {
+          shipData(w);
+        }
       }
     }
     return this;
+  }
+
+  /** Floats per data chunk: 4 MiB messages, well inside the frame. */
+  private static final int CHUNK_FLOATS = 1 << 20;
+
+  /** Sends the normalised training data to a worker in chunks ({@code --ship-data}). */
+  private void shipData(ActorRef<WorkerProtocol.Command> worker) {
+    io.syncgrad.common.data.Dataset train = run.train();
+    int width = train.width();
+    int rowsPerChunk = Math.max(1, CHUNK_FLOATS / width);
+    int total = (train.size() + rowsPerChunk - 1) / rowsPerChunk;
+    for (int i = 0; i < total; i++) {
+      int from = i * rowsPerChunk;
+      int to = Math.min(train.size(), from + rowsPerChunk);
+      worker.tell(new WorkerProtocol.DataChunk(run.state().runId(), i, total, from, width,
+          java.util.Arrays.copyOfRange(train.features(), from * width, to * width),
+          java.util.Arrays.copyOfRange(train.labels(), from, to)));
+    }
   }
 
   private Behavior<Command> onWorkerReady(WorkerReady msg) {

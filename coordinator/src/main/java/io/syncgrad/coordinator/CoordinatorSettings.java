@@ -16,12 +16,19 @@ import java.time.Duration;
  * @param faults            network faults to inject at the coordinator's boundary
  * @param scriptedFaultSteps the steps after which faults outside the coordinator are injected
  *                          (killed or paused workers), to count them in the summary
+ * @param shipData          send the training data to the workers instead of letting them read it
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-    MessageFaults faults, java.util.List<Long> scriptedFaultSteps) {
+    MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData) {
 
   public CoordinatorSettings {
     scriptedFaultSteps = java.util.List.copyOf(scriptedFaultSteps);
+  }
+
+  /** Settings whose workers read the data themselves. */
+  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
+      MessageFaults faults, java.util.List<Long> scriptedFaultSteps) {
+    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, false);
   }
 
   /** Settings with an adaptive step deadline and no faults. */

@@ -42,6 +42,10 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Mixin
   private FaultOptions faults;
 
+  @Option(names = "--ship-data", description = "Send the workers their training data instead of each reading it "
+      + "from the path this node names (for workers without shared storage).")
+  private boolean shipData;
+
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
@@ -63,7 +67,7 @@ final class CoordinatorCommand implements Callable<Integer> {
           r.settings().labelColumn(), r.settings().seed());
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
-          faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps()),
+          faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData),
           result, NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls()));
       try {
         RunSummary summary = result.get();

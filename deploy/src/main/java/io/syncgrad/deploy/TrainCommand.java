@@ -32,6 +32,10 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin
   private FaultOptions faults;
 
+  @Option(names = "--ship-data", description = "With --workers: the coordinator sends the workers their training data "
+      + "instead of each reading it.")
+  private boolean shipData;
+
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
@@ -50,7 +54,7 @@ final class TrainCommand implements Callable<Integer> {
       summary = workers == 0
           ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, workers,
-              allowMixedKernels, faults.stepTimeout(), faults.plan(workers));
+              allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData);
     } finally {
       reporter.close();
     }

@@ -86,4 +86,16 @@ class LocalClusterIT {
     assertTrue((Long) s.faults().get("injected") > 10, s.faults().toString());
     assertTrue((Long) s.faults().get("duplicates_rejected") >= 1, s.faults().toString());
   }
+
+  @Test
+  void shippedDataGivesTheSameBytes() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    Map<String, Object> local = flags("ship-reference");
+    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
+        .weightsSha256();
+    Map<String, Object> f = flags("shipped");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 2, false,
+        null, FaultPlan.NONE, true);
+    assertEquals(reference, s.weightsSha256());
+  }
 }

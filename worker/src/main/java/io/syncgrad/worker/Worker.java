@@ -106,6 +106,7 @@ public final class Worker extends AbstractBehavior<Command> {
     return newReceiveBuilder()
         .onMessage(CoordinatorsListed.class, this::onCoordinatorsListed)
         .onMessage(StartRun.class, this::onStartRun)
+        .onMessage(io.syncgrad.common.protocol.WorkerProtocol.DataChunk.class, this::onDataChunk)
         .onMessage(ComputeStep.class, this::onComputeStep)
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
@@ -122,7 +123,21 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
+  /** A run whose data is still arriving in chunks. */
+  private StartRun shippedRun;
+  private float[] shippedFeatures;
+  private int[] shippedLabels;
+  private int chunksReceived;
+
   private Behavior<Command> onStartRun(StartRun msg) {
+    if (msg.shipped()) {
+      // The coordinator ships the data: wait for every chunk, then check what arrived.
+      shippedRun = msg;
+      shippedFeatures = new float[(int) msg.config().trainExamples() * msg.model().inputSize()];
+      shippedLabels = new int[(int) msg.config().trainExamples()];
+      chunksReceived = 0;
+      return this;
+    }
     try {
       Dataset train = loader.apply(msg.data());
       String fingerprint = train.fingerprint();
@@ -132,19 +147,51 @@ public final class Worker extends AbstractBehavior<Command> {
             + " samples, fingerprint " + msg.config().dataFingerprint() + ")");
       }
       msg.normalization().applyInPlace(train);
-      computer = new ShardComputer(msg.model(), msg.config(), train, kernel);
-      shape = Parameters.zeros(msg.model());
-      runId = msg.runId();
-      coordinator = msg.coordinator();
-      // A worker outlives its coordinator: when the coordinator's node is gone, this node
-      // restarts and joins whichever coordinator comes back (a resumed one, typically).
-      getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
-      getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
-      msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
+      // A worker outlives its coordinator (see ready): when the coordinator's node is gone, this
+      // node restarts and joins whichever coordinator comes back (a resumed one, typically).
+      return ready(msg, train);
     } catch (UserException | IllegalArgumentException e) {
       getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), e.getMessage());
       msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, e.getMessage()));
     }
+    return this;
+  }
+
+  private Behavior<Command> onDataChunk(io.syncgrad.common.protocol.WorkerProtocol.DataChunk chunk) {
+    StartRun run = shippedRun;
+    int width = run == null ? 0 : run.model().inputSize();
+    if (run == null || !chunk.runId().equals(run.runId()) || chunk.width() != width || chunk.firstRow() < 0
+        || chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
+      rejected++;
+      getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
+          chunk.runId());
+      return this;
+    }
+    System.arraycopy(chunk.features(), 0, shippedFeatures, chunk.firstRow() * width, chunk.features().length);
+    System.arraycopy(chunk.labels(), 0, shippedLabels, chunk.firstRow(), chunk.labels().length);
+    if (++chunksReceived < chunk.total()) {
+      return this;
+    }
+    Dataset train = new Dataset("shipped by the coordinator", shippedFeatures, shippedLabels, shippedLabels.length,
+        width, false);
+    shippedRun = null;
+    if (!train.fingerprint().equals(run.shippedFingerprint())) {
+      run.coordinator().tell(new WorkerFailed(run.runId(), workerId, "the shipped data arrived damaged on worker "
+          + workerId + " (fingerprint " + train.fingerprint() + ", sent " + run.shippedFingerprint() + ")"));
+      return this;
+    }
+    // Shipped data is normalised already.
+    return ready(run, train);
+  }
+
+  private Behavior<Command> ready(StartRun msg, Dataset train) {
+    computer = new ShardComputer(msg.model(), msg.config(), train, kernel);
+    shape = Parameters.zeros(msg.model());
+    runId = msg.runId();
+    coordinator = msg.coordinator();
+    getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
+    getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
+    msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
     return this;
   }
 

@@ -104,4 +104,34 @@ class WorkerTest {
     return new TrainingConfig(c.seed(), c.batchSize(), c.shards(), c.optimizer(), c.momentum(), c.beta1(), c.beta2(),
         c.epsilon(), c.l1(), c.l2(), c.clipNorm(), c.schedule(), c.init(), c.trainExamples(), fingerprint);
   }
+
+  @Test
+  void assemblesShippedDataWithoutReadingAnything() {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w3", EjmlKernel.INSTANCE, d -> {
+      throw new AssertionError("a worker with shipped data reads nothing");
+    }));
+    Dataset shipped = copy(DATA);
+    worker.tell(new WorkerProtocol.StartRun("run-9", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(),
+        shipped.fingerprint()));
+    // Three chunks, out of order.
+    int[][] ranges = {{40, 64}, {0, 20}, {20, 40}};
+    for (int i = 0; i < ranges.length; i++) {
+      int from = ranges[i][0];
+      int to = ranges[i][1];
+      worker.tell(new WorkerProtocol.DataChunk("run-9", i, ranges.length, from, 6,
+          java.util.Arrays.copyOfRange(shipped.features(), from * 6, to * 6),
+          java.util.Arrays.copyOfRange(shipped.labels(), from, to)));
+    }
+    coordinator.expectMessage(new WorkerReady("run-9", "w3"));
+
+    Parameters weights = Parameters.zeros(MODEL);
+    Initializer.XAVIER.initialize(MODEL, SEED, weights);
+    worker.tell(new WorkerProtocol.ComputeStep("run-9", 1, 2, List.of(0), weights));
+    ShardComputer reference = new ShardComputer(MODEL, CONFIG, copy(DATA), EjmlKernel.INSTANCE);
+    reference.prepare(2);
+    reference.compute(weights, 2, 0);
+    assertEquals(reference.gradient(0).sha256Hex(), coordinator.expectMessageClass(ShardComputed.class).gradient()
+        .sha256Hex());
+  }
 }

@@ -12,6 +12,7 @@ import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.train.TrainingConfig;
 import io.syncgrad.proto.ComputeStepProto;
+import io.syncgrad.proto.DataChunkProto;
 import io.syncgrad.proto.DataSpecProto;
 import io.syncgrad.proto.RegisterWorkerProto;
 import io.syncgrad.proto.ShardGradientProto;
@@ -41,6 +42,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   private static final String START = "S";
   private static final String COMPUTE = "C";
   private static final String STOP = "X";
+  private static final String CHUNK = "D";
 
   private final ActorRefResolver resolver;
 
@@ -69,6 +71,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return COMPUTE;
     } else if (o instanceof WorkerProtocol.StopRun) {
       return STOP;
+    } else if (o instanceof WorkerProtocol.DataChunk) {
+      return CHUNK;
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
@@ -99,7 +103,19 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       }
       return StartRunProto.newBuilder().setRunId(m.runId()).setModel(ModelCodec.encode(m.model()))
           .setConfig(ModelCodec.encode(m.config())).setNormalization(ModelCodec.encode(m.normalization()))
-          .setData(data).setCoordinatorRef(ref(m.coordinator())).build().toByteArray();
+          .setData(data).setCoordinatorRef(ref(m.coordinator())).setShippedFingerprint(m.shippedFingerprint())
+          .build().toByteArray();
+    } else if (o instanceof WorkerProtocol.DataChunk m) {
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(m.features().length * Float.BYTES)
+          .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      buf.asFloatBuffer().put(m.features());
+      DataChunkProto.Builder b = DataChunkProto.newBuilder().setRunId(m.runId()).setIndex(m.index())
+          .setTotal(m.total()).setFirstRow(m.firstRow()).setRows(m.labels().length).setWidth(m.width())
+          .setFeatures(com.google.protobuf.ByteString.copyFrom(buf.array()));
+      for (int y : m.labels()) {
+        b.addLabels(y);
+      }
+      return b.build().toByteArray();
     } else if (o instanceof WorkerProtocol.ComputeStep m) {
       return ComputeStepProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
           .addAllShards(m.shards()).addAllParameters(TensorCodec.encode(m.weights())).build().toByteArray();
@@ -140,7 +156,22 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           ModelSpec model = ModelCodec.decode(p.getModel());
           TrainingConfig config = ModelCodec.decode(p.getConfig());
           return new WorkerProtocol.StartRun(p.getRunId(), model, config, ModelCodec.decode(p.getNormalization()),
-              data, resolver.resolveActorRef(p.getCoordinatorRef()));
+              data, resolver.resolveActorRef(p.getCoordinatorRef()), p.getShippedFingerprint());
+        }
+        case CHUNK: {
+          DataChunkProto p = DataChunkProto.parseFrom(bytes);
+          if ((long) p.getRows() * p.getWidth() * Float.BYTES != p.getFeatures().size() || p.getLabelsCount() != p.getRows()) {
+            throw new IllegalArgumentException("data chunk " + p.getIndex() + ": " + p.getFeatures().size()
+                + " feature bytes and " + p.getLabelsCount() + " labels for " + p.getRows() + " rows of " + p.getWidth());
+          }
+          float[] features = new float[p.getRows() * p.getWidth()];
+          p.getFeatures().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(features);
+          int[] labels = new int[p.getRows()];
+          for (int i = 0; i < labels.length; i++) {
+            labels[i] = p.getLabels(i);
+          }
+          return new WorkerProtocol.DataChunk(p.getRunId(), p.getIndex(), p.getTotal(), p.getFirstRow(), p.getWidth(),
+              features, labels);
         }
         case COMPUTE: {
           ComputeStepProto p = ComputeStepProto.parseFrom(bytes);

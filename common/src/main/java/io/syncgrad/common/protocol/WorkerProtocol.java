@@ -13,7 +13,7 @@ public final class WorkerProtocol {
   private WorkerProtocol() {}
 
   /** Every message a worker handles. */
-  public sealed interface Command permits StartRun, ComputeStep, StopRun, Internal {}
+  public sealed interface Command permits StartRun, DataChunk, ComputeStep, StopRun, Internal {}
 
   /** The worker's own private messages (receptionist listings, timers). */
   public non-sealed interface Internal extends Command {}
@@ -23,7 +23,29 @@ public final class WorkerProtocol {
    * Answered with {@link CoordinatorProtocol.WorkerReady} or {@link CoordinatorProtocol.WorkerFailed}.
    */
   public record StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization,
-      DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator) implements Command, WireMessage {}
+      DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint)
+      implements Command, WireMessage {
+
+    /** A run whose workers read the data themselves. */
+    public StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization, DataSpec data,
+        ActorRef<CoordinatorProtocol.Command> coordinator) {
+      this(runId, model, config, normalization, data, coordinator, "");
+    }
+
+    /** Whether the coordinator ships the data in {@link DataChunk}s instead. */
+    public boolean shipped() {
+      return !shippedFingerprint.isEmpty();
+    }
+  }
+
+  /**
+   * Rows {@code [firstRow, firstRow + labels.length)} of the normalised training data, for a
+   * worker that has no copy of its own ({@code --ship-data}).
+   *
+   * @param features rows×width values, row-major
+   */
+  public record DataChunk(String runId, int index, int total, int firstRow, int width, float[] features, int[] labels)
+      implements Command, WireMessage {}
 
   /**
    * Compute {@code shards} of {@code step} with {@code weights}: one

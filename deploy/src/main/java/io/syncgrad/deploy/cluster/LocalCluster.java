@@ -59,6 +59,13 @@ public final class LocalCluster {
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults)
       throws IOException {
+    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, stepTimeout, faults, false);
+  }
+
+  /** Like the shorter forms; with {@code shipData} the coordinator sends the workers their data. */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
+      boolean shipData) throws IOException {
     List<ActorSystem<Void>> workerSystems = new ArrayList<>();
     TrainingListener withFaults = new TrainingListener() {
       @Override
@@ -102,7 +109,7 @@ public final class LocalCluster {
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout, faults.messages(),
-                faults.processFaultSteps()), result,
+                faults.processFaultSteps(), shipData), result,
             NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
