@@ -50,6 +50,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   private record StepDeadline(long step, long generation) implements Internal {}
 
+  /** The end of an injected partition. */
+  private record HealPartition(akka.actor.Address worker) implements Internal {}
+
   /** A gradient message held back by an injected delay; it skips the injector when it arrives. */
   private record DelayedResult(ShardComputed result) implements Internal {}
 
@@ -60,6 +63,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private final CompletableFuture<RunSummary> result;
   private final TreeMap<String, ActorRef<WorkerProtocol.Command>> workers = new TreeMap<>();
   private final Map<String, List<Integer>> assignment = new LinkedHashMap<>();
+  /** The workers at the start, in name order: what fault specs' worker indices refer to. */
+  private final List<String> workerNames = new ArrayList<>();
   private final List<String> ready = new ArrayList<>();
   private final StepAggregator aggregator;
   private final ShardSlots slots;
@@ -142,6 +147,11 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(WorkerLost.class, this::onWorkerLost)
         .onMessage(StepDeadline.class, this::onStepDeadline)
         .onMessage(DelayedResult.class, m -> accept(m.result()))
+        .onMessage(HealPartition.class, m -> {
+          blackhole(m.worker(), false);
+          getContext().getLog().warn("Fault healed: the partition from [{}] is over", m.worker());
+          return this;
+        })
         .build();
   }
 
@@ -178,6 +188,33 @@ public final class Coordinator extends AbstractBehavior<Command> {
     return this;
   }
 
+  private void partitionIfScheduled(long step) {
+    for (CoordinatorSettings.Partition p : settings.partitions()) {
+      if (p.step() != step || p.worker() >= workerNames.size()) {
+        continue;
+      }
+      ActorRef<WorkerProtocol.Command> ref = workers.get(workerNames.get(p.worker()));
+      if (ref == null) {
+        continue;
+      }
+      akka.actor.Address address = ref.path().address();
+      getContext().getLog().warn("Fault injected: partition from worker [{}] at [{}] for {}",
+          workerNames.get(p.worker()), address, p.duration());
+      blackhole(address, true);
+      faultsInjected++;
+      getContext().scheduleOnce(p.duration(), getContext().getSelf(), new HealPartition(address));
+    }
+  }
+
+  /** Blackholes (or restores) all traffic with a node, in both directions, on this node's transport. */
+  private void blackhole(akka.actor.Address node, boolean on) {
+    akka.actor.ActorSystem classic = akka.actor.typed.javadsl.Adapter.toClassic(getContext().getSystem());
+    akka.remote.RARP rarp = (akka.remote.RARP) akka.remote.RARP$.MODULE$.get(classic);
+    akka.remote.transport.ThrottlerTransportAdapter$ mode = akka.remote.transport.ThrottlerTransportAdapter$.MODULE$;
+    rarp.provider().transport().managementCommand(new akka.remote.transport.ThrottlerTransportAdapter.SetThrottle(
+        node, mode.bothDirection(), on ? mode.blackholeThrottleMode() : mode.unthrottledThrottleMode()));
+  }
+
   /** Floats per data chunk: 4 MiB messages, well inside the frame. */
   private static final int CHUNK_FLOATS = 1 << 20;
 
@@ -205,6 +242,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       return this;
     }
     assignShards();
+    workerNames.addAll(workers.keySet());
     getContext().getLog().info("Training with {} workers, shards {}", workers.size(), assignment);
     phase = Phase.TRAINING;
     run.start();
@@ -385,6 +423,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       times.applied(recoveredThisStep);
       recoveredThisStep = false;
       run.stepApplied(aggregator.meanLoss(), aggregator.gradientNorm(), times.lastStepNanos(), times.lastStepMetrics());
+      partitionIfScheduled(run.state().step());
     } catch (Exception e) {
       return fail(e);
     }

@@ -17,12 +17,28 @@ import java.time.Duration;
  * @param scriptedFaultSteps the steps after which faults outside the coordinator are injected
  *                          (killed or paused workers), to count them in the summary
  * @param shipData          send the training data to the workers instead of letting them read it
+ * @param partitions        network partitions between this node and a worker to inject
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-    MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData) {
+    MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
+    java.util.List<Partition> partitions) {
+
+  /**
+   * After step {@code step}, all traffic between the coordinator's node and the node of the
+   * {@code worker}-th worker (in name order) is blackholed for {@code duration}: a real partition,
+   * which the failure detector sees. Needs {@code akka.remote.artery.advanced.test-mode = on}.
+   */
+  public record Partition(int worker, long step, Duration duration) {}
 
   public CoordinatorSettings {
     scriptedFaultSteps = java.util.List.copyOf(scriptedFaultSteps);
+    partitions = java.util.List.copyOf(partitions);
+  }
+
+  /** Settings without partitions. */
+  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
+      MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData) {
+    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, java.util.List.of());
   }
 
   /** Settings whose workers read the data themselves. */

@@ -67,8 +67,10 @@ final class CoordinatorCommand implements Callable<Integer> {
           r.settings().labelColumn(), r.settings().seed());
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
-          faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData),
-          result, NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls()));
+          faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData,
+          faults.plan(workers).partitions()),
+          result, faults.plan(workers).coordinatorNodeConfig(
+              NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls())));
       try {
         RunSummary summary = result.get();
         reporter.close();

@@ -78,7 +78,7 @@ final class LaunchCommand implements Callable<Integer> {
             "--kernel", kernel)));
       }
       Thread injector = null;
-      if (!plan.processFaults().isEmpty()) {
+      if (plan.processFaults().stream().anyMatch(f -> f.kind() != FaultPlan.Kind.PARTITION)) {
         injector = new Thread(() -> inject(plan, out, coordinatorArgs), "fault-injector");
         injector.setDaemon(true);
         injector.start();
@@ -137,7 +137,9 @@ final class LaunchCommand implements Callable<Integer> {
    * kills the coordinator and starts it again with {@code --resume} on the same output directory.
    */
   private void inject(FaultPlan plan, Path out, List<String> coordinatorArgs) {
-    List<FaultPlan.ProcessFault> pending = new ArrayList<>(plan.processFaults());
+    // Partitions are the coordinator's to inject; the launcher handles the processes.
+    List<FaultPlan.ProcessFault> pending = new ArrayList<>(plan.processFaults().stream()
+        .filter(f -> f.kind() != FaultPlan.Kind.PARTITION).toList());
     Path metrics = out.resolve("metrics.jsonl");
     long offset = 0;
     long step = 0;
@@ -217,7 +219,7 @@ final class LaunchCommand implements Callable<Integer> {
           coordinatorRestarting = false;
         }
       }
-      default -> throw new IllegalStateException("unknown fault " + f.kind());
+      default -> throw new IllegalStateException("not the launcher's fault: " + f.kind());
     }
   }
 

@@ -98,4 +98,18 @@ class LocalClusterIT {
         null, FaultPlan.NONE, true);
     assertEquals(reference, s.weightsSha256());
   }
+
+  @Test
+  void aPartitionedWorkerChangesNothing() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    Map<String, Object> local = flags("partition-reference");
+    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
+        .weightsSha256();
+    Map<String, Object> f = flags("partitioned");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
+        Duration.ofSeconds(2), FaultPlan.parse(List.of("partition:0@5:4000"), 3, 0), false);
+    assertEquals(reference, s.weightsSha256());
+    assertEquals(1L, s.faults().get("injected"));
+    assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
+  }
 }

@@ -19,6 +19,8 @@ import java.util.regex.Pattern;
  *       (SIGSTOP and SIGCONT with {@code launch});
  *   <li>{@code kill-coordinator@S}: with {@code launch}, the coordinator is killed after step S
  *       and restarted, resuming from its newest checkpoint;
+ *   <li>{@code partition:W@S:MS}: all traffic between the coordinator and worker W is
+ *       blackholed for MS milliseconds after step S (a partition the failure detector sees);
  *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each weights or gradient message
  *       is dropped, duplicated, or delayed by up to MS milliseconds with probability P.
  * </ul>
@@ -29,7 +31,7 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
   public record ProcessFault(Kind kind, int worker, long step, Duration pause) {}
 
   /** The kinds of node faults. */
-  public enum Kind { KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR }
+  public enum Kind { KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION }
 
   /** No faults. */
   public static final FaultPlan NONE = new FaultPlan(List.of(), MessageFaults.NONE);
@@ -37,6 +39,7 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
   private static final Pattern KILL = Pattern.compile("kill-worker:(\\d+)@(\\d+)");
   private static final Pattern PAUSE = Pattern.compile("pause-worker:(\\d+)@(\\d+):(\\d+)");
   private static final Pattern KILL_COORDINATOR = Pattern.compile("kill-coordinator@(\\d+)");
+  private static final Pattern PARTITION = Pattern.compile("partition:(\\d+)@(\\d+):(\\d+)");
   private static final Pattern DROP = Pattern.compile("drop:([0-9.]+)");
   private static final Pattern DUPLICATE = Pattern.compile("duplicate:([0-9.]+)");
   private static final Pattern DELAY = Pattern.compile("delay:([0-9.]+):(\\d+)");
@@ -59,6 +62,9 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
         } else if ((m = PAUSE.matcher(spec)).matches()) {
           process.add(new ProcessFault(Kind.PAUSE_WORKER, worker(m.group(1), workers, spec),
               Long.parseLong(m.group(2)), Duration.ofMillis(Long.parseLong(m.group(3)))));
+        } else if ((m = PARTITION.matcher(spec)).matches()) {
+          process.add(new ProcessFault(Kind.PARTITION, worker(m.group(1), workers, spec), Long.parseLong(m.group(2)),
+              Duration.ofMillis(Long.parseLong(m.group(3)))));
         } else if ((m = KILL_COORDINATOR.matcher(spec)).matches()) {
           process.add(new ProcessFault(Kind.KILL_COORDINATOR, -1, Long.parseLong(m.group(1)), Duration.ZERO));
         } else if ((m = DROP.matcher(spec)).matches()) {
@@ -70,7 +76,7 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
           maxDelay = Long.parseLong(m.group(2));
         } else {
           problems.add("--fault " + spec + ": expected kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S, "
-              + "drop:P, duplicate:P or delay:P:MS");
+              + "partition:W@S:MS, drop:P, duplicate:P or delay:P:MS");
         }
       } catch (UserException e) {
         problems.add(e.getMessage());
@@ -83,9 +89,21 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
         seed));
   }
 
-  /** The steps after which node faults strike, for the summary's count. */
+  /** The steps after which node faults outside the coordinator strike, for the summary's count. */
   public List<Long> processFaultSteps() {
-    return processFaults.stream().map(ProcessFault::step).toList();
+    return processFaults.stream().filter(f -> f.kind() != Kind.PARTITION).map(ProcessFault::step).toList();
+  }
+
+  /** The partitions, which the coordinator injects itself. */
+  public List<io.syncgrad.coordinator.CoordinatorSettings.Partition> partitions() {
+    return processFaults.stream().filter(f -> f.kind() == Kind.PARTITION)
+        .map(f -> new io.syncgrad.coordinator.CoordinatorSettings.Partition(f.worker(), f.step(), f.pause())).toList();
+  }
+
+  /** The coordinator node's settings for this plan: partitions need Artery's test mode. */
+  public com.typesafe.config.Config coordinatorNodeConfig(com.typesafe.config.Config base) {
+    return partitions().isEmpty() ? base : base.withValue("akka.remote.artery.advanced.test-mode",
+        com.typesafe.config.ConfigValueFactory.fromAnyRef(true));
   }
 
   private static int worker(String text, int workers, String spec) {

@@ -96,7 +96,7 @@ public final class LocalCluster {
       }
     };
     for (FaultPlan.ProcessFault f : faults.processFaults()) {
-      if (f.kind() != FaultPlan.Kind.KILL_WORKER) {
+      if (f.kind() == FaultPlan.Kind.PAUSE_WORKER || f.kind() == FaultPlan.Kind.KILL_COORDINATOR) {
         throw new UserException("--fault " + f.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
             + " needs worker processes: use syncgrad launch");
       }
@@ -109,8 +109,8 @@ public final class LocalCluster {
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout, faults.messages(),
-                faults.processFaultSteps(), shipData), result,
-            NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
+                faults.processFaultSteps(), shipData, faults.partitions()), result,
+            faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator")));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));
