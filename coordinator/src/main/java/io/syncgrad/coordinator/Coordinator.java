@@ -50,13 +50,16 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   private record StepDeadline(long step, long generation) implements Internal {}
 
+  /** Waited too long for workers. */
+  private record WaitExpired(long since) implements Internal {}
+
   /** The end of an injected partition. */
   private record HealPartition(akka.actor.Address worker) implements Internal {}
 
   /** A gradient message held back by an injected delay; it skips the injector when it arrives. */
   private record DelayedResult(ShardComputed result) implements Internal {}
 
-  private enum Phase { WAITING, STARTING, TRAINING, DONE }
+  private enum Phase { WAITING, STARTING, TRAINING, PAUSED, DONE }
 
   private final TrainingRun run;
   private final CoordinatorSettings settings;
@@ -135,6 +138,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     this.aggregator = new StepAggregator(state.config(), state.params());
     this.slots = new ShardSlots(state.config().shards());
     this.times = new StepTimes();
+    timers.startSingleTimer(WAIT_TIMER, new WaitExpired(System.nanoTime()), settings.waitTimeout());
   }
 
   @Override
@@ -147,6 +151,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(WorkerLost.class, this::onWorkerLost)
         .onMessage(StepDeadline.class, this::onStepDeadline)
         .onMessage(DelayedResult.class, m -> accept(m.result()))
+        .onMessage(WaitExpired.class, this::onWaitExpired)
         .onMessage(HealPartition.class, m -> {
           blackhole(m.worker(), false);
           getContext().getLog().warn("Fault healed: the partition from [{}] is over", m.worker());
@@ -156,8 +161,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onRegisterWorker(RegisterWorker msg) {
-    if (phase != Phase.WAITING) {
-      getContext().getLog().info("Worker [{}] registered after the run started; it is not used", msg.workerId());
+    if (phase == Phase.DONE || phase == Phase.STARTING) {
+      getContext().getLog().info("Worker [{}] registered while the run is {}; not used", msg.workerId(), phase);
       return this;
     }
     if (kernel == null) {
@@ -173,16 +178,16 @@ public final class Coordinator extends AbstractBehavior<Command> {
       getContext().watchWith(msg.worker(), new WorkerLost(msg.workerId()));
       getContext().getLog().info("Worker [{}] joined ({} of {})", msg.workerId(), workers.size(), settings.workers());
     }
+    if (phase == Phase.TRAINING || phase == Phase.PAUSED) {
+      // A worker joining a run under way: prepared now, given shards from the next step on.
+      startRunOn(msg.worker());
+      return this;
+    }
     if (workers.size() == settings.workers()) {
       phase = Phase.STARTING;
-      TrainingState s = run.state();
-      String shipped = settings.shipData() ? run.train().fingerprint() : "";
+      timers.cancel(WAIT_TIMER);
       for (ActorRef<WorkerProtocol.Command> w : workers.values()) {
-        w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
-            getContext().getSelf(), shipped));
-        if (settings.shipData()) {
-          shipData(w);
-        }
+        startRunOn(w);
       }
     }
     return this;
@@ -215,6 +220,33 @@ public final class Coordinator extends AbstractBehavior<Command> {
         node, mode.bothDirection(), on ? mode.blackholeThrottleMode() : mode.unthrottledThrottleMode()));
   }
 
+  private void startRunOn(ActorRef<WorkerProtocol.Command> w) {
+    TrainingState s = run.state();
+    w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
+        getContext().getSelf(), shippedFingerprint()));
+    if (settings.shipData()) {
+      shipData(w);
+    }
+  }
+
+  private String shippedFingerprint() {
+    if (shippedFingerprint == null) {
+      shippedFingerprint = settings.shipData() ? run.train().fingerprint() : "";
+    }
+    return shippedFingerprint;
+  }
+
+  private String shippedFingerprint;
+  private static final String WAIT_TIMER = "wait-for-workers";
+
+  private Behavior<Command> onWaitExpired(WaitExpired msg) {
+    if (phase != Phase.PAUSED && phase != Phase.WAITING) {
+      return this;
+    }
+    return fail(new UserException("waited " + settings.waitTimeout() + " for workers at step " + run.state().step()
+        + " (" + ready.size() + " ready, " + settings.minWorkers() + " needed); giving up"));
+  }
+
   /** Floats per data chunk: 4 MiB messages, well inside the frame. */
   private static final int CHUNK_FLOATS = 1 << 20;
 
@@ -234,7 +266,25 @@ public final class Coordinator extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onWorkerReady(WorkerReady msg) {
-    if (phase != Phase.STARTING || !msg.runId().equals(run.state().runId()) || ready.contains(msg.workerId())) {
+    if (!msg.runId().equals(run.state().runId()) || ready.contains(msg.workerId())
+        || !workers.containsKey(msg.workerId())) {
+      return this;
+    }
+    if (phase == Phase.TRAINING || phase == Phase.PAUSED) {
+      ready.add(msg.workerId());
+      getContext().getLog().info("Worker [{}] is ready; it gets shards from the next step", msg.workerId());
+      if (phase == Phase.PAUSED && ready.size() >= settings.minWorkers()) {
+        timers.cancel(WAIT_TIMER);
+        getContext().getLog().info("{} workers ready again: continuing at step [{}]", ready.size(),
+            run.state().step());
+        phase = Phase.TRAINING;
+        generation++;
+        assignShards();
+        return slots.filledAny() ? reassignMissing() : sendStep();
+      }
+      return this;
+    }
+    if (phase != Phase.STARTING) {
       return this;
     }
     ready.add(msg.workerId());
@@ -261,13 +311,20 @@ public final class Coordinator extends AbstractBehavior<Command> {
     assignment.clear();
     List<String> names = new ArrayList<>();
     for (String name : workers.keySet()) {
-      if (!suspended.contains(name)) {
+      if (ready.contains(name) && !suspended.contains(name)) {
         names.add(name);
       }
     }
     if (names.isEmpty()) {
-      names.addAll(workers.keySet());
+      for (String name : workers.keySet()) {
+        if (ready.contains(name)) {
+          names.add(name);
+        }
+      }
       suspended.clear();
+    }
+    if (names.isEmpty()) {
+      return;
     }
     for (String name : names) {
       assignment.put(name, new ArrayList<>());
@@ -352,7 +409,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     generation++;
     assignShards();
     if (assignment.isEmpty()) {
-      return fail(new UserException("no worker left for step " + run.state().step()));
+      return pause();
     }
     List<String> names = new ArrayList<>(assignment.keySet());
     Map<String, List<Integer>> missing = new LinkedHashMap<>();
@@ -415,7 +472,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
       return this;
     }
     timers.cancel(DEADLINE_TIMER);
-    // The next step's assignment: without the workers still suspended, with those that came back.
+    // The next step's assignment: without the workers still suspended, with those that came back
+    // or joined.
     assignShards();
     try {
       times.allArrived();
@@ -427,7 +485,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
     } catch (Exception e) {
       return fail(e);
     }
-    return run.done() ? finish() : sendStep();
+    if (run.done()) {
+      return finish();
+    }
+    return ready.size() < settings.minWorkers() || assignment.isEmpty() ? pause() : sendStep();
   }
 
   private Behavior<Command> onWorkerLost(WorkerLost msg) {
@@ -441,6 +502,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     }
     lostWorkers.add(msg.workerId());
     suspended.remove(msg.workerId());
+    ready.remove(msg.workerId());
     recoveredThisStep = true;
     getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
         workers.size());
@@ -448,10 +510,20 @@ public final class Coordinator extends AbstractBehavior<Command> {
       ready.remove(msg.workerId());
       return fail(new UserException("worker " + msg.workerId() + " left the cluster while the run was starting"));
     }
-    if (workers.isEmpty()) {
-      return fail(new UserException("every worker left the cluster at step " + run.state().step()));
+    if (ready.size() < settings.minWorkers()) {
+      return pause();
     }
     return reassignMissing();
+  }
+
+  /** Too few workers: wait (bounded) for enough to be ready again, then finish this step. */
+  private Behavior<Command> pause() {
+    phase = Phase.PAUSED;
+    timers.cancel(DEADLINE_TIMER);
+    getContext().getLog().warn("Only {} workers ready, {} needed: waiting at step [{}] (at most {})", ready.size(),
+        settings.minWorkers(), run.state().step(), settings.waitTimeout());
+    timers.startSingleTimer(WAIT_TIMER, new WaitExpired(System.nanoTime()), settings.waitTimeout());
+    return this;
   }
 
   private Behavior<Command> finish() {
@@ -521,6 +593,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
     boolean has(int shard) {
       return results[shard] != null;
+    }
+
+    boolean filledAny() {
+      return filled > 0;
     }
 
     @Override

@@ -18,10 +18,24 @@ import java.time.Duration;
  *                          (killed or paused workers), to count them in the summary
  * @param shipData          send the training data to the workers instead of letting them read it
  * @param partitions        network partitions between this node and a worker to inject
+ * @param minWorkers        below this many ready workers the coordinator pauses between steps
+ * @param waitTimeout       how long it waits for workers (at the start or below minWorkers)
+ *                          before the run fails, so that nothing waits forever
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
     MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
-    java.util.List<Partition> partitions) {
+    java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout) {
+
+  /** How long a run waits for workers by default. */
+  public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(10);
+
+  /** Settings with one worker as the minimum and the default wait. */
+  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
+      MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
+      java.util.List<Partition> partitions) {
+    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, partitions, 1,
+        DEFAULT_WAIT_TIMEOUT);
+  }
 
   /**
    * After step {@code step}, all traffic between the coordinator's node and the node of the

@@ -133,4 +133,70 @@ class CoordinatorTest {
     assertEquals("/data/x: not the coordinator's data", e.getCause().getMessage());
     run.close();
   }
+
+  @Test
+  void belowMinWorkersItWaitsAndANewWorkerFinishesTheRun() throws Exception {
+    Map<String, Object> flags = flags("min-workers");
+    TrainingRun run = TrainingRun.prepare(Fixtures.settings(flags), flags.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {});
+    CompletableFuture<RunSummary> result = new CompletableFuture<>();
+    ActorRef<CoordinatorProtocol.Command> coordinator = testKit.spawn(Coordinator.create(run,
+        new CoordinatorSettings(2, new DataSpec(data.toString(), null, 0, "0", 1), false, null,
+            MessageFaults.NONE, List.of(), false, List.of(), 2, java.time.Duration.ofMinutes(1)), result));
+    TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
+    TestProbe<WorkerProtocol.Command> b = testKit.createTestProbe();
+    coordinator.tell(new RegisterWorker("a", a.getRef(), KERNEL, 1));
+    coordinator.tell(new RegisterWorker("b", b.getRef(), KERNEL, 1));
+    String runId = a.expectMessageClass(WorkerProtocol.StartRun.class).runId();
+    b.expectMessageClass(WorkerProtocol.StartRun.class);
+    coordinator.tell(new WorkerReady(runId, "a"));
+    coordinator.tell(new WorkerReady(runId, "b"));
+    ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
+        EjmlKernel.INSTANCE);
+
+    // Step 0 as usual; then "b" dies with step 1 owed.
+    answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a");
+    answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b");
+    ComputeStep stepOneForA = a.expectMessageClass(ComputeStep.class);
+    b.expectMessageClass(ComputeStep.class);
+    b.stop();
+    answer(coordinator, computer, runId, stepOneForA, "a");
+    // One worker left of the two needed: nothing more is asked until another is ready.
+    a.expectNoMessage(java.time.Duration.ofMillis(300));
+
+    TestProbe<WorkerProtocol.Command> c = testKit.createTestProbe();
+    coordinator.tell(new RegisterWorker("c", c.getRef(), KERNEL, 1));
+    c.expectMessageClass(WorkerProtocol.StartRun.class);
+    coordinator.tell(new WorkerReady(runId, "c"));
+    // The shards "b" owed for step 1 go to the workers ready now; then steps go on with a and c.
+    while (!result.isDone()) {
+      ComputeStep forA = a.receiveMessage(java.time.Duration.ofSeconds(5)) instanceof ComputeStep cs ? cs : null;
+      if (forA != null) {
+        answer(coordinator, computer, runId, forA, "a");
+      }
+      WorkerProtocol.Command m = c.receiveMessage(java.time.Duration.ofSeconds(5));
+      if (m instanceof ComputeStep forC) {
+        answer(coordinator, computer, runId, forC, "c");
+      }
+      if (m instanceof WorkerProtocol.StopRun) {
+        break;
+      }
+    }
+    RunSummary summary = result.get(30, TimeUnit.SECONDS);
+    run.close();
+    Map<String, Object> local = flags("min-workers-local");
+    assertEquals(LocalTraining.run(Fixtures.settings(local), local.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {}).weightsSha256(), summary.weightsSha256());
+    assertEquals(1L, summary.faults().get("workers_lost"));
+  }
+
+  private static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,
+      ComputeStep cs, String worker) {
+    computer.prepare(cs.step());
+    for (int shard : cs.shards()) {
+      computer.compute(cs.weights(), cs.step(), shard);
+      coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
+          computer.samples(shard), computer.lossSum(shard), worker, 1000));
+    }
+  }
 }

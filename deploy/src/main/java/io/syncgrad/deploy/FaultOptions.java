@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** The fault-injection and deadline options of the cluster commands. */
+/** The fault-injection, deadline and membership options of the cluster commands. */
 final class FaultOptions {
 
   @Option(names = "--fault", paramLabel = "SPEC",
@@ -22,6 +22,19 @@ final class FaultOptions {
       description = "How long a step waits for a worker before its shards go to the others, e.g. 5s "
           + "(default: adaptive, three times the median recent step, at least 250ms).")
   String stepTimeout;
+
+  @Option(names = "--min-workers", defaultValue = "1", paramLabel = "N",
+      description = "Below N ready workers the coordinator waits between steps, and continues when enough are back (default 1).")
+  int minWorkers;
+
+  @Option(names = "--wait-timeout", defaultValue = "10m", paramLabel = "DURATION",
+      description = "How long to wait for workers, at the start or below --min-workers, before the run fails (default 10m).")
+  String waitTimeout;
+
+  /** How long to wait for workers. */
+  Duration waitTimeout() {
+    return Durations.parse("--wait-timeout", waitTimeout);
+  }
 
   /** The fixed step deadline, or null for the adaptive one. */
   Duration stepTimeout() {

@@ -64,6 +64,8 @@ final class LaunchCommand implements Callable<Integer> {
       if (faults.stepTimeout != null) {
         coordinatorArgs.addAll(List.of("--step-timeout", faults.stepTimeout));
       }
+      coordinatorArgs.addAll(List.of("--min-workers", String.valueOf(faults.minWorkers), "--wait-timeout",
+          faults.waitTimeout));
       for (String spec : faults.specs) {
         coordinatorArgs.addAll(List.of("--fault", spec));
       }

@@ -54,7 +54,8 @@ final class TrainCommand implements Callable<Integer> {
       summary = workers == 0
           ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, workers,
-              allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData);
+              allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData, faults.minWorkers,
+              faults.waitTimeout());
     } finally {
       reporter.close();
     }

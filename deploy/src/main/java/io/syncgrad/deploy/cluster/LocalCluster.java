@@ -66,6 +66,14 @@ public final class LocalCluster {
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
       boolean shipData) throws IOException {
+    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, stepTimeout, faults, shipData, 1,
+        CoordinatorSettings.DEFAULT_WAIT_TIMEOUT);
+  }
+
+  /** Like the shorter forms, with the membership bounds. */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
+      boolean shipData, int minWorkers, Duration waitTimeout) throws IOException {
     List<ActorSystem<Void>> workerSystems = new ArrayList<>();
     TrainingListener withFaults = new TrainingListener() {
       @Override
@@ -109,7 +117,7 @@ public final class LocalCluster {
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout, faults.messages(),
-                faults.processFaultSteps(), shipData, faults.partitions()), result,
+                faults.processFaultSteps(), shipData, faults.partitions(), minWorkers, waitTimeout), result,
             faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator")));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
