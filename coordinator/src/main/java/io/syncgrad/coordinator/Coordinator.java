@@ -206,9 +206,18 @@ public final class Coordinator extends AbstractBehavior<Command> {
       getContext().getLog().warn("Fault injected: partition from worker [{}] at [{}] for {}",
           workerNames.get(p.worker()), address, p.duration());
       blackhole(address, true);
-      faultsInjected++;
+      injected("partition", workerNames.get(p.worker()) + " for " + p.duration().toMillis() + " ms");
       getContext().scheduleOnce(p.duration(), getContext().getSelf(), new HealPartition(address));
     }
+  }
+
+  private void injected(String kind, String what) {
+    faultsInjected++;
+    run.event("fault", Map.of("kind", kind, "what", what));
+  }
+
+  private void recovered(String kind, String what) {
+    run.event("recovery", Map.of("kind", kind, "what", what, "generation", generation));
   }
 
   /** Blackholes (or restores) all traffic with a node, in both directions, on this node's transport. */
@@ -359,13 +368,13 @@ public final class Coordinator extends AbstractBehavior<Command> {
     ActorRef<WorkerProtocol.Command> ref = workers.get(worker);
     MessageFaults.Decision d = settings.faults().decide(0, msg.step(), msg.generation(), workers.headMap(worker).size());
     if (d instanceof MessageFaults.Drop) {
-      faultsInjected++;
+      injected("drop", "weights to " + worker);
     } else if (d instanceof MessageFaults.Duplicate) {
-      faultsInjected++;
+      injected("duplicate", "weights to " + worker);
       ref.tell(msg);
       ref.tell(msg);
     } else if (d instanceof MessageFaults.Delay delay) {
-      faultsInjected++;
+      injected("delay", "weights to " + worker + " by " + delay.by().toMillis() + " ms");
       getContext().scheduleOnce(delay.by(), ref, msg);
     } else {
       ref.tell(msg);
@@ -397,6 +406,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     recoveredThisStep = true;
     suspended.addAll(late);
     lostWorkers.addAll(late);
+    recovered("deadline_missed", late + " after " + deadline().toMillis() + " ms");
     if (suspended.size() >= workers.size()) {
       // Nobody else to ask: ask everyone again, under a new generation.
       suspended.clear();
@@ -425,6 +435,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       send(e.getKey(), new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(), snapshot));
     }
     getContext().getLog().info("Step [{}] generation [{}]: shards {} reassigned", s.step(), generation, missing);
+    recovered("shards_reassigned", missing.toString());
     timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), deadline());
     return this;
   }
@@ -433,16 +444,16 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private Behavior<Command> onShardComputed(ShardComputed msg) {
     MessageFaults.Decision d = settings.faults().decide(1, msg.step(), msg.generation(), msg.shard());
     if (d instanceof MessageFaults.Drop) {
-      faultsInjected++;
+      injected("drop", "gradient of shard " + msg.shard());
       return this;
     }
     if (d instanceof MessageFaults.Duplicate) {
-      faultsInjected++;
+      injected("duplicate", "gradient of shard " + msg.shard());
       Behavior<Command> next = accept(msg);
       return next == this ? accept(msg) : next;
     }
     if (d instanceof MessageFaults.Delay delay) {
-      faultsInjected++;
+      injected("delay", "gradient of shard " + msg.shard() + " by " + delay.by().toMillis() + " ms");
       getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedResult(msg));
       return this;
     }
@@ -458,12 +469,17 @@ public final class Coordinator extends AbstractBehavior<Command> {
         || msg.step() != s.step() || msg.shard() < 0 || msg.shard() >= s.config().shards()
         || !msg.gradient().sameShape(s.params())) {
       rejectedStale++;
+      if (phase == Phase.TRAINING) {
+        recovered("stale_rejected", "result of step " + msg.step() + " generation " + msg.generation() + " shard "
+            + msg.shard() + " from " + msg.workerId());
+      }
       getContext().getLog().debug("Rejected result of run [{}] generation [{}] step [{}] shard [{}]", msg.runId(),
           msg.generation(), msg.step(), msg.shard());
       return this;
     }
     if (!slots.put(msg)) {
       rejectedDuplicate++;
+      recovered("duplicate_rejected", "second result for shard " + msg.shard() + " from " + msg.workerId());
       getContext().getLog().debug("Rejected a second result for step [{}] shard [{}]", msg.step(), msg.shard());
       return this;
     }
@@ -482,6 +498,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
       recoveredThisStep = false;
       run.stepApplied(aggregator.meanLoss(), aggregator.gradientNorm(), times.lastStepNanos(), times.lastStepMetrics());
       partitionIfScheduled(run.state().step());
+      if (settings.scriptedFaultSteps().contains(run.state().step())) {
+        run.event("fault", Map.of("kind", "scripted", "what", "a node fault scripted after this step"));
+      }
     } catch (Exception e) {
       return fail(e);
     }
@@ -506,6 +525,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
     recoveredThisStep = true;
     getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
         workers.size());
+    if (phase == Phase.TRAINING || phase == Phase.PAUSED) {
+      recovered("worker_lost", msg.workerId());
+    }
     if (phase == Phase.STARTING) {
       ready.remove(msg.workerId());
       return fail(new UserException("worker " + msg.workerId() + " left the cluster while the run was starting"));

@@ -62,12 +62,20 @@ class LaunchIT {
   }
 
   @Test
-  void aKilledWorkerProcessAndAKilledCoordinatorChangeNothing() throws Exception {
+  void killedAndPausedWorkerProcessesAndAKilledCoordinatorChangeNothing() throws Exception {
     List<String> options = options("--checkpoint-every", "5");
     String reference = reference(options);
     JsonNode killed = launch("kill-worker", 3, options, List.of("--fault", "kill-worker:1@8", "--step-timeout", "3s"));
     assertEquals(reference, killed.get("weights_sha256").asText());
     assertTrue(killed.get("faults").get("workers_lost").asLong() >= 1, killed.toString());
+    List<String> longer = new ArrayList<>(options);
+    longer.set(longer.indexOf("--max-steps") + 1, "150");
+    JsonNode paused = launch("pause-worker", 3, longer, List.of("--fault", "pause-worker:1@8:3000", "--step-timeout",
+        "1s"));
+    assertEquals(reference(longer), paused.get("weights_sha256").asText());
+    assertTrue(paused.get("faults").get("shards_reassigned").asLong() >= 1, paused.toString());
+    assertTrue(Files.readString(dir.resolve("pause-worker").resolve("metrics.jsonl"))
+        .contains("\"type\":\"recovery\""), "recoveries are recorded in metrics.jsonl");
     JsonNode resumed = launch("kill-coordinator", 2, options, List.of("--fault", "kill-coordinator@12"));
     assertEquals(reference, resumed.get("weights_sha256").asText());
     assertEquals(1, resumed.get("faults").get("resumes").asLong());

@@ -138,8 +138,26 @@ public final class TrainingRun implements Closeable {
     return state.step() >= total;
   }
 
+  /**
+   * Records an event of the run in {@code metrics.jsonl} with the step it happened at: an
+   * injected fault, a recovery (shards reassigned, results rejected, a worker lost), a resume.
+   */
+  public void event(String type, Map<String, Object> fields) {
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("step", state.step());
+    line.putAll(fields);
+    try {
+      outputs.metric(type, line);
+    } catch (IOException e) {
+      log.warn("Cannot record a {} event in metrics.jsonl: {}", type, e.toString());
+    }
+  }
+
   /** Tells the listener the run starts. */
   public void start() {
+    if (resumedFrom > 0) {
+      event("resume", ordered("from_step", resumedFrom));
+    }
     listener.started(state.step(), total, state.config().stepsPerEpoch(), description);
   }
 
