@@ -155,12 +155,12 @@ class CoordinatorTest {
         EjmlKernel.INSTANCE);
 
     // Step 0 as usual; then "b" dies with step 1 owed.
-    answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a");
-    answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b");
+    ProbeWorkers.answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a");
+    ProbeWorkers.answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b");
     ComputeStep stepOneForA = a.expectMessageClass(ComputeStep.class);
     b.expectMessageClass(ComputeStep.class);
     b.stop();
-    answer(coordinator, computer, runId, stepOneForA, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, stepOneForA, "a");
     // One worker left of the two needed: nothing more is asked until another is ready.
     a.expectNoMessage(java.time.Duration.ofMillis(300));
 
@@ -172,11 +172,11 @@ class CoordinatorTest {
     while (!result.isDone()) {
       ComputeStep forA = a.receiveMessage(java.time.Duration.ofSeconds(5)) instanceof ComputeStep cs ? cs : null;
       if (forA != null) {
-        answer(coordinator, computer, runId, forA, "a");
+        ProbeWorkers.answer(coordinator, computer, runId, forA, "a");
       }
       WorkerProtocol.Command m = c.receiveMessage(java.time.Duration.ofSeconds(5));
       if (m instanceof ComputeStep forC) {
-        answer(coordinator, computer, runId, forC, "c");
+        ProbeWorkers.answer(coordinator, computer, runId, forC, "c");
       }
       if (m instanceof WorkerProtocol.StopRun) {
         break;
@@ -188,15 +188,5 @@ class CoordinatorTest {
     assertEquals(LocalTraining.run(Fixtures.settings(local), local.keySet(), EjmlKernel.INSTANCE,
         new TrainingListener() {}).weightsSha256(), summary.weightsSha256());
     assertEquals(1L, summary.faults().get("workers_lost"));
-  }
-
-  private static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,
-      ComputeStep cs, String worker) {
-    computer.prepare(cs.step());
-    for (int shard : cs.shards()) {
-      computer.compute(cs.weights(), cs.step(), shard);
-      coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
-          computer.samples(shard), computer.lossSum(shard), worker, 1000));
-    }
   }
 }

@@ -82,27 +82,27 @@ class DeadlineTest {
     // slow's shards under generation 2.
     ComputeStep first = a.expectMessageClass(ComputeStep.class);
     ComputeStep owedBySlow = slow.expectMessageClass(ComputeStep.class);
-    answer(coordinator, computer, runId, first, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, first, "a");
     manualTime.expectNoMessageFor(STEP_TIMEOUT.minusMillis(1), a);
     manualTime.timePasses(Duration.ofMillis(1));
     ComputeStep reassigned = a.expectMessageClass(ComputeStep.class);
     assertEquals(List.of(0L, 2L, owedBySlow.shards()), List.of(reassigned.step(), reassigned.generation(),
         reassigned.shards()));
-    answer(coordinator, computer, runId, reassigned, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, reassigned, "a");
     // The late worker's results arrive after all: stale, rejected.
-    answer(coordinator, computer, runId, owedBySlow, "slow");
+    ProbeWorkers.answer(coordinator, computer, runId, owedBySlow, "slow");
 
     // Step 1 was assigned while "slow" was still suspended: "a" computes every shard.
     ComputeStep alone = a.expectMessageClass(ComputeStep.class);
     assertEquals(List.of(0, 1, 2, 3), alone.shards());
     slow.expectNoMessage(Duration.ofMillis(100));
-    answer(coordinator, computer, runId, alone, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, alone, "a");
     // Step 2: "slow" answered again (late), so it has shards again.
     ComputeStep forA = a.expectMessageClass(ComputeStep.class);
     ComputeStep forSlow = slow.expectMessageClass(ComputeStep.class);
     assertEquals(List.of(List.of(0, 2), List.of(1, 3)), List.of(forA.shards(), forSlow.shards()));
-    answer(coordinator, computer, runId, forA, "a");
-    answer(coordinator, computer, runId, forSlow, "slow");
+    ProbeWorkers.answer(coordinator, computer, runId, forA, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, forSlow, "slow");
     RunSummary summary = result.get(30, TimeUnit.SECONDS);
     run.close();
 
@@ -114,13 +114,4 @@ class DeadlineTest {
     assertEquals(2L, summary.faults().get("stale_rejected"));
   }
 
-  private static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,
-      ComputeStep cs, String worker) {
-    computer.prepare(cs.step());
-    for (int shard : cs.shards()) {
-      computer.compute(cs.weights(), cs.step(), shard);
-      coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
-          computer.samples(shard), computer.lossSum(shard), worker, 1000));
-    }
-  }
 }

@@ -37,6 +37,13 @@ class LocalClusterIT {
     data = Fixtures.sampleFolder(dir.resolve("sample"));
   }
 
+  /** The one-node trainer's hash for the flags of {@code name}. */
+  private static String reference(String name) throws IOException {
+    Map<String, Object> local = flags(name);
+    return LocalTraining.run(Fixtures.settings(local), local.keySet(), Kernels.select("native"),
+        new TrainingListener() {}).weightsSha256();
+  }
+
   private static Map<String, Object> flags(String out) {
     return Fixtures.flags(data, dir.resolve(out), "layers", "32", "shards", "8", "dropout", "0.1", "max-steps",
         String.valueOf(STEPS));
@@ -45,9 +52,7 @@ class LocalClusterIT {
   @Test
   void oneThreeAndFourWorkersGiveTheOneNodeBytes() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
-    Map<String, Object> local = flags("local");
-    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
-        .weightsSha256();
+    String reference = reference("local");
     for (int workers : new int[] {1, 3, 4}) {
       Map<String, Object> f = flags("workers-" + workers);
       RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, workers,
@@ -62,9 +67,7 @@ class LocalClusterIT {
   @Test
   void aWorkerKilledMidRunChangesNothing() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
-    Map<String, Object> local = flags("kill-reference");
-    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
-        .weightsSha256();
+    String reference = reference("kill-reference");
     Map<String, Object> f = flags("killed");
     RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
         Duration.ofSeconds(2), FaultPlan.parse(List.of("kill-worker:1@8"), 3, 0));
@@ -76,9 +79,7 @@ class LocalClusterIT {
   @Test
   void droppedDuplicatedAndDelayedMessagesChangeNothing() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
-    Map<String, Object> local = flags("messages-reference");
-    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
-        .weightsSha256();
+    String reference = reference("messages-reference");
     Map<String, Object> f = flags("messages");
     RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 4, false,
         null, FaultPlan.parse(List.of("drop:0.1", "duplicate:0.1", "delay:0.2:100"), 4, 3));
@@ -90,9 +91,7 @@ class LocalClusterIT {
   @Test
   void shippedDataGivesTheSameBytes() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
-    Map<String, Object> local = flags("ship-reference");
-    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
-        .weightsSha256();
+    String reference = reference("ship-reference");
     Map<String, Object> f = flags("shipped");
     RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 2, false,
         null, FaultPlan.NONE, true);
@@ -102,9 +101,7 @@ class LocalClusterIT {
   @Test
   void aPartitionedWorkerChangesNothing() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
-    Map<String, Object> local = flags("partition-reference");
-    String reference = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {})
-        .weightsSha256();
+    String reference = reference("partition-reference");
     Map<String, Object> f = flags("partitioned");
     RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
         Duration.ofSeconds(2), FaultPlan.parse(List.of("partition:0@5:4000"), 3, 0), false);

@@ -1,0 +1,24 @@
+package io.syncgrad.coordinator;
+
+import akka.actor.typed.ActorRef;
+import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
+import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
+import io.syncgrad.common.train.ShardComputer;
+
+/** Plays a worker's part for probes: computes the shards a step asks for and answers them. */
+final class ProbeWorkers {
+
+  private ProbeWorkers() {}
+
+  /** Computes every shard of {@code cs} with {@code computer} and sends the results as {@code worker}. */
+  static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,
+      ComputeStep cs, String worker) {
+    computer.prepare(cs.step());
+    for (int shard : cs.shards()) {
+      computer.compute(cs.weights(), cs.step(), shard);
+      coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
+          computer.samples(shard), computer.lossSum(shard), worker, 1000));
+    }
+  }
+}
