@@ -29,13 +29,6 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
   /** How long a run waits for workers by default. */
   public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(10);
 
-  /** Settings with one worker as the minimum and the default wait. */
-  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-      MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
-      java.util.List<Partition> partitions) {
-    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, partitions, 1,
-        DEFAULT_WAIT_TIMEOUT);
-  }
 
   /**
    * After step {@code step}, all traffic between the coordinator's node and the node of the
@@ -49,25 +42,16 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
     partitions = java.util.List.copyOf(partitions);
   }
 
-  /** Settings without partitions. */
-  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-      MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData) {
-    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, java.util.List.of());
-  }
 
-  /** Settings whose workers read the data themselves. */
-  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-      MessageFaults faults, java.util.List<Long> scriptedFaultSteps) {
-    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, false);
-  }
 
   /** Settings with an adaptive step deadline and no faults. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels) {
-    this(workers, data, allowMixedKernels, null, MessageFaults.NONE, java.util.List.of());
+    this(workers, data, allowMixedKernels, null);
   }
 
-  /** Settings with a fixed step deadline and no faults. */
+  /** Settings with a fixed step deadline (null: adaptive), no faults, and the default membership bounds. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout) {
-    this(workers, data, allowMixedKernels, stepTimeout, MessageFaults.NONE, java.util.List.of());
+    this(workers, data, allowMixedKernels, stepTimeout, MessageFaults.NONE, java.util.List.of(), false,
+        java.util.List.of(), 1, DEFAULT_WAIT_TIMEOUT);
   }
 }

@@ -145,12 +145,8 @@ class CoordinatorTest {
             MessageFaults.NONE, List.of(), false, List.of(), 2, java.time.Duration.ofMinutes(1)), result));
     TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
     TestProbe<WorkerProtocol.Command> b = testKit.createTestProbe();
-    coordinator.tell(new RegisterWorker("a", a.getRef(), KERNEL, 1));
-    coordinator.tell(new RegisterWorker("b", b.getRef(), KERNEL, 1));
-    String runId = a.expectMessageClass(WorkerProtocol.StartRun.class).runId();
-    b.expectMessageClass(WorkerProtocol.StartRun.class);
-    coordinator.tell(new WorkerReady(runId, "a"));
-    coordinator.tell(new WorkerReady(runId, "b"));
+    String runId = ProbeWorkers.join(coordinator, KERNEL, java.util.Map.entry("a", a),
+        java.util.Map.entry("b", b));
     ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
         EjmlKernel.INSTANCE);
 

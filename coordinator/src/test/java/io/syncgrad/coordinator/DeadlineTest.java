@@ -8,9 +8,6 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.math.EjmlKernel;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
-import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
-import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
-import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
@@ -69,12 +66,8 @@ class DeadlineTest {
         new CoordinatorSettings(2, new DataSpec(data.toString(), null, 0, "0", 1), false, STEP_TIMEOUT), result));
     TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
     TestProbe<WorkerProtocol.Command> slow = testKit.createTestProbe();
-    coordinator.tell(new RegisterWorker("a", a.getRef(), KERNEL, 1));
-    coordinator.tell(new RegisterWorker("slow", slow.getRef(), KERNEL, 1));
-    String runId = a.expectMessageClass(WorkerProtocol.StartRun.class).runId();
-    slow.expectMessageClass(WorkerProtocol.StartRun.class);
-    coordinator.tell(new WorkerReady(runId, "a"));
-    coordinator.tell(new WorkerReady(runId, "slow"));
+    String runId = ProbeWorkers.join(coordinator, KERNEL, java.util.Map.entry("a", a),
+        java.util.Map.entry("slow", slow));
     ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
         EjmlKernel.INSTANCE);
 

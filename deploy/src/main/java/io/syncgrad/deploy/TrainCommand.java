@@ -53,9 +53,9 @@ final class TrainCommand implements Callable<Integer> {
     try {
       summary = workers == 0
           ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
-          : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, workers,
-              allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData, faults.minWorkers,
-              faults.waitTimeout());
+          : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter,
+              new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
+                  faults.minWorkers, faults.waitTimeout()));
     } finally {
       reporter.close();
     }

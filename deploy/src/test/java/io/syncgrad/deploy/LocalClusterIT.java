@@ -55,8 +55,8 @@ class LocalClusterIT {
     String reference = reference("local");
     for (int workers : new int[] {1, 3, 4}) {
       Map<String, Object> f = flags("workers-" + workers);
-      RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, workers,
-          false);
+      RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+          LocalCluster.Options.of(workers));
       assertEquals(reference, s.weightsSha256(), workers + " workers");
       assertEquals(workers, s.workers());
       assertEquals(STEPS, s.steps());
@@ -69,8 +69,9 @@ class LocalClusterIT {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("kill-reference");
     Map<String, Object> f = flags("killed");
-    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
-        Duration.ofSeconds(2), FaultPlan.parse(List.of("kill-worker:1@8"), 3, 0));
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3).withStepTimeout(Duration.ofSeconds(2))
+            .withFaults(FaultPlan.parse(List.of("kill-worker:1@8"), 3, 0)));
     assertEquals(reference, s.weightsSha256());
     assertEquals(STEPS, s.steps());
     assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
@@ -81,8 +82,9 @@ class LocalClusterIT {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("messages-reference");
     Map<String, Object> f = flags("messages");
-    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 4, false,
-        null, FaultPlan.parse(List.of("drop:0.1", "duplicate:0.1", "delay:0.2:100"), 4, 3));
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(4).withFaults(
+            FaultPlan.parse(List.of("drop:0.1", "duplicate:0.1", "delay:0.2:100"), 4, 3)));
     assertEquals(reference, s.weightsSha256());
     assertTrue((Long) s.faults().get("injected") > 10, s.faults().toString());
     assertTrue((Long) s.faults().get("duplicates_rejected") >= 1, s.faults().toString());
@@ -93,8 +95,8 @@ class LocalClusterIT {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("ship-reference");
     Map<String, Object> f = flags("shipped");
-    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 2, false,
-        null, FaultPlan.NONE, true);
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(2).withShippedData());
     assertEquals(reference, s.weightsSha256());
   }
 
@@ -103,8 +105,9 @@ class LocalClusterIT {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("partition-reference");
     Map<String, Object> f = flags("partitioned");
-    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {}, 3, false,
-        Duration.ofSeconds(2), FaultPlan.parse(List.of("partition:0@5:4000"), 3, 0), false);
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3).withStepTimeout(Duration.ofSeconds(2))
+            .withFaults(FaultPlan.parse(List.of("partition:0@5:4000"), 3, 0)));
     assertEquals(reference, s.weightsSha256());
     assertEquals(1L, s.faults().get("injected"));
     assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());

@@ -54,7 +54,6 @@ public final class Worker extends AbstractBehavior<Command> {
   private ActorRef<CoordinatorProtocol.Command> coordinator;
   private ShardComputer computer;
   private Parameters shape;
-  private long rejected;
 
   /**
    * @param workerId a name unique in the cluster
@@ -162,7 +161,6 @@ public final class Worker extends AbstractBehavior<Command> {
     int width = run == null ? 0 : run.model().inputSize();
     if (run == null || !chunk.runId().equals(run.runId()) || chunk.width() != width || chunk.firstRow() < 0
         || chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
-      rejected++;
       getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
           chunk.runId());
       return this;
@@ -197,12 +195,10 @@ public final class Worker extends AbstractBehavior<Command> {
 
   private Behavior<Command> onComputeStep(ComputeStep msg) {
     if (computer == null || !msg.runId().equals(runId)) {
-      rejected++;
       getContext().getLog().debug("Worker [{}] ignores a step of unknown run [{}]", workerId, msg.runId());
       return this;
     }
     if (!msg.weights().sameShape(shape)) {
-      rejected++;
       getContext().getLog().warn("Worker [{}] refuses step [{}]: weights {} do not fit the model {}", workerId,
           msg.step(), msg.weights().shapes(), shape.shapes());
       return this;
@@ -210,8 +206,7 @@ public final class Worker extends AbstractBehavior<Command> {
     computer.prepare(msg.step());
     for (int shard : msg.shards()) {
       if (shard < 0 || shard >= computer.plan().shards()) {
-        rejected++;
-        getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
+          getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
             shard, msg.step(), computer.plan().shards());
         continue;
       }

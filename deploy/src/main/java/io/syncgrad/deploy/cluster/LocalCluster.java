@@ -44,36 +44,50 @@ public final class LocalCluster {
     }
   }
 
-  /** Runs the whole training and returns its summary. */
-  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, int workers, boolean allowMixedKernels) throws IOException {
-    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, null, FaultPlan.NONE);
+  /**
+   * How the simulated cluster runs.
+   *
+   * @param workers           worker nodes
+   * @param allowMixedKernels see {@link CoordinatorSettings}
+   * @param stepTimeout       a fixed step deadline; null for the adaptive one
+   * @param faults            scripted faults
+   * @param shipData          the coordinator sends the workers their data
+   * @param minWorkers        below this many ready workers the coordinator waits
+   * @param waitTimeout       how long it waits for workers before the run fails
+   */
+  public record Options(int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
+      boolean shipData, int minWorkers, Duration waitTimeout) {
+
+    /** {@code workers} workers, an adaptive deadline, no faults. */
+    public static Options of(int workers) {
+      return new Options(workers, false, null, FaultPlan.NONE, false, 1, CoordinatorSettings.DEFAULT_WAIT_TIMEOUT);
+    }
+
+    /** The same with a fixed step deadline. */
+    public Options withStepTimeout(Duration d) {
+      return new Options(workers, allowMixedKernels, d, faults, shipData, minWorkers, waitTimeout);
+    }
+
+    /** The same with scripted faults. */
+    public Options withFaults(FaultPlan plan) {
+      return new Options(workers, allowMixedKernels, stepTimeout, plan, shipData, minWorkers, waitTimeout);
+    }
+
+    /** The same with the data shipped to the workers. */
+    public Options withShippedData() {
+      return new Options(workers, allowMixedKernels, stepTimeout, faults, true, minWorkers, waitTimeout);
+    }
   }
 
   /**
-   * Like the shorter form, with a step deadline (null: adaptive) and scripted faults. In one JVM a
-   * killed worker's actor system terminates without leaving the cluster, and a paused worker's
-   * node stops answering for the pause: every message to or from it is held back (a blackhole
-   * that Akka's failure detector sees). {@code kill-coordinator} needs separate processes.
+   * Runs the whole training and returns its summary. In one JVM a killed worker's actor system
+   * terminates without leaving the cluster; {@code pause-worker} and {@code kill-coordinator}
+   * need separate processes ({@code syncgrad launch}).
    */
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults)
-      throws IOException {
-    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, stepTimeout, faults, false);
-  }
-
-  /** Like the shorter forms; with {@code shipData} the coordinator sends the workers their data. */
-  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
-      boolean shipData) throws IOException {
-    return run(settings, explicitKeys, kernel, listener, workers, allowMixedKernels, stepTimeout, faults, shipData, 1,
-        CoordinatorSettings.DEFAULT_WAIT_TIMEOUT);
-  }
-
-  /** Like the shorter forms, with the membership bounds. */
-  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
-      boolean shipData, int minWorkers, Duration waitTimeout) throws IOException {
+      TrainingListener listener, Options options) throws IOException {
+    int workers = options.workers();
+    FaultPlan faults = options.faults();
     List<ActorSystem<Void>> workerSystems = new ArrayList<>();
     TrainingListener withFaults = new TrainingListener() {
       @Override
@@ -116,8 +130,9 @@ public final class LocalCluster {
       List<ActorSystem<Void>> systems = new ArrayList<>();
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
-            new CoordinatorSettings(workers, data, allowMixedKernels, stepTimeout, faults.messages(),
-                faults.processFaultSteps(), shipData, faults.partitions(), minWorkers, waitTimeout), result,
+            new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
+                faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
+                options.minWorkers(), options.waitTimeout()), result,
             faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator")));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
