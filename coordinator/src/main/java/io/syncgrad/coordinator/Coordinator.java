@@ -8,6 +8,8 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.actor.typed.receptionist.Receptionist;
+import akka.actor.typed.PostStop;
+import io.syncgrad.common.codec.TensorCodec;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
@@ -17,11 +19,19 @@ import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkServer;
+import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.proto.LinkFrameProto;
+import io.syncgrad.proto.LinkHelloProto;
+import io.syncgrad.proto.TensorProto;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,10 +64,19 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private record WaitExpired(long since) implements Internal {}
 
   /** The end of an injected partition. */
-  private record HealPartition(akka.actor.Address worker) implements Internal {}
+  private record HealPartition(String workerId, akka.actor.Address worker) implements Internal {}
 
   /** A gradient message held back by an injected delay; it skips the injector when it arrives. */
   private record DelayedResult(ShardComputed result) implements Internal {}
+
+  /** A weights message held back by an injected delay. */
+  private record DelayedStep(String worker, WorkerProtocol.ComputeStep step) implements Internal {}
+
+  /** A worker opened its tensor link and said who it is; not trusted until checked. */
+  private record LinkOpened(LinkHelloProto hello, TensorLink link) implements Internal {}
+
+  /** A worker's tensor link closed. */
+  private record LinkClosed(String workerId, TensorLink link, String reason) implements Internal {}
 
   private enum Phase { WAITING, STARTING, TRAINING, PAUSED, DONE }
 
@@ -84,6 +103,14 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private Phase phase = Phase.WAITING;
   private long rejectedStale;
   private long rejectedDuplicate;
+  /** Where workers open their tensor links; null when weights and gradients go over Artery. */
+  private final TensorLinkServer linkServer;
+  /** The run's secret that a tensor link must present: it reaches workers over Artery. */
+  private final String linkToken;
+  private final Map<String, TensorLink> links = new java.util.HashMap<>();
+  private long linksOpened;
+  /** Workers cut off by an injected partition: their tensor links are cut too. */
+  private final Set<String> partitioned = new TreeSet<>();
 
   /**
    * @param run      the prepared run (data loaded, state fresh or resumed)
@@ -98,10 +125,28 @@ public final class Coordinator extends AbstractBehavior<Command> {
         result.completeExceptionally(new UserException(tooLarge));
         return Behaviors.stopped();
       }
+      TensorLinkServer links;
+      try {
+        links = openLinks(ctx);
+      } catch (IOException | IllegalArgumentException e) {
+        result.completeExceptionally(new UserException("cannot open the tensor link port: " + e.getMessage()
+            + " (syncgrad.tensor-link.port; syncgrad.tensor-link.enabled = off sends tensors over Artery)"));
+        return Behaviors.stopped();
+      }
       ctx.getSystem().receptionist().tell(Receptionist.register(CoordinatorProtocol.SERVICE_KEY, ctx.getSelf()));
-      ctx.getLog().info("Coordinator of run [{}] waiting for {} workers", run.state().runId(), settings.workers());
-      return Behaviors.<Command>withTimers(timers -> new Coordinator(ctx, timers, run, settings, result));
+      ctx.getLog().info("Coordinator of run [{}] waiting for {} workers{}", run.state().runId(), settings.workers(),
+          links == null ? "" : "; tensor links on " + links.endpoint());
+      return Behaviors.<Command>withTimers(timers -> new Coordinator(ctx, timers, run, settings, result, links));
     });
+  }
+
+  private static TensorLinkServer openLinks(ActorContext<Command> ctx) throws IOException {
+    TensorLinkSettings settings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
+    if (!settings.enabled()) {
+      return null;
+    }
+    ActorRef<Command> self = ctx.getSelf();
+    return TensorLinkServer.open(settings, (hello, link) -> self.tell(new LinkOpened(hello, link)));
   }
 
   /** Room for a message's fields besides its tensors: ids, shapes, protobuf framing. */
@@ -128,8 +173,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
   }
 
   private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, TrainingRun run,
-      CoordinatorSettings settings, CompletableFuture<RunSummary> result) {
+      CoordinatorSettings settings, CompletableFuture<RunSummary> result, TensorLinkServer linkServer) {
     super(ctx);
+    this.linkServer = linkServer;
+    this.linkToken = linkServer == null ? "" : newToken();
     this.timers = timers;
     this.run = run;
     this.settings = settings;
@@ -139,6 +186,12 @@ public final class Coordinator extends AbstractBehavior<Command> {
     this.slots = new ShardSlots(state.config().shards());
     this.times = new StepTimes();
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(System.nanoTime()), settings.waitTimeout());
+  }
+
+  private static String newToken() {
+    byte[] b = new byte[24];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.HexFormat.of().formatHex(b);
   }
 
   @Override
@@ -151,9 +204,20 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(WorkerLost.class, this::onWorkerLost)
         .onMessage(StepDeadline.class, this::onStepDeadline)
         .onMessage(DelayedResult.class, m -> accept(m.result()))
+        .onMessage(DelayedStep.class, m -> {
+          deliver(m.worker(), m.step());
+          return this;
+        })
+        .onMessage(LinkOpened.class, this::onLinkOpened)
+        .onMessage(LinkClosed.class, this::onLinkClosed)
+        .onSignal(PostStop.class, signal -> {
+          closeLinks();
+          return this;
+        })
         .onMessage(WaitExpired.class, this::onWaitExpired)
         .onMessage(HealPartition.class, m -> {
           blackhole(m.worker(), false);
+          partitioned.remove(m.workerId());
           getContext().getLog().warn("Fault healed: the partition from [{}] is over", m.worker());
           return this;
         })
@@ -206,8 +270,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
       getContext().getLog().warn("Fault injected: partition from worker [{}] at [{}] for {}",
           workerNames.get(p.worker()), address, p.duration());
       blackhole(address, true);
+      partitioned.add(workerNames.get(p.worker()));
       injected("partition", workerNames.get(p.worker()) + " for " + p.duration().toMillis() + " ms");
-      getContext().scheduleOnce(p.duration(), getContext().getSelf(), new HealPartition(address));
+      getContext().scheduleOnce(p.duration(), getContext().getSelf(),
+          new HealPartition(workerNames.get(p.worker()), address));
     }
   }
 
@@ -232,7 +298,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private void startRunOn(ActorRef<WorkerProtocol.Command> w) {
     TrainingState s = run.state();
     w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
-        getContext().getSelf(), shippedFingerprint()));
+        getContext().getSelf(), shippedFingerprint(), linkServer == null ? "" : linkServer.endpoint(), linkToken));
     if (settings.shipData()) {
       shipData(w);
     }
@@ -348,7 +414,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
     // One snapshot for every worker: the weights change only after all results are in, but a
     // message may still be in flight then.
     snapshot = s.params().copy();
+    snapshotTensors = null;
     slots.clear();
+    aggregator.begin();
     times.stepSent();
     for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
       if (!e.getValue().isEmpty()) {
@@ -371,18 +439,99 @@ public final class Coordinator extends AbstractBehavior<Command> {
       injected("drop", "weights to " + worker);
     } else if (d instanceof MessageFaults.Duplicate) {
       injected("duplicate", "weights to " + worker);
-      ref.tell(msg);
-      ref.tell(msg);
+      deliver(worker, msg);
+      deliver(worker, msg);
     } else if (d instanceof MessageFaults.Delay delay) {
       injected("delay", "weights to " + worker + " by " + delay.by().toMillis() + " ms");
-      getContext().scheduleOnce(delay.by(), ref, msg);
+      getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedStep(worker, msg));
     } else {
+      deliver(worker, msg);
+    }
+  }
+
+  /** Sends a step over the worker's tensor link when it has one, else over Artery. */
+  private void deliver(String worker, WorkerProtocol.ComputeStep msg) {
+    ActorRef<WorkerProtocol.Command> ref = workers.get(worker);
+    if (ref == null || partitioned.contains(worker)) {
+      return;
+    }
+    TensorLink link = links.get(worker);
+    if (link == null || !link.isOpen()) {
       ref.tell(msg);
+      return;
+    }
+    // The weights are encoded once a step and shared by the messages to every worker.
+    List<TensorProto> weights;
+    if (msg.weights() == snapshot) {
+      if (snapshotTensors == null) {
+        snapshotTensors = TensorCodec.encode(snapshot);
+      }
+      weights = snapshotTensors;
+    } else {
+      weights = TensorCodec.encode(msg.weights());
+    }
+    link.send(LinkFrameProto.newBuilder().setCompute(ProtocolSerializer.encode(msg, weights)).build());
+  }
+
+  /** A tensor link said who it is: kept when it names a worker of this run and knows the secret. */
+  private Behavior<Command> onLinkOpened(LinkOpened msg) {
+    LinkHelloProto hello = msg.hello();
+    String worker = hello.getWorkerId();
+    boolean known = workers.containsKey(worker) && hello.getRunId().equals(run.state().runId());
+    if (!known || !java.security.MessageDigest.isEqual(
+        hello.getLinkToken().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        linkToken.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        || phase == Phase.DONE) {
+      getContext().getLog().warn("Refused a tensor link from {} claiming worker [{}] of run [{}]", msg.link().peer(),
+          worker, hello.getRunId());
+      msg.link().close();
+      return this;
+    }
+    linksOpened++;
+    TensorLink old = links.put(worker, msg.link());
+    if (old != null) {
+      old.close();
+    }
+    ActorRef<Command> self = getContext().getSelf();
+    org.slf4j.Logger log = getContext().getLog();
+    TensorLink link = msg.link();
+    link.start(frame -> {
+      if (!frame.hasGradient() || !frame.getGradient().getWorkerId().equals(worker)) {
+        return;
+      }
+      try {
+        self.tell(ProtocolSerializer.decode(frame.getGradient()));
+      } catch (IllegalArgumentException e) {
+        log.warn("Tensor link of worker [{}]: bad gradient refused: {}", worker, e.getMessage());
+      }
+    }, reason -> self.tell(new LinkClosed(worker, link, reason)));
+    getContext().getLog().info("Worker [{}] opened its tensor link from {}", worker, link.peer());
+    return this;
+  }
+
+  private Behavior<Command> onLinkClosed(LinkClosed msg) {
+    if (links.get(msg.workerId()) == msg.link()) {
+      links.remove(msg.workerId());
+      getContext().getLog().info("Tensor link of worker [{}] closed ({}); its tensors go over Artery",
+          msg.workerId(), msg.reason());
+    }
+    return this;
+  }
+
+  private void closeLinks() {
+    for (TensorLink link : links.values()) {
+      link.close();
+    }
+    links.clear();
+    if (linkServer != null) {
+      linkServer.close();
     }
   }
 
   private static final String DEADLINE_TIMER = "step-deadline";
   private Parameters snapshot;
+  /** {@link #snapshot} encoded, once a step, when a tensor link needs it. */
+  private List<TensorProto> snapshotTensors;
 
   /**
    * The step's results are late: the workers that still owe shards are suspended, and their
@@ -442,6 +591,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   /** A gradient message arrives: through the injected network faults first. */
   private Behavior<Command> onShardComputed(ShardComputed msg) {
+    if (partitioned.contains(msg.workerId())) {
+      return this;
+    }
     MessageFaults.Decision d = settings.faults().decide(1, msg.step(), msg.generation(), msg.shard());
     if (d instanceof MessageFaults.Drop) {
       injected("drop", "gradient of shard " + msg.shard());
@@ -485,6 +637,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     }
     times.resultArrived(msg.workerId(), msg.computeNanos());
     if (!slots.complete()) {
+      aggregator.foldAvailable(slots, slots::has);
       return this;
     }
     timers.cancel(DEADLINE_TIMER);
@@ -521,6 +674,10 @@ public final class Coordinator extends AbstractBehavior<Command> {
     }
     lostWorkers.add(msg.workerId());
     suspended.remove(msg.workerId());
+    TensorLink link = links.remove(msg.workerId());
+    if (link != null) {
+      link.close();
+    }
     ready.remove(msg.workerId());
     recoveredThisStep = true;
     getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
@@ -554,6 +711,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       Map<String, Object> distributed = times.summary();
       distributed.put("final_generation", generation);
       distributed.put("shard_assignment", assignment);
+      distributed.put("tensor_links_opened", linksOpened);
       Map<String, Object> faults = new LinkedHashMap<>();
       long scripted = settings.scriptedFaultSteps().stream().filter(step -> step <= run.state().step()).count();
       faults.put("injected", faultsInjected + scripted);

@@ -50,6 +50,16 @@ class LocalClusterIT {
   }
 
   @Test
+  void tensorsOverArteryGiveTheSameBytes() throws IOException {
+    String reference = reference("local");
+    Map<String, Object> f = flags("artery-only");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), Kernels.select("native"),
+        new TrainingListener() {}, LocalCluster.Options.of(2).withoutTensorLinks());
+    assertEquals(reference, s.weightsSha256());
+    assertEquals(0L, s.distributed().get("tensor_links_opened"));
+  }
+
+  @Test
   void oneThreeAndFourWorkersGiveTheOneNodeBytes() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("local");
@@ -61,6 +71,7 @@ class LocalClusterIT {
       assertEquals(workers, s.workers());
       assertEquals(STEPS, s.steps());
       assertEquals(0L, s.faults().get("stale_rejected"));
+      assertEquals((long) workers, s.distributed().get("tensor_links_opened"), "every worker's tensors on its link");
     }
   }
 

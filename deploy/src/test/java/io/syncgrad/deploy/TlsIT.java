@@ -1,6 +1,8 @@
 package io.syncgrad.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import akka.actor.Address;
 import akka.actor.typed.ActorSystem;
@@ -8,11 +10,20 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkServer;
+import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.proto.ComputeStepProto;
+import io.syncgrad.proto.LinkFrameProto;
+import io.syncgrad.proto.LinkHelloProto;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,11 +45,7 @@ class TlsIT {
   void onlyNodesWithTheClustersCertificateJoin() throws Exception {
     Path cluster = keyPair("cluster");
     Path rogue = keyPair("rogue");
-    Path trust = dir.resolve("cluster-trust.p12");
-    keytool("-exportcert", "-alias", "node", "-keystore", cluster.toString(), "-storepass", PASSWORD,
-        "-file", dir.resolve("cluster.crt").toString());
-    keytool("-importcert", "-noprompt", "-alias", "cluster", "-file", dir.resolve("cluster.crt").toString(),
-        "-keystore", trust.toString(), "-storetype", "PKCS12", "-storepass", PASSWORD);
+    Path trust = trusting(cluster);
     NodeConfig.Tls good = new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD);
     // The rogue trusts the cluster, but presents a certificate the cluster does not trust.
     NodeConfig.Tls bad = new NodeConfig.Tls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD);
@@ -63,6 +70,44 @@ class TlsIT {
     }
   }
 
+  /**
+   * Tensor links follow the cluster's TLS: a worker with the cluster's certificate opens one and
+   * its frames arrive; one with another certificate fails the handshake and is never handed over.
+   */
+  @Test
+  void tensorLinksNeedTheClustersCertificateToo() throws Exception {
+    Path cluster = keyPair("cluster");
+    Path rogue = keyPair("rogue");
+    Path trust = trusting(cluster);
+    TensorLinkSettings good = TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
+        new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD)));
+    TensorLinkSettings bad = TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
+        new NodeConfig.Tls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD)));
+    assertNotNull(good.ssl(), "a TLS cluster gets TLS tensor links");
+    BlockingQueue<TensorLink> accepted = new LinkedBlockingQueue<>();
+    LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setWorkerId("w"))
+        .build();
+    try (TensorLinkServer server = TensorLinkServer.open(good, (h, link) -> accepted.add(link))) {
+      TensorLink member = TensorLink.connect(server.endpoint(), good, hello);
+      TensorLink atServer = accepted.poll(JOIN.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(atServer, "the cluster's certificate opens a link");
+      BlockingQueue<LinkFrameProto> received = new LinkedBlockingQueue<>();
+      atServer.start(received::add, reason -> { });
+      member.start(f -> { }, reason -> { });
+      LinkFrameProto step = LinkFrameProto.newBuilder().setCompute(ComputeStepProto.newBuilder().setStep(3)).build();
+      member.send(step);
+      assertEquals(step, received.poll(JOIN.toSeconds(), TimeUnit.SECONDS));
+      member.close();
+      try {
+        TensorLink intruder = TensorLink.connect(server.endpoint(), bad, hello);
+        intruder.close();
+      } catch (java.io.IOException expected) {
+        // Refused at the handshake, on either side.
+      }
+      assertNull(accepted.poll(REFUSED.toSeconds(), TimeUnit.SECONDS), "no link for another certificate");
+    }
+  }
+
   private ActorSystem<Void> node(NodeConfig.Tls tls, List<ActorSystem<Void>> systems) {
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM,
         NodeConfig.of("127.0.0.1", 0, List.of(), "worker", tls));
@@ -83,6 +128,16 @@ class TlsIT {
       }
       Thread.sleep(100);
     }
+  }
+
+  /** A truststore holding the certificate of {@code keyStore}. */
+  private Path trusting(Path keyStore) throws Exception {
+    Path trust = dir.resolve("cluster-trust.p12");
+    keytool("-exportcert", "-alias", "node", "-keystore", keyStore.toString(), "-storepass", PASSWORD,
+        "-file", dir.resolve("cluster.crt").toString());
+    keytool("-importcert", "-noprompt", "-alias", "cluster", "-file", dir.resolve("cluster.crt").toString(),
+        "-keystore", trust.toString(), "-storetype", "PKCS12", "-storepass", PASSWORD);
+    return trust;
   }
 
   private Path keyPair(String name) throws Exception {

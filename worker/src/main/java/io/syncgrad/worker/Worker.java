@@ -2,6 +2,7 @@ package io.syncgrad.worker;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -18,12 +19,18 @@ import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol.Command;
 import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
 import io.syncgrad.common.protocol.WorkerProtocol.Internal;
 import io.syncgrad.common.protocol.WorkerProtocol.StartRun;
 import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
 import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.proto.LinkFrameProto;
+import io.syncgrad.proto.LinkHelloProto;
+import java.io.IOException;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.Function;
@@ -54,6 +61,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private ActorRef<CoordinatorProtocol.Command> coordinator;
   private ShardComputer computer;
   private Parameters shape;
+  /** The direct connection to the coordinator for weights and gradients; null: over Artery. */
+  private TensorLink link;
 
   /**
    * @param workerId a name unique in the cluster
@@ -109,6 +118,10 @@ public final class Worker extends AbstractBehavior<Command> {
         .onMessage(ComputeStep.class, this::onComputeStep)
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
+        .onSignal(PostStop.class, signal -> {
+          closeLink();
+          return this;
+        })
         .build();
   }
 
@@ -188,9 +201,51 @@ public final class Worker extends AbstractBehavior<Command> {
     runId = msg.runId();
     coordinator = msg.coordinator();
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
+    openLink(msg);
     getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
     msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
     return this;
+  }
+
+  /**
+   * Opens the tensor link the coordinator offers. Without one (none offered, or it cannot be
+   * reached) the weights and gradients go over Artery, only slower.
+   */
+  private void openLink(StartRun msg) {
+    closeLink();
+    if (msg.tensorLink().isEmpty()) {
+      return;
+    }
+    LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(msg.runId())
+        .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
+    try {
+      TensorLinkSettings settings = TensorLinkSettings.fromConfig(getContext().getSystem().settings().config());
+      TensorLink opened = TensorLink.connect(msg.tensorLink(), settings, hello);
+      ActorRef<Command> self = getContext().getSelf();
+      org.slf4j.Logger log = getContext().getLog();
+      opened.start(frame -> {
+        if (!frame.hasCompute()) {
+          return;
+        }
+        try {
+          self.tell(ProtocolSerializer.decode(frame.getCompute()));
+        } catch (IllegalArgumentException e) {
+          log.warn("Tensor link: bad step refused: {}", e.getMessage());
+        }
+      }, reason -> log.info("Tensor link to {} closed: {}", opened.peer(), reason));
+      link = opened;
+      getContext().getLog().info("Worker [{}] opened its tensor link to {}", workerId, msg.tensorLink());
+    } catch (IOException | IllegalArgumentException e) {
+      getContext().getLog().warn("Worker [{}] cannot open a tensor link to {} ({}); weights and gradients go over "
+          + "Artery", workerId, msg.tensorLink(), e.getMessage());
+    }
+  }
+
+  private void closeLink() {
+    if (link != null) {
+      link.close();
+      link = null;
+    }
   }
 
   private Behavior<Command> onComputeStep(ComputeStep msg) {
@@ -213,9 +268,16 @@ public final class Worker extends AbstractBehavior<Command> {
       long t0 = System.nanoTime();
       computer.compute(msg.weights(), msg.step(), shard);
       long nanos = System.nanoTime() - t0;
-      // A copy: the message may still be in flight when the next shard reuses the buffer.
-      coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard, computer.gradient(shard).copy(),
-          computer.samples(shard), computer.lossSum(shard), workerId, nanos));
+      if (link != null && link.isOpen()) {
+        // Encoding copies the gradient: the next shard may reuse the buffer at once.
+        link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new ShardComputed(runId,
+            msg.generation(), msg.step(), shard, computer.gradient(shard), computer.samples(shard),
+            computer.lossSum(shard), workerId, nanos))).build());
+      } else {
+        // A copy: the message may still be in flight when the next shard reuses the buffer.
+        coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard,
+            computer.gradient(shard).copy(), computer.samples(shard), computer.lossSum(shard), workerId, nanos));
+      }
     }
     return this;
   }

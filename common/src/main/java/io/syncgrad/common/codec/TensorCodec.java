@@ -1,6 +1,6 @@
 package io.syncgrad.common.codec;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.proto.DTypeProto;
 import io.syncgrad.proto.TensorProto;
@@ -24,7 +24,8 @@ public final class TensorCodec {
         .setDtype(DTypeProto.DTYPE_FLOAT32)
         .addShape(m.numRows)
         .addShape(m.numCols)
-        .setData(ByteString.copyFrom(buf.array()))
+        // The array is ours alone and never written again: wrapped, not copied.
+        .setData(UnsafeByteOperations.unsafeWrap(buf.array()))
         .build();
   }
 

@@ -88,9 +88,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return WorkerFailedProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).setReason(m.reason())
           .build().toByteArray();
     } else if (o instanceof CoordinatorProtocol.ShardComputed m) {
-      return ShardGradientProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-          .setShard(m.shard()).addAllGradient(TensorCodec.encode(m.gradient())).setSamples(m.samples())
-          .setLossSum(m.lossSum()).setWorkerId(m.workerId()).setComputeNanos(m.computeNanos()).build().toByteArray();
+      return encode(m).toByteArray();
     } else if (o instanceof WorkerProtocol.StartRun m) {
       DataSpec d = m.data();
       DataSpecProto.Builder data = DataSpecProto.newBuilder().setTestFraction(d.testFraction())
@@ -104,7 +102,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return StartRunProto.newBuilder().setRunId(m.runId()).setModel(ModelCodec.encode(m.model()))
           .setConfig(ModelCodec.encode(m.config())).setNormalization(ModelCodec.encode(m.normalization()))
           .setData(data).setCoordinatorRef(ref(m.coordinator())).setShippedFingerprint(m.shippedFingerprint())
-          .build().toByteArray();
+          .setTensorLink(m.tensorLink()).setLinkToken(m.linkToken()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.DataChunk m) {
       java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(m.features().length * Float.BYTES)
           .order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -117,8 +115,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       }
       return b.build().toByteArray();
     } else if (o instanceof WorkerProtocol.ComputeStep m) {
-      return ComputeStepProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-          .addAllShards(m.shards()).addAllParameters(TensorCodec.encode(m.weights())).build().toByteArray();
+      return encode(m, TensorCodec.encode(m.weights())).toByteArray();
     } else if (o instanceof WorkerProtocol.StopRun m) {
       return StopRunProto.newBuilder().setRunId(m.runId()).setReason(m.reason()).build().toByteArray();
     }
@@ -142,12 +139,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           WorkerFailedProto p = WorkerFailedProto.parseFrom(bytes);
           return new CoordinatorProtocol.WorkerFailed(p.getRunId(), p.getWorkerId(), p.getReason());
         }
-        case SHARD: {
-          ShardGradientProto p = ShardGradientProto.parseFrom(bytes);
-          return new CoordinatorProtocol.ShardComputed(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
-              decode(p.getGradientList(), "gradient"), p.getSamples(), p.getLossSum(), p.getWorkerId(),
-              p.getComputeNanos());
-        }
+        case SHARD:
+          return decode(ShardGradientProto.parseFrom(bytes));
         case START: {
           StartRunProto p = StartRunProto.parseFrom(bytes);
           DataSpecProto d = p.getData();
@@ -156,7 +149,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           ModelSpec model = ModelCodec.decode(p.getModel());
           TrainingConfig config = ModelCodec.decode(p.getConfig());
           return new WorkerProtocol.StartRun(p.getRunId(), model, config, ModelCodec.decode(p.getNormalization()),
-              data, resolver.resolveActorRef(p.getCoordinatorRef()), p.getShippedFingerprint());
+              data, resolver.resolveActorRef(p.getCoordinatorRef()), p.getShippedFingerprint(), p.getTensorLink(),
+              p.getLinkToken());
         }
         case CHUNK: {
           DataChunkProto p = DataChunkProto.parseFrom(bytes);
@@ -173,11 +167,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           return new WorkerProtocol.DataChunk(p.getRunId(), p.getIndex(), p.getTotal(), p.getFirstRow(), p.getWidth(),
               features, labels);
         }
-        case COMPUTE: {
-          ComputeStepProto p = ComputeStepProto.parseFrom(bytes);
-          return new WorkerProtocol.ComputeStep(p.getRunId(), p.getGeneration(), p.getStep(), p.getShardsList(),
-              decode(p.getParametersList(), "weights"));
-        }
+        case COMPUTE:
+          return decode(ComputeStepProto.parseFrom(bytes));
         case STOP: {
           StopRunProto p = StopRunProto.parseFrom(bytes);
           return new WorkerProtocol.StopRun(p.getRunId(), p.getReason());
@@ -190,6 +181,34 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       n.initCause(e);
       throw n;
     }
+  }
+
+  /** A gradient as protobuf: the one mapping, for Artery and for tensor links. */
+  public static ShardGradientProto encode(CoordinatorProtocol.ShardComputed m) {
+    return ShardGradientProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
+        .setShard(m.shard()).addAllGradient(TensorCodec.encode(m.gradient())).setSamples(m.samples())
+        .setLossSum(m.lossSum()).setWorkerId(m.workerId()).setComputeNanos(m.computeNanos()).build();
+  }
+
+  /**
+   * A step as protobuf, with its weights already encoded: a coordinator encodes the weights once
+   * per step and shares them between the messages to its workers.
+   */
+  public static ComputeStepProto encode(WorkerProtocol.ComputeStep m, List<TensorProto> weights) {
+    return ComputeStepProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
+        .addAllShards(m.shards()).addAllParameters(weights).build();
+  }
+
+  /** @throws IllegalArgumentException when a tensor is malformed */
+  public static CoordinatorProtocol.ShardComputed decode(ShardGradientProto p) {
+    return new CoordinatorProtocol.ShardComputed(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
+        decode(p.getGradientList(), "gradient"), p.getSamples(), p.getLossSum(), p.getWorkerId(), p.getComputeNanos());
+  }
+
+  /** @throws IllegalArgumentException when a tensor is malformed */
+  public static WorkerProtocol.ComputeStep decode(ComputeStepProto p) {
+    return new WorkerProtocol.ComputeStep(p.getRunId(), p.getGeneration(), p.getStep(), p.getShardsList(),
+        decode(p.getParametersList(), "weights"));
   }
 
   private <T> String ref(ActorRef<T> ref) {

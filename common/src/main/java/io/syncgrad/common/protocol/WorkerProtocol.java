@@ -21,15 +21,26 @@ public final class WorkerProtocol {
   /**
    * Prepare for a run: load the data, normalise it as the coordinator did, build the model.
    * Answered with {@link CoordinatorProtocol.WorkerReady} or {@link CoordinatorProtocol.WorkerFailed}.
+   *
+   * @param shippedFingerprint non-empty when the coordinator ships the data in {@link DataChunk}s
+   * @param tensorLink         {@code host:port} where the worker opens its tensor link for the
+   *                           weights and gradients; empty to receive and send them over Artery
+   * @param linkToken          the run's secret that the worker presents on its tensor link
    */
   public record StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization,
-      DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint)
-      implements Command, WireMessage {
+      DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint,
+      String tensorLink, String linkToken) implements Command, WireMessage {
 
-    /** A run whose workers read the data themselves. */
+    /** A run whose workers read the data themselves, with tensors over Artery. */
     public StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization, DataSpec data,
         ActorRef<CoordinatorProtocol.Command> coordinator) {
       this(runId, model, config, normalization, data, coordinator, "");
+    }
+
+    /** A run with tensors over Artery. */
+    public StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization, DataSpec data,
+        ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint) {
+      this(runId, model, config, normalization, data, coordinator, shippedFingerprint, "", "");
     }
 
     /** Whether the coordinator ships the data in {@link DataChunk}s instead. */

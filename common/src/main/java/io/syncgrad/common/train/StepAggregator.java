@@ -58,16 +58,15 @@ public final class StepAggregator {
     if (!Double.isFinite(lossSum)) {
       throw DivergedException.locate(step, results, shards);
     }
-    // ((g0 + g1) + g2) + ... + g(S-1), then / n, in shard order.
+    // ((g0 + g1) + g2) + ... + g(S-1), then / n, in shard order; what foldAvailable has not
+    // added yet is added now.
     Parameters a = results.gradient(0);
     Parameters b = shards > 1 ? results.gradient(shards - 1) : null;
     if (shards > 2) {
-      GradientTransforms.sum(results.gradient(0), results.gradient(1), mean);
-      for (int s = 2; s < shards - 1; s++) {
-        mean.addInPlace(results.gradient(s));
-      }
+      foldAvailable(results, s -> true);
       a = mean;
     }
+    folded = 0;
     GradientTransforms.sumAndDivide(a, b, samples, mean);
     GradientTransforms.addPenalties(params, config.l1(), config.l2(), mean);
     gradientNorm = GradientTransforms.clipByGlobalNorm(mean,
@@ -80,6 +79,39 @@ public final class StepAggregator {
   }
 
   private final GradientTransforms.SquareSum lanes = new GradientTransforms.SquareSum();
+  /** Shards 0..folded-1 are added up in {@link #mean} for the step under way. */
+  private int folded;
+
+  /** A new step: nothing of it is added up yet. */
+  public void begin() {
+    folded = 0;
+  }
+
+  /**
+   * Adds up, in shard order, the shards from the last one added to the first one missing, so that
+   * a coordinator does the additions while the results arrive instead of after the last one. These
+   * are the additions {@link #apply} would make, in the same order: the bytes do not change. The
+   * last shard is left for {@code apply}, which adds it while dividing.
+   *
+   * @param present whether shard {@code s} has its result
+   */
+  public void foldAvailable(ShardResults results, java.util.function.IntPredicate present) {
+    int shards = config.shards();
+    if (shards <= 2) {
+      return;
+    }
+    if (folded == 0) {
+      if (!present.test(0) || !present.test(1)) {
+        return;
+      }
+      GradientTransforms.sum(results.gradient(0), results.gradient(1), mean);
+      folded = 2;
+    }
+    while (folded < shards - 1 && present.test(folded)) {
+      mean.addInPlace(results.gradient(folded));
+      folded++;
+    }
+  }
 
   /** The mean data loss of the last step applied. */
   public double meanLoss() {

@@ -1,0 +1,206 @@
+package io.syncgrad.common.transport;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.syncgrad.proto.LinkFrameProto;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * One tensor link: a TCP connection (TLS with mutual authentication when the cluster uses TLS)
+ * between the coordinator and one worker, carrying a step's weights and gradients beside Akka.
+ *
+ * <p>Why: Artery moves about 1 MB in 2.5 ms of CPU on a small machine, while a socket moves it in
+ * 0.15 ms, and a step of the default model moves a megabyte per worker and per shard. Membership,
+ * failure detection and every small message stay on Akka; the link only carries
+ * {@link LinkFrameProto} frames, protobuf like everything else, which the receiving actor gets as
+ * the very records Artery would have delivered (and checks the same way).
+ *
+ * <p>Sending never blocks the caller: frames queue for a writer thread. A reader thread hands
+ * each received frame to a callback. Any I/O error or malformed frame closes the link; the
+ * actors then fall back to Artery, and the usual deadlines and failure detection take over.
+ */
+public final class TensorLink implements AutoCloseable {
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TensorLink.class);
+  private static final LinkFrameProto POISON = LinkFrameProto.getDefaultInstance();
+
+  private final Socket socket;
+  private final String peer;
+  private final int maxFrameBytes;
+  private final InputStream in;
+  private final OutputStream out;
+  private final LinkedBlockingQueue<LinkFrameProto> outbox = new LinkedBlockingQueue<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile Consumer<String> onClosed = reason -> { };
+
+  TensorLink(Socket socket, String peer, int maxFrameBytes) throws IOException {
+    this.socket = socket;
+    this.peer = peer;
+    this.maxFrameBytes = maxFrameBytes;
+    socket.setTcpNoDelay(true);
+    socket.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+    this.in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+    this.out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
+  }
+
+  /**
+   * Opens a link to the coordinator's tensor link server and sends {@code hello} on it.
+   *
+   * @param endpoint {@code host:port}
+   */
+  public static TensorLink connect(String endpoint, TensorLinkSettings settings, LinkFrameProto hello)
+      throws IOException {
+    int colon = endpoint.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IOException("tensor link endpoint '" + endpoint + "' is not host:port");
+    }
+    String host = endpoint.substring(0, colon);
+    int port;
+    try {
+      port = Integer.parseInt(endpoint.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IOException("tensor link endpoint '" + endpoint + "' is not host:port");
+    }
+    Socket socket = settings.ssl() == null ? new Socket() : settings.ssl().getSocketFactory().createSocket();
+    try {
+      socket.connect(new InetSocketAddress(host, port), (int) settings.connectTimeout().toMillis());
+      if (socket instanceof SSLSocket tls) {
+        settings.restrict(tls);
+        tls.startHandshake();
+      }
+      TensorLink link = new TensorLink(socket, endpoint, settings.maxFrameBytes());
+      link.write(hello);
+      link.out.flush();
+      return link;
+    } catch (IOException | RuntimeException e) {
+      socket.close();
+      throw e;
+    }
+  }
+
+  /** Who is at the other end, for messages. */
+  public String peer() {
+    return peer;
+  }
+
+  /**
+   * Starts the reader and writer threads.
+   *
+   * @param onFrame  gets every frame received, on the reader thread
+   * @param onClosed gets why the link closed, once, from whichever thread closed it
+   */
+  public void start(Consumer<LinkFrameProto> onFrame, Consumer<String> onClosed) {
+    this.onClosed = onClosed;
+    Thread reader = new Thread(() -> readLoop(onFrame), "tensor-link-reader-" + peer);
+    Thread writer = new Thread(this::writeLoop, "tensor-link-writer-" + peer);
+    reader.setDaemon(true);
+    writer.setDaemon(true);
+    reader.start();
+    writer.start();
+  }
+
+  /** Queues a frame; it is written in the order queued. Frames sent after close are dropped. */
+  public void send(LinkFrameProto frame) {
+    if (!closed.get()) {
+      outbox.add(frame);
+    }
+  }
+
+  /** Whether the link is still usable. */
+  public boolean isOpen() {
+    return !closed.get();
+  }
+
+  @Override
+  public void close() {
+    close("closed locally");
+  }
+
+  private void close(String reason) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    outbox.clear();
+    outbox.add(POISON);
+    try {
+      socket.close();
+    } catch (IOException e) {
+      LOG.debug("Closing the tensor link to {}: {}", peer, e.toString());
+    }
+    onClosed.accept(reason);
+  }
+
+  /** Reads one frame, blocking. */
+  LinkFrameProto read() throws IOException {
+    int first = in.read();
+    if (first < 0) {
+      throw new EOFException("the peer closed the link");
+    }
+    int size = CodedInputStream.readRawVarint32(first, in);
+    if (size < 0 || size > maxFrameBytes) {
+      throw new InvalidProtocolBufferException("a frame of " + size + " bytes, more than the limit of "
+          + maxFrameBytes + " (akka.remote.artery.advanced.maximum-frame-size)");
+    }
+    byte[] bytes = new byte[size];
+    if (in.readNBytes(bytes, 0, size) < size) {
+      throw new EOFException("the peer closed the link inside a frame");
+    }
+    // The tensors' bytes stay in the frame's array (aliased, not copied): nothing else holds it.
+    CodedInputStream frame = CodedInputStream.newInstance(bytes);
+    frame.enableAliasing(true);
+    return LinkFrameProto.parseFrom(frame);
+  }
+
+  void setReadTimeout(int millis) throws IOException {
+    socket.setSoTimeout(millis);
+  }
+
+  private void write(LinkFrameProto frame) throws IOException {
+    frame.writeDelimitedTo(out);
+  }
+
+  private void readLoop(Consumer<LinkFrameProto> onFrame) {
+    try {
+      while (!closed.get()) {
+        onFrame.accept(read());
+      }
+    } catch (InvalidProtocolBufferException e) {
+      LOG.warn("Tensor link to {}: malformed frame ({}); closing it", peer, e.getMessage());
+      close("malformed frame: " + e.getMessage());
+    } catch (IOException e) {
+      close(closed.get() ? "closed locally" : "read failed: " + e.getMessage());
+    }
+  }
+
+  private void writeLoop() {
+    try {
+      while (true) {
+        LinkFrameProto frame = outbox.take();
+        if (frame == POISON) {
+          return;
+        }
+        write(frame);
+        if (outbox.isEmpty()) {
+          out.flush();
+        }
+      }
+    } catch (IOException e) {
+      close("write failed: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      close("interrupted");
+    }
+  }
+}
