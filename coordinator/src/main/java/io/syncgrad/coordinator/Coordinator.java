@@ -14,8 +14,10 @@ import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Internal;
+import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
 import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
+import io.syncgrad.common.protocol.CoordinatorProtocol.StepResult;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
@@ -66,11 +68,11 @@ public final class Coordinator extends AbstractBehavior<Command> {
   /** The end of an injected partition. */
   private record HealPartition(String workerId, akka.actor.Address worker) implements Internal {}
 
-  /** A gradient message held back by an injected delay; it skips the injector when it arrives. */
-  private record DelayedResult(ShardComputed result) implements Internal {}
+  /** A result held back by an injected delay; it skips the injector when it arrives. */
+  private record DelayedResult(StepResult result) implements Internal {}
 
-  /** A weights message held back by an injected delay. */
-  private record DelayedStep(String worker, WorkerProtocol.ComputeStep step) implements Internal {}
+  /** A message to a worker held back by an injected delay. */
+  private record DelayedSend(String worker, WorkerProtocol.Command msg) implements Internal {}
 
   /** A worker opened its tensor link and said who it is; not trusted until checked. */
   private record LinkOpened(LinkHelloProto hello, TensorLink link) implements Internal {}
@@ -200,12 +202,12 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(RegisterWorker.class, this::onRegisterWorker)
         .onMessage(WorkerReady.class, this::onWorkerReady)
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
-        .onMessage(ShardComputed.class, this::onShardComputed)
+        .onMessage(StepResult.class, this::onResult)
         .onMessage(WorkerLost.class, this::onWorkerLost)
         .onMessage(StepDeadline.class, this::onStepDeadline)
         .onMessage(DelayedResult.class, m -> accept(m.result()))
-        .onMessage(DelayedStep.class, m -> {
-          deliver(m.worker(), m.step());
+        .onMessage(DelayedSend.class, m -> {
+          deliver(m.worker(), m.msg());
           return this;
         })
         .onMessage(LinkOpened.class, this::onLinkOpened)
@@ -355,7 +357,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
         phase = Phase.TRAINING;
         generation++;
         assignShards();
-        return slots.filledAny() ? reassignMissing() : sendStep();
+        return slots.filledAny() || aggregator.folded() > 0 ? reassignMissing() : sendStep();
       }
       return this;
     }
@@ -379,8 +381,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
   }
 
   /**
-   * Shard s goes to the (s mod W)-th active worker in name order. Which worker computes a shard
-   * never changes its value, only who is asked.
+   * The active workers, in name order, get consecutive blocks of shards of (nearly) equal size.
+   * Which worker computes a shard never changes its value, only who is asked.
    */
   private void assignShards() {
     assignment.clear();
@@ -401,11 +403,13 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (names.isEmpty()) {
       return;
     }
-    for (String name : names) {
-      assignment.put(name, new ArrayList<>());
-    }
-    for (int s = 0; s < run.state().config().shards(); s++) {
-      assignment.get(names.get(s % names.size())).add(s);
+    int shards = run.state().config().shards();
+    for (int i = 0; i < names.size(); i++) {
+      List<Integer> block = new ArrayList<>();
+      for (int s = i * shards / names.size(); s < (i + 1) * shards / names.size(); s++) {
+        block.add(s);
+      }
+      assignment.put(names.get(i), block);
     }
   }
 
@@ -418,9 +422,14 @@ public final class Coordinator extends AbstractBehavior<Command> {
     slots.clear();
     aggregator.begin();
     times.stepSent();
+    // With two shards or more each, the workers add up their blocks and pass the sum along
+    // (one message each instead of one per shard); with fewer, a chain of prefixes is slower
+    // than sending every shard.
+    folding = !assignment.isEmpty() && s.config().shards() / assignment.size() >= 2;
     for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
       if (!e.getValue().isEmpty()) {
-        send(e.getKey(), new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(), snapshot));
+        send(e.getKey(), new WorkerProtocol.ComputeStep(s.runId(), generation, s.step(), e.getValue(), snapshot,
+            folding));
       }
     }
     timers.startSingleTimer(DEADLINE_TIMER, new StepDeadline(s.step(), generation), deadline());
@@ -433,44 +442,87 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   /** Sends a step to a worker, through the injected network faults. */
   private void send(String worker, WorkerProtocol.ComputeStep msg) {
-    ActorRef<WorkerProtocol.Command> ref = workers.get(worker);
-    MessageFaults.Decision d = settings.faults().decide(0, msg.step(), msg.generation(), workers.headMap(worker).size());
+    send(worker, msg, 0, msg.step(), msg.generation(), workers.headMap(worker).size(), "weights to " + worker);
+  }
+
+  /**
+   * Sends through the injected network faults, whose decision is a pure function of the seed,
+   * {@code direction}, the step, the generation and {@code key}.
+   */
+  private void send(String worker, WorkerProtocol.Command msg, int direction, long step, long gen, long key,
+      String what) {
+    MessageFaults.Decision d = settings.faults().decide(direction, step, gen, key);
     if (d instanceof MessageFaults.Drop) {
-      injected("drop", "weights to " + worker);
+      injected("drop", what);
     } else if (d instanceof MessageFaults.Duplicate) {
-      injected("duplicate", "weights to " + worker);
+      injected("duplicate", what);
       deliver(worker, msg);
       deliver(worker, msg);
     } else if (d instanceof MessageFaults.Delay delay) {
-      injected("delay", "weights to " + worker + " by " + delay.by().toMillis() + " ms");
-      getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedStep(worker, msg));
+      injected("delay", what + " by " + delay.by().toMillis() + " ms");
+      getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedSend(worker, stable(msg)));
     } else {
       deliver(worker, msg);
     }
   }
 
-  /** Sends a step over the worker's tensor link when it has one, else over Artery. */
-  private void deliver(String worker, WorkerProtocol.ComputeStep msg) {
+  /**
+   * A message that stays as it is until it is serialised: a prefix is the running sum, which goes
+   * on changing here, so it leaves as a copy unless it is encoded at once.
+   */
+  private static WorkerProtocol.Command stable(WorkerProtocol.Command msg) {
+    return msg instanceof WorkerProtocol.FoldPrefix p ? new WorkerProtocol.FoldPrefix(p.runId(), p.generation(),
+        p.step(), p.through(), p.prefix().copy(), p.lossSum(), p.samples()) : msg;
+  }
+
+  /** Sends over the worker's tensor link when it has one (encoded, so copied, at once), else over Artery. */
+  private void deliver(String worker, WorkerProtocol.Command msg) {
     ActorRef<WorkerProtocol.Command> ref = workers.get(worker);
     if (ref == null || partitioned.contains(worker)) {
       return;
     }
     TensorLink link = links.get(worker);
     if (link == null || !link.isOpen()) {
+      ref.tell(stable(msg));
+    } else if (msg instanceof WorkerProtocol.ComputeStep step) {
+      link.send(LinkFrameProto.newBuilder().setCompute(ProtocolSerializer.encode(step, tensors(step.weights())))
+          .build());
+    } else if (msg instanceof WorkerProtocol.FoldPrefix prefix) {
+      link.send(LinkFrameProto.newBuilder().setFoldPrefix(ProtocolSerializer.encode(prefix)).build());
+    } else {
       ref.tell(msg);
+    }
+  }
+
+  /** The weights encoded; those of the step under way once a step, shared by every worker's message. */
+  private List<TensorProto> tensors(Parameters weights) {
+    if (weights != snapshot) {
+      return TensorCodec.encode(weights);
+    }
+    if (snapshotTensors == null) {
+      snapshotTensors = TensorCodec.encode(snapshot);
+    }
+    return snapshotTensors;
+  }
+
+  /**
+   * In a folded step, the worker whose shards start where the sum stops gets the sum so far. Each
+   * prefix moves the sum on by one worker's shards, so each worker is handed one prefix a step.
+   */
+  private void relayPrefix() {
+    int next = aggregator.folded();
+    if (!folding || next == 0 || next >= run.state().config().shards()) {
       return;
     }
-    // The weights are encoded once a step and shared by the messages to every worker.
-    List<TensorProto> weights;
-    if (msg.weights() == snapshot) {
-      if (snapshotTensors == null) {
-        snapshotTensors = TensorCodec.encode(snapshot);
+    for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
+      if (!e.getValue().isEmpty() && e.getValue().get(0) == next) {
+        TrainingState s = run.state();
+        send(e.getKey(), new WorkerProtocol.FoldPrefix(s.runId(), generation, s.step(), next - 1, aggregator.prefix(),
+            aggregator.prefixLoss(), aggregator.prefixSamples()), 2, s.step(), generation, next - 1,
+            "prefix through shard " + (next - 1) + " to " + e.getKey());
+        return;
       }
-      weights = snapshotTensors;
-    } else {
-      weights = TensorCodec.encode(msg.weights());
     }
-    link.send(LinkFrameProto.newBuilder().setCompute(ProtocolSerializer.encode(msg, weights)).build());
   }
 
   /** A tensor link said who it is: kept when it names a worker of this run and knows the secret. */
@@ -500,7 +552,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
         return;
       }
       try {
-        self.tell(ProtocolSerializer.decode(frame.getGradient()));
+        self.tell(frame.getGradient().getPrefix() ? ProtocolSerializer.decodePrefix(frame.getGradient())
+            : ProtocolSerializer.decode(frame.getGradient()));
       } catch (IllegalArgumentException e) {
         log.warn("Tensor link of worker [{}]: bad gradient refused: {}", worker, e.getMessage());
       }
@@ -530,6 +583,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
 
   private static final String DEADLINE_TIMER = "step-deadline";
   private Parameters snapshot;
+  /** Whether this generation's workers add up their blocks ({@link WorkerProtocol.ComputeStep#fold}). */
+  private boolean folding;
   /** {@link #snapshot} encoded, once a step, when a tensor link needs it. */
   private List<TensorProto> snapshotTensors;
 
@@ -545,7 +600,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
     List<String> late = new ArrayList<>();
     for (Map.Entry<String, List<Integer>> e : assignment.entrySet()) {
       for (int shard : e.getValue()) {
-        if (!slots.has(shard) && !late.contains(e.getKey())) {
+        // Folding, only the worker the sum waits for is late: the ones after it wait for it.
+        boolean owed = folding ? shard == aggregator.folded() : missing(shard);
+        if (owed && !late.contains(e.getKey())) {
           late.add(e.getKey());
         }
       }
@@ -563,9 +620,18 @@ public final class Coordinator extends AbstractBehavior<Command> {
     return reassignMissing();
   }
 
-  /** Gives every shard of the current step without a result to the active workers (new generation). */
+  /** Whether the step still needs shard {@code s}: neither added up nor in. */
+  private boolean missing(int s) {
+    return s >= aggregator.folded() && !slots.has(s);
+  }
+
+  /**
+   * Gives every shard of the current step without a result to the active workers (new
+   * generation), one result per shard: the sum so far stays.
+   */
   private Behavior<Command> reassignMissing() {
     generation++;
+    folding = false;
     assignShards();
     if (assignment.isEmpty()) {
       return pause();
@@ -574,7 +640,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     Map<String, List<Integer>> missing = new LinkedHashMap<>();
     int i = 0;
     for (int shard = 0; shard < run.state().config().shards(); shard++) {
-      if (!slots.has(shard)) {
+      if (missing(shard)) {
         missing.computeIfAbsent(names.get(i++ % names.size()), k -> new ArrayList<>()).add(shard);
       }
     }
@@ -589,55 +655,70 @@ public final class Coordinator extends AbstractBehavior<Command> {
     return this;
   }
 
-  /** A gradient message arrives: through the injected network faults first. */
-  private Behavior<Command> onShardComputed(ShardComputed msg) {
+  /** A step result arrives: through the injected network faults first, keyed by its last shard. */
+  private Behavior<Command> onResult(StepResult msg) {
     if (partitioned.contains(msg.workerId())) {
       return this;
     }
-    MessageFaults.Decision d = settings.faults().decide(1, msg.step(), msg.generation(), msg.shard());
+    MessageFaults.Decision d = settings.faults().decide(1, msg.step(), msg.generation(), msg.lastShard());
     if (d instanceof MessageFaults.Drop) {
-      injected("drop", "gradient of shard " + msg.shard());
+      injected("drop", msg.describe());
       return this;
     }
     if (d instanceof MessageFaults.Duplicate) {
-      injected("duplicate", "gradient of shard " + msg.shard());
+      injected("duplicate", msg.describe());
+      // A prefix is taken over by the sum: the second copy needs its own.
+      StepResult twin = msg instanceof PrefixComputed p ? p.copy() : msg;
       Behavior<Command> next = accept(msg);
-      return next == this ? accept(msg) : next;
+      return next == this ? accept(twin) : next;
     }
     if (d instanceof MessageFaults.Delay delay) {
-      injected("delay", "gradient of shard " + msg.shard() + " by " + delay.by().toMillis() + " ms");
+      injected("delay", msg.describe() + " by " + delay.by().toMillis() + " ms");
       getContext().scheduleOnce(delay.by(), getContext().getSelf(), new DelayedResult(msg));
       return this;
     }
     return accept(msg);
   }
 
-  private Behavior<Command> accept(ShardComputed msg) {
+  private Behavior<Command> accept(StepResult msg) {
     TrainingState s = run.state();
     if (phase == Phase.TRAINING && msg.runId().equals(s.runId()) && suspended.remove(msg.workerId())) {
       getContext().getLog().info("Worker [{}] answers again", msg.workerId());
     }
     if (phase != Phase.TRAINING || !msg.runId().equals(s.runId()) || msg.generation() != generation
-        || msg.step() != s.step() || msg.shard() < 0 || msg.shard() >= s.config().shards()
-        || !msg.gradient().sameShape(s.params())) {
+        || msg.step() != s.step() || msg.lastShard() < 0 || msg.lastShard() >= s.config().shards()
+        || !msg.sum().sameShape(s.params())) {
       rejectedStale++;
       if (phase == Phase.TRAINING) {
-        recovered("stale_rejected", "result of step " + msg.step() + " generation " + msg.generation() + " shard "
-            + msg.shard() + " from " + msg.workerId());
+        recovered("stale_rejected", msg.describe() + " of step " + msg.step() + " generation " + msg.generation()
+            + " from " + msg.workerId());
       }
-      getContext().getLog().debug("Rejected result of run [{}] generation [{}] step [{}] shard [{}]", msg.runId(),
-          msg.generation(), msg.step(), msg.shard());
+      getContext().getLog().debug("Rejected {} of run [{}] generation [{}] step [{}]", msg.describe(), msg.runId(),
+          msg.generation(), msg.step());
       return this;
     }
-    if (!slots.put(msg)) {
+    boolean fresh = msg instanceof PrefixComputed p
+        ? aggregator.offerPrefix(p.through(), p.prefix(), p.lossSum(), p.samples())
+        : msg.lastShard() >= aggregator.folded() && slots.put((ShardComputed) msg);
+    if (!fresh) {
       rejectedDuplicate++;
-      recovered("duplicate_rejected", "second result for shard " + msg.shard() + " from " + msg.workerId());
-      getContext().getLog().debug("Rejected a second result for step [{}] shard [{}]", msg.step(), msg.shard());
+      recovered("duplicate_rejected", "second " + msg.describe() + " from " + msg.workerId());
+      getContext().getLog().debug("Rejected a second {} of step [{}]", msg.describe(), msg.step());
       return this;
     }
     times.resultArrived(msg.workerId(), msg.computeNanos());
-    if (!slots.complete()) {
-      aggregator.foldAvailable(slots, slots::has);
+    return progressed();
+  }
+
+  /**
+   * More of the step is in: add up what can be added, hand the prefix to the worker that
+   * continues it, and apply the step once everything is in.
+   */
+  private Behavior<Command> progressed() {
+    TrainingState s = run.state();
+    aggregator.offer(slots, slots::has);
+    if (!aggregator.complete(slots::has)) {
+      relayPrefix();
       return this;
     }
     timers.cancel(DEADLINE_TIMER);
@@ -646,7 +727,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     assignShards();
     try {
       times.allArrived();
-      aggregator.apply(s.step(), slots, s.params(), s.optimizer());
+      aggregator.finish(s.step(), slots, slots::has, s.params(), s.optimizer());
       times.applied(recoveredThisStep);
       recoveredThisStep = false;
       run.stepApplied(aggregator.meanLoss(), aggregator.gradientNorm(), times.lastStepNanos(), times.lastStepMetrics());
@@ -765,10 +846,6 @@ public final class Coordinator extends AbstractBehavior<Command> {
       results[r.shard()] = r;
       filled++;
       return true;
-    }
-
-    boolean complete() {
-      return filled == results.length;
     }
 
     boolean has(int shard) {

@@ -8,8 +8,8 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.math.EjmlKernel;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
-import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.WorkerProtocol;
@@ -82,24 +82,19 @@ class CoordinatorTest {
     for (int step = 0; step < STEPS; step++) {
       ComputeStep forA = a.expectMessageClass(ComputeStep.class);
       ComputeStep forB = b.expectMessageClass(ComputeStep.class);
-      assertEquals(List.of(0, 2), forA.shards());
-      assertEquals(List.of(1, 3), forB.shards());
+      assertEquals(List.of(0, 1), forA.shards());
+      assertEquals(List.of(2, 3), forB.shards());
+      assertTrue(forA.fold() && forB.fold(), "each worker adds up its block");
       assertEquals(step, forA.step());
-      computer.prepare(step);
-      // Results arrive out of shard order, and in step 2 with a duplicate and a stale one.
-      for (ComputeStep cs : List.of(forB, forA)) {
-        for (int shard : cs.shards()) {
-          computer.compute(cs.weights(), cs.step(), shard);
-          ShardComputed r = new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
-              computer.samples(shard), computer.lossSum(shard), cs == forA ? "a" : "b", 1000);
-          coordinator.tell(r);
-          if (step == 2 && shard == 1) {
-            coordinator.tell(r);
-            coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step() - 1, shard, r.gradient(), r.samples(),
-                r.lossSum(), "b", 1000));
-          }
-        }
+      // "a" sends the sum of shards 0..1, the coordinator hands it to "b", which adds 2..3 to it.
+      // In step 2, a duplicate and a stale copy of a's sum follow it.
+      PrefixComputed fromA = ProbeWorkers.answer(coordinator, computer, runId, forA, "a", a);
+      if (step == 2) {
+        coordinator.tell(fromA);
+        coordinator.tell(new PrefixComputed(runId, fromA.generation(), fromA.step() - 1, fromA.through(),
+            fromA.prefix(), fromA.lossSum(), fromA.samples(), "a", 1000));
       }
+      ProbeWorkers.answer(coordinator, computer, runId, forB, "b", b);
     }
     a.expectMessageClass(WorkerProtocol.StopRun.class);
     b.expectMessageClass(WorkerProtocol.StopRun.class);
@@ -151,12 +146,12 @@ class CoordinatorTest {
         EjmlKernel.INSTANCE);
 
     // Step 0 as usual; then "b" dies with step 1 owed.
-    ProbeWorkers.answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a");
-    ProbeWorkers.answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b");
+    ProbeWorkers.answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a", a);
+    ProbeWorkers.answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b", b);
     ComputeStep stepOneForA = a.expectMessageClass(ComputeStep.class);
     b.expectMessageClass(ComputeStep.class);
     b.stop();
-    ProbeWorkers.answer(coordinator, computer, runId, stepOneForA, "a");
+    ProbeWorkers.answer(coordinator, computer, runId, stepOneForA, "a", a);
     // One worker left of the two needed: nothing more is asked until another is ready.
     a.expectNoMessage(java.time.Duration.ofMillis(300));
 
@@ -168,11 +163,11 @@ class CoordinatorTest {
     while (!result.isDone()) {
       ComputeStep forA = a.receiveMessage(java.time.Duration.ofSeconds(5)) instanceof ComputeStep cs ? cs : null;
       if (forA != null) {
-        ProbeWorkers.answer(coordinator, computer, runId, forA, "a");
+        ProbeWorkers.answer(coordinator, computer, runId, forA, "a", a);
       }
       WorkerProtocol.Command m = c.receiveMessage(java.time.Duration.ofSeconds(5));
       if (m instanceof ComputeStep forC) {
-        ProbeWorkers.answer(coordinator, computer, runId, forC, "c");
+        ProbeWorkers.answer(coordinator, computer, runId, forC, "c", c);
       }
       if (m instanceof WorkerProtocol.StopRun) {
         break;

@@ -1,14 +1,19 @@
 package io.syncgrad.coordinator;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import akka.actor.typed.ActorRef;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.protocol.WorkerProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
+import io.syncgrad.common.protocol.WorkerProtocol.FoldPrefix;
 import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.train.ShardFold;
 
-/** Plays a worker's part for probes: computes the shards a step asks for and answers them. */
+/** Plays a worker's part for probes: computes the shards a step asks for and answers them as a worker does. */
 final class ProbeWorkers {
 
   private ProbeWorkers() {}
@@ -33,14 +38,38 @@ final class ProbeWorkers {
     return runId;
   }
 
-  /** Computes every shard of {@code cs} with {@code computer} and sends the results as {@code worker}. */
-  static void answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer, String runId,
-      ComputeStep cs, String worker) {
+  /**
+   * Answers {@code cs} as a worker does: one result per shard, or, for a folded step, one prefix,
+   * continuing the prefix the coordinator sent {@code probe} when the shards do not start at 0.
+   *
+   * @return the prefix sent, or null for a step answered shard by shard
+   */
+  static PrefixComputed answer(ActorRef<CoordinatorProtocol.Command> coordinator, ShardComputer computer,
+      String runId, ComputeStep cs, String worker, TestProbe<WorkerProtocol.Command> probe) {
     computer.prepare(cs.step());
     for (int shard : cs.shards()) {
       computer.compute(cs.weights(), cs.step(), shard);
-      coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
-          computer.samples(shard), computer.lossSum(shard), worker, 1000));
+      if (!cs.fold()) {
+        coordinator.tell(new ShardComputed(runId, cs.generation(), cs.step(), shard, computer.gradient(shard).copy(),
+            computer.samples(shard), computer.lossSum(shard), worker, 1000));
+      }
     }
+    if (!cs.fold()) {
+      return null;
+    }
+    ShardFold fold = new ShardFold(cs.weights());
+    int first = cs.shards().get(0);
+    if (first > 0) {
+      FoldPrefix before = probe.expectMessageClass(FoldPrefix.class);
+      assertEquals(first - 1, before.through(), "the prefix ends where this worker's shards begin");
+      fold.resume(before.through(), before.prefix().copy(), before.lossSum(), before.samples());
+    }
+    for (int shard : cs.shards()) {
+      fold.add(shard, computer.gradient(shard), computer.lossSum(shard), computer.samples(shard));
+    }
+    PrefixComputed prefix = new PrefixComputed(runId, cs.generation(), cs.step(), cs.shards().get(cs.shards().size() - 1),
+        fold.sum().copy(), fold.lossSum(), fold.samples(), worker, 1000);
+    coordinator.tell(prefix);
+    return prefix;
   }
 }

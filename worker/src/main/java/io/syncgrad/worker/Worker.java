@@ -14,6 +14,7 @@ import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
 import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
@@ -22,10 +23,12 @@ import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol.Command;
 import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
+import io.syncgrad.common.protocol.WorkerProtocol.FoldPrefix;
 import io.syncgrad.common.protocol.WorkerProtocol.Internal;
 import io.syncgrad.common.protocol.WorkerProtocol.StartRun;
 import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
 import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.train.ShardFold;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.proto.LinkFrameProto;
@@ -63,6 +66,13 @@ public final class Worker extends AbstractBehavior<Command> {
   private Parameters shape;
   /** The direct connection to the coordinator for weights and gradients; null: over Artery. */
   private TensorLink link;
+  /** Adds up this worker's shards of a folded step onto the prefix before them. */
+  private ShardFold fold;
+  /** A folded step computed and waiting for the prefix of the shards before its own. */
+  private ComputeStep waiting;
+  private long waitingNanos;
+  /** A prefix that came before its step (a delayed step). */
+  private FoldPrefix early;
 
   /**
    * @param workerId a name unique in the cluster
@@ -116,6 +126,7 @@ public final class Worker extends AbstractBehavior<Command> {
         .onMessage(StartRun.class, this::onStartRun)
         .onMessage(io.syncgrad.common.protocol.WorkerProtocol.DataChunk.class, this::onDataChunk)
         .onMessage(ComputeStep.class, this::onComputeStep)
+        .onMessage(FoldPrefix.class, this::onFoldPrefix)
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
         .onSignal(PostStop.class, signal -> {
@@ -198,6 +209,7 @@ public final class Worker extends AbstractBehavior<Command> {
   private Behavior<Command> ready(StartRun msg, Dataset train) {
     computer = new ShardComputer(msg.model(), msg.config(), train, kernel);
     shape = Parameters.zeros(msg.model());
+    fold = new ShardFold(shape);
     runId = msg.runId();
     coordinator = msg.coordinator();
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
@@ -224,11 +236,12 @@ public final class Worker extends AbstractBehavior<Command> {
       ActorRef<Command> self = getContext().getSelf();
       org.slf4j.Logger log = getContext().getLog();
       opened.start(frame -> {
-        if (!frame.hasCompute()) {
-          return;
-        }
         try {
-          self.tell(ProtocolSerializer.decode(frame.getCompute()));
+          if (frame.hasCompute()) {
+            self.tell(ProtocolSerializer.decode(frame.getCompute()));
+          } else if (frame.hasFoldPrefix()) {
+            self.tell(ProtocolSerializer.decodeFold(frame.getFoldPrefix()));
+          }
         } catch (IllegalArgumentException e) {
           log.warn("Tensor link: bad step refused: {}", e.getMessage());
         }
@@ -259,27 +272,100 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     computer.prepare(msg.step());
+    waiting = null;
+    boolean folding = msg.fold() && consecutive(msg.shards());
+    long total = 0;
     for (int shard : msg.shards()) {
       if (shard < 0 || shard >= computer.plan().shards()) {
-          getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
+        getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
             shard, msg.step(), computer.plan().shards());
-        continue;
+        return this;
       }
       long t0 = System.nanoTime();
       computer.compute(msg.weights(), msg.step(), shard);
       long nanos = System.nanoTime() - t0;
-      if (link != null && link.isOpen()) {
-        // Encoding copies the gradient: the next shard may reuse the buffer at once.
-        link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new ShardComputed(runId,
-            msg.generation(), msg.step(), shard, computer.gradient(shard), computer.samples(shard),
-            computer.lossSum(shard), workerId, nanos))).build());
-      } else {
-        // A copy: the message may still be in flight when the next shard reuses the buffer.
-        coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard,
-            computer.gradient(shard).copy(), computer.samples(shard), computer.lossSum(shard), workerId, nanos));
+      total += nanos;
+      if (!folding) {
+        sendShard(msg, shard, nanos);
+      }
+    }
+    if (folding) {
+      waiting = msg;
+      waitingNanos = total;
+      if (msg.shards().get(0) == 0) {
+        foldAndSend(null);
+      } else if (early != null && continues(early, msg)) {
+        foldAndSend(early);
       }
     }
     return this;
+  }
+
+  private static boolean consecutive(java.util.List<Integer> shards) {
+    for (int i = 1; i < shards.size(); i++) {
+      if (shards.get(i) != shards.get(i - 1) + 1) {
+        return false;
+      }
+    }
+    return !shards.isEmpty();
+  }
+
+  private static boolean continues(FoldPrefix p, ComputeStep s) {
+    return p.runId().equals(s.runId()) && p.generation() == s.generation() && p.step() == s.step()
+        && p.through() + 1 == s.shards().get(0);
+  }
+
+  private void sendShard(ComputeStep msg, int shard, long nanos) {
+    if (link != null && link.isOpen()) {
+      // Encoding copies the gradient: the next shard may reuse the buffer at once.
+      link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new ShardComputed(runId,
+          msg.generation(), msg.step(), shard, computer.gradient(shard), computer.samples(shard),
+          computer.lossSum(shard), workerId, nanos))).build());
+    } else {
+      // A copy: the message may still be in flight when the next shard reuses the buffer.
+      coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard, computer.gradient(shard).copy(),
+          computer.samples(shard), computer.lossSum(shard), workerId, nanos));
+    }
+  }
+
+  private Behavior<Command> onFoldPrefix(FoldPrefix msg) {
+    if (waiting != null && continues(msg, waiting)) {
+      foldAndSend(msg);
+    } else if (msg.runId().equals(runId)) {
+      early = msg;
+    }
+    return this;
+  }
+
+  /**
+   * Adds up the waiting step's shards onto {@code prefix} (nothing: they start at shard 0), in
+   * shard order, and sends the longer prefix to the coordinator.
+   */
+  private void foldAndSend(FoldPrefix prefix) {
+    ComputeStep msg = waiting;
+    waiting = null;
+    early = null;
+    fold.reset();
+    if (prefix != null) {
+      if (!prefix.prefix().sameShape(shape)) {
+        getContext().getLog().warn("Worker [{}] refuses a prefix of step [{}] that does not fit the model", workerId,
+            prefix.step());
+        return;
+      }
+      fold.resume(prefix.through(), prefix.prefix(), prefix.lossSum(), prefix.samples());
+    }
+    for (int shard : msg.shards()) {
+      fold.add(shard, computer.gradient(shard), computer.lossSum(shard), computer.samples(shard));
+    }
+    int through = msg.shards().get(msg.shards().size() - 1);
+    if (link != null && link.isOpen()) {
+      link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new PrefixComputed(runId,
+          msg.generation(), msg.step(), through, fold.sum(), fold.lossSum(), fold.samples(), workerId,
+          waitingNanos))).build());
+    } else {
+      coordinator.tell(new PrefixComputed(runId, msg.generation(), msg.step(), through, fold.sum().copy(),
+          fold.lossSum(), fold.samples(), workerId, waitingNanos));
+    }
   }
 
   private Behavior<Command> onStopRun(StopRun msg) {

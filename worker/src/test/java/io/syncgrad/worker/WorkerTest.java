@@ -16,6 +16,7 @@ import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
@@ -23,6 +24,7 @@ import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.train.ShardFold;
 import io.syncgrad.common.train.TrainingConfig;
 import java.time.Duration;
 import java.util.List;
@@ -83,6 +85,58 @@ class WorkerTest {
     TestProbe<Void> watcher = testKit.createTestProbe();
     worker.tell(new WorkerProtocol.StopRun("run-1", "finished"));
     watcher.expectTerminated(worker);
+  }
+
+  /**
+   * A folded step: the worker adds its shards onto the prefix it is handed (after its step, or
+   * before it when the step was delayed) and sends the longer prefix, with the bytes of adding
+   * every shard in order in one place.
+   */
+  @Test
+  void addsItsShardsOntoThePrefixItIsHanded() {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w4", EjmlKernel.INSTANCE, d -> copy(DATA)));
+    worker.tell(new WorkerProtocol.StartRun("run-1", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef()));
+    coordinator.expectMessage(new WorkerReady("run-1", "w4"));
+    Parameters weights = Parameters.zeros(MODEL);
+    Initializer.XAVIER.initialize(MODEL, SEED, weights);
+    ShardComputer reference = new ShardComputer(MODEL, CONFIG, copy(DATA), EjmlKernel.INSTANCE);
+    reference.prepare(5);
+    ShardFold all = new ShardFold(weights);
+    for (int shard = 0; shard < 4; shard++) {
+      reference.compute(weights, 5, shard);
+      all.add(shard, reference.gradient(shard), reference.lossSum(shard), reference.samples(shard));
+      if (shard == 1) {
+        // Shards 0..1 alone: answered at once, nothing to wait for.
+        worker.tell(new WorkerProtocol.ComputeStep("run-1", 1, 5, List.of(0, 1), weights, true));
+        PrefixComputed first = coordinator.expectMessageClass(PrefixComputed.class);
+        assertEquals(List.of(1, 8L, "w4"), List.of(first.through(), first.samples(), first.workerId()));
+        assertEquals(all.sum().sha256Hex(), first.prefix().sha256Hex());
+      }
+    }
+    ShardFold head = new ShardFold(weights);
+    for (int shard = 0; shard < 2; shard++) {
+      head.add(shard, reference.gradient(shard), reference.lossSum(shard), reference.samples(shard));
+    }
+    WorkerProtocol.FoldPrefix prefix = new WorkerProtocol.FoldPrefix("run-1", 1, 5, 1, head.sum().copy(),
+        head.lossSum(), head.samples());
+    for (boolean prefixFirst : new boolean[] {false, true}) {
+      WorkerProtocol.ComputeStep tail = new WorkerProtocol.ComputeStep("run-1", 1, 5, List.of(2, 3), weights, true);
+      WorkerProtocol.FoldPrefix copy = new WorkerProtocol.FoldPrefix("run-1", 1, 5, 1, prefix.prefix().copy(),
+          prefix.lossSum(), prefix.samples());
+      if (prefixFirst) {
+        worker.tell(copy);
+        worker.tell(tail);
+      } else {
+        worker.tell(tail);
+        coordinator.expectNoMessage(Duration.ofMillis(100));
+        worker.tell(copy);
+      }
+      PrefixComputed sum = coordinator.expectMessageClass(PrefixComputed.class);
+      assertEquals(List.of(3, 16L), List.of(sum.through(), sum.samples()));
+      assertEquals(all.sum().sha256Hex(), sum.prefix().sha256Hex(), "bit-exact, prefix first: " + prefixFirst);
+      assertEquals(all.lossSum(), sum.lossSum());
+    }
   }
 
   @Test

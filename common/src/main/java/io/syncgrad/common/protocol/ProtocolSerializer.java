@@ -43,6 +43,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   private static final String COMPUTE = "C";
   private static final String STOP = "X";
   private static final String CHUNK = "D";
+  private static final String PREFIX = "P";
+  private static final String FOLD = "Q";
 
   private final ActorRefResolver resolver;
 
@@ -73,6 +75,10 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return STOP;
     } else if (o instanceof WorkerProtocol.DataChunk) {
       return CHUNK;
+    } else if (o instanceof CoordinatorProtocol.PrefixComputed) {
+      return PREFIX;
+    } else if (o instanceof WorkerProtocol.FoldPrefix) {
+      return FOLD;
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
@@ -118,6 +124,10 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return encode(m, TensorCodec.encode(m.weights())).toByteArray();
     } else if (o instanceof WorkerProtocol.StopRun m) {
       return StopRunProto.newBuilder().setRunId(m.runId()).setReason(m.reason()).build().toByteArray();
+    } else if (o instanceof CoordinatorProtocol.PrefixComputed m) {
+      return encode(m).toByteArray();
+    } else if (o instanceof WorkerProtocol.FoldPrefix m) {
+      return encode(m).toByteArray();
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
@@ -169,6 +179,10 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         }
         case COMPUTE:
           return decode(ComputeStepProto.parseFrom(bytes));
+        case PREFIX:
+          return decodePrefix(ShardGradientProto.parseFrom(bytes));
+        case FOLD:
+          return decodeFold(ShardGradientProto.parseFrom(bytes));
         case STOP: {
           StopRunProto p = StopRunProto.parseFrom(bytes);
           return new WorkerProtocol.StopRun(p.getRunId(), p.getReason());
@@ -196,7 +210,37 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
    */
   public static ComputeStepProto encode(WorkerProtocol.ComputeStep m, List<TensorProto> weights) {
     return ComputeStepProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-        .addAllShards(m.shards()).addAllParameters(weights).build();
+        .addAllShards(m.shards()).addAllParameters(weights).setFold(m.fold()).build();
+  }
+
+  /** A worker's prefix as protobuf. */
+  public static ShardGradientProto encode(CoordinatorProtocol.PrefixComputed m) {
+    return prefix(m.runId(), m.generation(), m.step(), m.through(), m.prefix(), m.lossSum(), m.samples())
+        .setWorkerId(m.workerId()).setComputeNanos(m.computeNanos()).build();
+  }
+
+  /** The coordinator's prefix for the next worker as protobuf. */
+  public static ShardGradientProto encode(WorkerProtocol.FoldPrefix m) {
+    return prefix(m.runId(), m.generation(), m.step(), m.through(), m.prefix(), m.lossSum(), m.samples()).build();
+  }
+
+  private static ShardGradientProto.Builder prefix(String runId, long generation, long step, int through,
+      Parameters sum, double loss, long samples) {
+    return ShardGradientProto.newBuilder().setRunId(runId).setGeneration(generation).setStep(step).setShard(through)
+        .addAllGradient(TensorCodec.encode(sum)).setSamples(Math.toIntExact(samples)).setLossSum(loss).setPrefix(true);
+  }
+
+  /** @throws IllegalArgumentException when a tensor is malformed */
+  public static CoordinatorProtocol.PrefixComputed decodePrefix(ShardGradientProto p) {
+    return new CoordinatorProtocol.PrefixComputed(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
+        decode(p.getGradientList(), "prefix"), p.getLossSum(), Integer.toUnsignedLong(p.getSamples()), p.getWorkerId(),
+        p.getComputeNanos());
+  }
+
+  /** @throws IllegalArgumentException when a tensor is malformed */
+  public static WorkerProtocol.FoldPrefix decodeFold(ShardGradientProto p) {
+    return new WorkerProtocol.FoldPrefix(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
+        decode(p.getGradientList(), "prefix"), p.getLossSum(), Integer.toUnsignedLong(p.getSamples()));
   }
 
   /** @throws IllegalArgumentException when a tensor is malformed */
@@ -208,7 +252,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   /** @throws IllegalArgumentException when a tensor is malformed */
   public static WorkerProtocol.ComputeStep decode(ComputeStepProto p) {
     return new WorkerProtocol.ComputeStep(p.getRunId(), p.getGeneration(), p.getStep(), p.getShardsList(),
-        decode(p.getParametersList(), "weights"));
+        decode(p.getParametersList(), "weights"), p.getFold());
   }
 
   private <T> String ref(ActorRef<T> ref) {

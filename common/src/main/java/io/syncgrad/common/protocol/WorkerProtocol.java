@@ -13,7 +13,7 @@ public final class WorkerProtocol {
   private WorkerProtocol() {}
 
   /** Every message a worker handles. */
-  public sealed interface Command permits StartRun, DataChunk, ComputeStep, StopRun, Internal {}
+  public sealed interface Command permits StartRun, DataChunk, ComputeStep, FoldPrefix, StopRun, Internal {}
 
   /** The worker's own private messages (receptionist listings, timers). */
   public non-sealed interface Internal extends Command {}
@@ -60,16 +60,33 @@ public final class WorkerProtocol {
 
   /**
    * Compute {@code shards} of {@code step} with {@code weights}: one
-   * {@link CoordinatorProtocol.ShardComputed} per shard.
+   * {@link CoordinatorProtocol.ShardComputed} per shard, or, with {@code fold}, one
+   * {@link CoordinatorProtocol.PrefixComputed} for them all.
    *
    * @param weights a snapshot nobody modifies: it may still be in flight
+   * @param fold    the shards are consecutive; add them up, continuing the prefix of the shards
+   *                before them ({@link FoldPrefix}) unless they start at shard 0
    */
-  public record ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights)
-      implements Command, WireMessage {
+  public record ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights,
+      boolean fold) implements Command, WireMessage {
     public ComputeStep {
       shards = List.copyOf(shards);
     }
+
+    /** One result per shard. */
+    public ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights) {
+      this(runId, generation, step, shards, weights, false);
+    }
   }
+
+  /**
+   * The sum of shards 0..{@code through} of a step, in shard order, for the worker whose folded
+   * shards come next: it adds its own and sends the longer prefix on.
+   *
+   * @param prefix nobody modifies it: it may still be in flight
+   */
+  public record FoldPrefix(String runId, long generation, long step, int through, Parameters prefix, double lossSum,
+      long samples) implements Command, WireMessage {}
 
   /** The run is over; the worker's node may leave the cluster. */
   public record StopRun(String runId, String reason) implements Command, WireMessage {}

@@ -15,8 +15,14 @@ public final class DivergedException extends UserException {
     super(message);
   }
 
-  static DivergedException locate(long step, StepAggregator.ShardResults results, int shards) {
+  static DivergedException locate(long step, StepAggregator.ShardResults results,
+      java.util.function.IntPredicate present, int shards) {
+    boolean summedElsewhere = false;
     for (int s = 0; s < shards; s++) {
+      if (!present.test(s)) {
+        summedElsewhere = true;
+        continue;
+      }
       if (!Double.isFinite(results.lossSum(s))) {
         return new DivergedException("training diverged at step " + step + ": shard " + s + " has loss "
             + results.lossSum(s) + "; lower --lr or set --clip-norm; the last checkpoint is kept");
@@ -25,6 +31,10 @@ public final class DivergedException extends UserException {
         return new DivergedException("training diverged at step " + step + ": shard " + s
             + " has a non-finite gradient; lower --lr or set --clip-norm; the last checkpoint is kept");
       }
+    }
+    if (summedElsewhere) {
+      return new DivergedException("training diverged at step " + step + ": the loss or gradient of a shard the "
+          + "workers added up is not finite; lower --lr or set --clip-norm; the last checkpoint is kept");
     }
     return new DivergedException("training diverged at step " + step
         + ": the sum of the shard gradients overflowed; lower --lr or set --clip-norm; the last checkpoint is kept");

@@ -51,7 +51,8 @@ class ShardAggregationTest {
 
   /**
    * Trial 0 adds everything at the end, the others in a shuffled arrival order, adding up as
-   * results arrive (as a coordinator does): the same bytes.
+   * results arrive (as a coordinator does), the last continuing a prefix added up elsewhere: the
+   * same bytes.
    */
   @Test
   void weightsAreBitIdenticalWhateverOrderShardsAreComputedIn() {
@@ -75,10 +76,19 @@ class ShardAggregationTest {
           computer.compute(params, step, s);
           arrived[s] = true;
           if (trial > 0) {
-            aggregator.foldAvailable(computer, shard -> arrived[shard]);
+            aggregator.offer(computer, shard -> arrived[shard]);
           }
         }
-        aggregator.apply(step, computer, params, optimizer);
+        if (trial == 4) {
+          // Shards 0..4 added up elsewhere (a worker) and handed over as a prefix.
+          ShardFold elsewhere = new ShardFold(params);
+          for (int shard = 0; shard <= 4; shard++) {
+            elsewhere.add(shard, computer.gradient(shard), computer.lossSum(shard), computer.samples(shard));
+          }
+          aggregator.begin();
+          aggregator.offerPrefix(4, elsewhere.sum().copy(), elsewhere.lossSum(), elsewhere.samples());
+        }
+        aggregator.finish(step, computer, shard -> true, params, optimizer);
       }
       String hash = params.sha256Hex();
       if (reference == null) {
