@@ -35,6 +35,12 @@ public final class TensorLink implements AutoCloseable {
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TensorLink.class);
   private static final LinkFrameProto POISON = LinkFrameProto.getDefaultInstance();
+  /**
+   * Kernel socket buffers big enough for a whole frame of a typical model: a writer hands over a
+   * megabyte in one call instead of waiting for the reader to drain a small buffer, which on a
+   * busy machine costs a scheduling delay each time. The kernel caps it (net.core.rmem_max).
+   */
+  static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
   private final Socket socket;
   private final String peer;
@@ -50,6 +56,7 @@ public final class TensorLink implements AutoCloseable {
     this.peer = peer;
     this.maxFrameBytes = maxFrameBytes;
     socket.setTcpNoDelay(true);
+    socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
     socket.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
     this.in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
     this.out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
@@ -75,6 +82,8 @@ public final class TensorLink implements AutoCloseable {
     }
     Socket socket = settings.ssl() == null ? new Socket() : settings.ssl().getSocketFactory().createSocket();
     try {
+      socket.setReceiveBufferSize(SOCKET_BUFFER_BYTES);
+      socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
       socket.connect(new InetSocketAddress(host, port), (int) settings.connectTimeout().toMillis());
       if (socket instanceof SSLSocket tls) {
         settings.restrict(tls);

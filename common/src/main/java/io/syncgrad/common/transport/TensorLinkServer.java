@@ -43,6 +43,8 @@ public final class TensorLinkServer implements AutoCloseable {
       if (server instanceof SSLServerSocket tls) {
         settings.restrict(tls);
       }
+      // Set before bind, so that accepted connections advertise the large window from the start.
+      server.setReceiveBufferSize(TensorLink.SOCKET_BUFFER_BYTES);
       server.bind(new InetSocketAddress(InetAddress.getByName(settings.bindHost()), settings.port()));
     } catch (IOException | RuntimeException e) {
       server.close();
