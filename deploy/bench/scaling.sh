@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cluster scaling on this machine, in one sitting: samples/s of `syncgrad launch --workers 1`
-# and `--workers 2` (separate JVM processes, Artery TCP on 127.0.0.1) beside PyTorch DDP (gloo)
-# with --world 1 and 2, and the split of a syncgrad step's time.
+# and `--workers 2` (separate JVM processes on 127.0.0.1; tensors on tensor links, the rest on
+# Artery) beside PyTorch DDP (gloo) with --world 1 and 2, and the split of a syncgrad step's time.
 # Workload: Fashion-MNIST, 784-256-128-10, batch 128, SGD momentum 0.9, lr 0.05, one epoch.
 #
 # Needs: apt-get install -y python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
