@@ -28,8 +28,6 @@ import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.common.train.TrainingState;
 import io.syncgrad.common.transport.TensorLink;
-import io.syncgrad.common.transport.TensorLinkServer;
-import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.TensorProto;
@@ -50,6 +48,12 @@ import java.util.concurrent.CompletableFuture;
  * rejected and counted), adds the shard sums <em>in shard order</em> with the same
  * {@link StepAggregator} as the one-node trainer, and lets the {@link TrainingRun} record the
  * step. So the bytes are those of a one-node run, whatever the number of workers.
+ *
+ * <p>Workers get consecutive blocks of shards. With two or more shards each, a worker adds its
+ * block onto the sum of the blocks before it, which this actor hands it ({@code FoldPrefix}),
+ * and answers one running sum: one gradient per worker crosses the network instead of one per
+ * shard, with the very additions of the one-node sum. Weights, gradients and sums travel on the
+ * workers' tensor links ({@link WorkerLinks}) when they have one, else over Artery.
  *
  * <p>Every step has a deadline. A worker that misses it, or that the cluster loses, has the
  * shards it still owes given to the others under a new generation, within the same step; its
@@ -78,7 +82,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private record LinkOpened(LinkHelloProto hello, TensorLink link) implements Internal {}
 
   /** A worker's tensor link closed. */
-  private record LinkClosed(String workerId, TensorLink link, String reason) implements Internal {}
+  private record LinkClosed(String workerId, TensorLink link) implements Internal {}
 
   private enum Phase { WAITING, STARTING, TRAINING, PAUSED, DONE }
 
@@ -105,12 +109,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private Phase phase = Phase.WAITING;
   private long rejectedStale;
   private long rejectedDuplicate;
-  /** Where workers open their tensor links; null when weights and gradients go over Artery. */
-  private final TensorLinkServer linkServer;
-  /** The run's secret that a tensor link must present: it reaches workers over Artery. */
-  private final String linkToken;
-  private final Map<String, TensorLink> links = new java.util.HashMap<>();
-  private long linksOpened;
+  /** The workers' tensor links, for the weights and gradients. */
+  private final WorkerLinks links;
   /** Workers cut off by an injected partition: their tensor links are cut too. */
   private final Set<String> partitioned = new TreeSet<>();
 
@@ -127,9 +127,11 @@ public final class Coordinator extends AbstractBehavior<Command> {
         result.completeExceptionally(new UserException(tooLarge));
         return Behaviors.stopped();
       }
-      TensorLinkServer links;
+      WorkerLinks links;
       try {
-        links = openLinks(ctx);
+        ActorRef<Command> self = ctx.getSelf();
+        links = WorkerLinks.open(ctx.getSystem().settings().config(),
+            (hello, link) -> self.tell(new LinkOpened(hello, link)));
       } catch (IOException | IllegalArgumentException e) {
         result.completeExceptionally(new UserException("cannot open the tensor link port: " + e.getMessage()
             + " (syncgrad.tensor-link.port; syncgrad.tensor-link.enabled = off sends tensors over Artery)"));
@@ -137,18 +139,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
       }
       ctx.getSystem().receptionist().tell(Receptionist.register(CoordinatorProtocol.SERVICE_KEY, ctx.getSelf()));
       ctx.getLog().info("Coordinator of run [{}] waiting for {} workers{}", run.state().runId(), settings.workers(),
-          links == null ? "" : "; tensor links on " + links.endpoint());
+          links == WorkerLinks.NONE ? "" : "; tensor links on " + links.endpoint());
       return Behaviors.<Command>withTimers(timers -> new Coordinator(ctx, timers, run, settings, result, links));
     });
-  }
-
-  private static TensorLinkServer openLinks(ActorContext<Command> ctx) throws IOException {
-    TensorLinkSettings settings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
-    if (!settings.enabled()) {
-      return null;
-    }
-    ActorRef<Command> self = ctx.getSelf();
-    return TensorLinkServer.open(settings, (hello, link) -> self.tell(new LinkOpened(hello, link)));
   }
 
   /** Room for a message's fields besides its tensors: ids, shapes, protobuf framing. */
@@ -175,10 +168,9 @@ public final class Coordinator extends AbstractBehavior<Command> {
   }
 
   private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, TrainingRun run,
-      CoordinatorSettings settings, CompletableFuture<RunSummary> result, TensorLinkServer linkServer) {
+      CoordinatorSettings settings, CompletableFuture<RunSummary> result, WorkerLinks links) {
     super(ctx);
-    this.linkServer = linkServer;
-    this.linkToken = linkServer == null ? "" : newToken();
+    this.links = links;
     this.timers = timers;
     this.run = run;
     this.settings = settings;
@@ -188,12 +180,6 @@ public final class Coordinator extends AbstractBehavior<Command> {
     this.slots = new ShardSlots(state.config().shards());
     this.times = new StepTimes();
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(System.nanoTime()), settings.waitTimeout());
-  }
-
-  private static String newToken() {
-    byte[] b = new byte[24];
-    new java.security.SecureRandom().nextBytes(b);
-    return java.util.HexFormat.of().formatHex(b);
   }
 
   @Override
@@ -213,7 +199,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
         .onMessage(LinkOpened.class, this::onLinkOpened)
         .onMessage(LinkClosed.class, this::onLinkClosed)
         .onSignal(PostStop.class, signal -> {
-          closeLinks();
+          links.close();
           return this;
         })
         .onMessage(WaitExpired.class, this::onWaitExpired)
@@ -300,7 +286,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private void startRunOn(ActorRef<WorkerProtocol.Command> w) {
     TrainingState s = run.state();
     w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
-        getContext().getSelf(), shippedFingerprint(), linkServer == null ? "" : linkServer.endpoint(), linkToken));
+        getContext().getSelf(), shippedFingerprint(), links.endpoint(), links.token()));
     if (settings.shipData()) {
       shipData(w);
     }
@@ -481,8 +467,8 @@ public final class Coordinator extends AbstractBehavior<Command> {
     if (ref == null || partitioned.contains(worker)) {
       return;
     }
-    TensorLink link = links.get(worker);
-    if (link == null || !link.isOpen()) {
+    TensorLink link = links.of(worker);
+    if (link == null) {
       ref.tell(stable(msg));
     } else if (msg instanceof WorkerProtocol.ComputeStep step) {
       link.send(LinkFrameProto.newBuilder().setCompute(ProtocolSerializer.encode(step, tensors(step.weights())))
@@ -529,56 +515,24 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private Behavior<Command> onLinkOpened(LinkOpened msg) {
     LinkHelloProto hello = msg.hello();
     String worker = hello.getWorkerId();
-    boolean known = workers.containsKey(worker) && hello.getRunId().equals(run.state().runId());
-    if (!known || !java.security.MessageDigest.isEqual(
-        hello.getLinkToken().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-        linkToken.getBytes(java.nio.charset.StandardCharsets.UTF_8))
-        || phase == Phase.DONE) {
+    if (phase == Phase.DONE || !workers.containsKey(worker) || !hello.getRunId().equals(run.state().runId())
+        || !links.knowsSecret(hello)) {
       getContext().getLog().warn("Refused a tensor link from {} claiming worker [{}] of run [{}]", msg.link().peer(),
           worker, hello.getRunId());
       msg.link().close();
       return this;
     }
-    linksOpened++;
-    TensorLink old = links.put(worker, msg.link());
-    if (old != null) {
-      old.close();
-    }
-    ActorRef<Command> self = getContext().getSelf();
-    org.slf4j.Logger log = getContext().getLog();
-    TensorLink link = msg.link();
-    link.start(frame -> {
-      if (!frame.hasGradient() || !frame.getGradient().getWorkerId().equals(worker)) {
-        return;
-      }
-      try {
-        self.tell(frame.getGradient().getPrefix() ? ProtocolSerializer.decodePrefix(frame.getGradient())
-            : ProtocolSerializer.decode(frame.getGradient()));
-      } catch (IllegalArgumentException e) {
-        log.warn("Tensor link of worker [{}]: bad gradient refused: {}", worker, e.getMessage());
-      }
-    }, reason -> self.tell(new LinkClosed(worker, link, reason)));
-    getContext().getLog().info("Worker [{}] opened its tensor link from {}", worker, link.peer());
+    links.adopt(worker, msg.link(), getContext().getSelf(), new LinkClosed(worker, msg.link()),
+        getContext().getLog());
+    getContext().getLog().info("Worker [{}] opened its tensor link from {}", worker, msg.link().peer());
     return this;
   }
 
   private Behavior<Command> onLinkClosed(LinkClosed msg) {
-    if (links.get(msg.workerId()) == msg.link()) {
-      links.remove(msg.workerId());
-      getContext().getLog().info("Tensor link of worker [{}] closed ({}); its tensors go over Artery",
-          msg.workerId(), msg.reason());
+    if (links.ended(msg.workerId(), msg.link())) {
+      getContext().getLog().info("Tensor link of worker [{}] closed; its tensors go over Artery", msg.workerId());
     }
     return this;
-  }
-
-  private void closeLinks() {
-    for (TensorLink link : links.values()) {
-      link.close();
-    }
-    links.clear();
-    if (linkServer != null) {
-      linkServer.close();
-    }
   }
 
   private static final String DEADLINE_TIMER = "step-deadline";
@@ -755,10 +709,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
     }
     lostWorkers.add(msg.workerId());
     suspended.remove(msg.workerId());
-    TensorLink link = links.remove(msg.workerId());
-    if (link != null) {
-      link.close();
-    }
+    links.drop(msg.workerId());
     ready.remove(msg.workerId());
     recoveredThisStep = true;
     getContext().getLog().warn("Worker [{}] lost at step [{}]; {} workers left", msg.workerId(), run.state().step(),
@@ -792,7 +743,7 @@ public final class Coordinator extends AbstractBehavior<Command> {
       Map<String, Object> distributed = times.summary();
       distributed.put("final_generation", generation);
       distributed.put("shard_assignment", assignment);
-      distributed.put("tensor_links_opened", linksOpened);
+      distributed.put("tensor_links_opened", links.accepted());
       Map<String, Object> faults = new LinkedHashMap<>();
       long scripted = settings.scriptedFaultSteps().stream().filter(step -> step <= run.state().step()).count();
       faults.put("injected", faultsInjected + scripted);

@@ -1,0 +1,132 @@
+package io.syncgrad.coordinator;
+
+import akka.actor.typed.ActorRef;
+import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
+import io.syncgrad.common.protocol.ProtocolSerializer;
+import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkServer;
+import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.proto.LinkHelloProto;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * The coordinator's tensor links: the port workers connect to, the run's secret a link must
+ * present, and which link belongs to which worker. What arrives on a link is told to the
+ * coordinator as the records Artery would have delivered, so it goes through the same checks.
+ * Used by the coordinator actor only, on its own thread.
+ */
+final class WorkerLinks implements AutoCloseable {
+
+  /** Tensors over Artery only. */
+  static final WorkerLinks NONE = new WorkerLinks(null, "");
+
+  private final TensorLinkServer server;
+  private final String token;
+  private final Map<String, TensorLink> links = new HashMap<>();
+  private long accepted;
+
+  private WorkerLinks(TensorLinkServer server, String token) {
+    this.server = server;
+    this.token = token;
+  }
+
+  /**
+   * Opens the port when the node's configuration enables tensor links, else {@link #NONE}.
+   *
+   * @param onHello gets each connection that said who it is, on a thread of the server
+   * @throws IOException when the port cannot be bound
+   */
+  static WorkerLinks open(com.typesafe.config.Config config, BiConsumer<LinkHelloProto, TensorLink> onHello)
+      throws IOException {
+    TensorLinkSettings settings = TensorLinkSettings.fromConfig(config);
+    if (!settings.enabled()) {
+      return NONE;
+    }
+    byte[] secret = new byte[24];
+    new SecureRandom().nextBytes(secret);
+    return new WorkerLinks(TensorLinkServer.open(settings, onHello), HexFormat.of().formatHex(secret));
+  }
+
+  /** {@code host:port} for {@code StartRun}; empty when tensors go over Artery. */
+  String endpoint() {
+    return server == null ? "" : server.endpoint();
+  }
+
+  /** The run's secret for {@code StartRun}. */
+  String token() {
+    return token;
+  }
+
+  /** Whether {@code hello} knows the run's secret. */
+  boolean knowsSecret(LinkHelloProto hello) {
+    return server != null && MessageDigest.isEqual(hello.getLinkToken().getBytes(StandardCharsets.UTF_8),
+        token.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Takes {@code link} as {@code worker}'s (closing one it had) and starts it: each gradient or
+   * prefix of that worker is told to {@code coordinator}; its end is told as {@code closed}.
+   */
+  void adopt(String worker, TensorLink link, ActorRef<Command> coordinator, Command closed, org.slf4j.Logger log) {
+    accepted++;
+    TensorLink old = links.put(worker, link);
+    if (old != null) {
+      old.close();
+    }
+    link.start(frame -> {
+      if (!frame.hasGradient() || !frame.getGradient().getWorkerId().equals(worker)) {
+        return;
+      }
+      try {
+        coordinator.tell(frame.getGradient().getPrefix() ? ProtocolSerializer.decodePrefix(frame.getGradient())
+            : ProtocolSerializer.decode(frame.getGradient()));
+      } catch (IllegalArgumentException e) {
+        log.warn("Tensor link of worker [{}]: bad gradient refused: {}", worker, e.getMessage());
+      }
+    }, reason -> coordinator.tell(closed));
+  }
+
+  /** The worker's open link, or null: then its tensors go over Artery. */
+  TensorLink of(String worker) {
+    TensorLink link = links.get(worker);
+    return link != null && link.isOpen() ? link : null;
+  }
+
+  /**
+   * A link ended: forgotten if it is still the worker's.
+   *
+   * @return whether it was
+   */
+  boolean ended(String worker, TensorLink link) {
+    return links.remove(worker, link);
+  }
+
+  /** Closes the worker's link, if it has one. */
+  void drop(String worker) {
+    TensorLink link = links.remove(worker);
+    if (link != null) {
+      link.close();
+    }
+  }
+
+  /** How many links were taken in this run. */
+  long accepted() {
+    return accepted;
+  }
+
+  @Override
+  public void close() {
+    links.values().forEach(TensorLink::close);
+    links.clear();
+    if (server != null) {
+      server.close();
+    }
+  }
+}
