@@ -245,7 +245,7 @@ public final class Worker extends AbstractBehavior<Command> {
         } catch (IllegalArgumentException e) {
           log.warn("Tensor link: bad step refused: {}", e.getMessage());
         }
-      }, reason -> log.info("Tensor link to {} closed: {}", opened.peer(), reason));
+      }, reason -> log.debug("Tensor link to {} closed: {}", opened.peer(), reason));
       link = opened;
       getContext().getLog().info("Worker [{}] opened its tensor link to {}", workerId, msg.tensorLink());
     } catch (IOException | IllegalArgumentException e) {
