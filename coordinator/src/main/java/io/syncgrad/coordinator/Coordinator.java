@@ -100,6 +100,15 @@ public final class Coordinator extends AbstractBehavior<Command> {
   private final TimerScheduler<Command> timers;
   /** Workers that missed a deadline: given no shards until they deliver again (even a stale result). */
   private final Set<String> suspended = new TreeSet<>();
+  /**
+   * The step from which a suspended worker is asked again even if it said nothing: its message
+   * may have been lost with a broken connection, and a healthy worker must not sit out the rest
+   * of the run. Each new suspension of the same worker doubles the wait.
+   */
+  private final Map<String, Long> askAgainAt = new java.util.HashMap<>();
+  private final Map<String, Integer> suspensions = new java.util.HashMap<>();
+  /** Steps a worker sits out after its first missed deadline. */
+  static final int SIT_OUT_STEPS = 16;
   private long generation = 1;
   private long shardsReassigned;
   private final Set<String> lostWorkers = new TreeSet<>();
@@ -372,6 +381,15 @@ public final class Coordinator extends AbstractBehavior<Command> {
    */
   private void assignShards() {
     assignment.clear();
+    long next = run.state().step() + 1;
+    suspended.removeIf(worker -> {
+      boolean again = askAgainAt.getOrDefault(worker, Long.MAX_VALUE) <= next;
+      if (again) {
+        getContext().getLog().info("Worker [{}] said nothing since it was suspended: asked again from step [{}]",
+            worker, next);
+      }
+      return again;
+    });
     List<String> names = new ArrayList<>();
     for (String name : workers.keySet()) {
       if (ready.contains(name) && !suspended.contains(name)) {
@@ -564,7 +582,12 @@ public final class Coordinator extends AbstractBehavior<Command> {
     getContext().getLog().warn("Step [{}] missed its deadline of {}: workers {} are late", msg.step(), deadline(),
         late);
     recoveredThisStep = true;
-    suspended.addAll(late);
+    for (String worker : late) {
+      if (suspended.add(worker)) {
+        int times = suspensions.merge(worker, 1, Integer::sum);
+        askAgainAt.put(worker, msg.step() + ((long) SIT_OUT_STEPS << Math.min(times - 1, 10)));
+      }
+    }
     lostWorkers.addAll(late);
     recovered("deadline_missed", late + " after " + deadline().toMillis() + " ms");
     if (suspended.size() >= workers.size()) {

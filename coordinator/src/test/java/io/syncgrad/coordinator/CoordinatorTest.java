@@ -131,27 +131,21 @@ class CoordinatorTest {
 
   @Test
   void belowMinWorkersItWaitsAndANewWorkerFinishesTheRun() throws Exception {
-    Map<String, Object> flags = flags("min-workers");
-    TrainingRun run = TrainingRun.prepare(Fixtures.settings(flags), flags.keySet(), EjmlKernel.INSTANCE,
-        new TrainingListener() {});
-    CompletableFuture<RunSummary> result = new CompletableFuture<>();
-    ActorRef<CoordinatorProtocol.Command> coordinator = testKit.spawn(Coordinator.create(run,
+    ProbeWorkers.TwoProbes t = ProbeWorkers.start(testKit, flags("min-workers"),
         new CoordinatorSettings(2, new DataSpec(data.toString(), null, 0, "0", 1), false, null,
-            MessageFaults.NONE, List.of(), false, List.of(), 2, java.time.Duration.ofMinutes(1)), result));
-    TestProbe<WorkerProtocol.Command> a = testKit.createTestProbe();
-    TestProbe<WorkerProtocol.Command> b = testKit.createTestProbe();
-    String runId = ProbeWorkers.join(coordinator, KERNEL, java.util.Map.entry("a", a),
-        java.util.Map.entry("b", b));
-    ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
-        EjmlKernel.INSTANCE);
+            MessageFaults.NONE, List.of(), false, List.of(), 2, java.time.Duration.ofMinutes(1)), "a", "b", KERNEL);
+    TestProbe<WorkerProtocol.Command> a = t.first();
+    TestProbe<WorkerProtocol.Command> b = t.second();
+    ActorRef<CoordinatorProtocol.Command> coordinator = t.coordinator();
+    String runId = t.runId();
 
     // Step 0 as usual; then "b" dies with step 1 owed.
-    ProbeWorkers.answer(coordinator, computer, runId, a.expectMessageClass(ComputeStep.class), "a", a);
-    ProbeWorkers.answer(coordinator, computer, runId, b.expectMessageClass(ComputeStep.class), "b", b);
+    t.answer(a.expectMessageClass(ComputeStep.class), "a", a);
+    t.answer(b.expectMessageClass(ComputeStep.class), "b", b);
     ComputeStep stepOneForA = a.expectMessageClass(ComputeStep.class);
     b.expectMessageClass(ComputeStep.class);
     b.stop();
-    ProbeWorkers.answer(coordinator, computer, runId, stepOneForA, "a", a);
+    t.answer(stepOneForA, "a", a);
     // One worker left of the two needed: nothing more is asked until another is ready.
     a.expectNoMessage(java.time.Duration.ofMillis(300));
 
@@ -160,21 +154,21 @@ class CoordinatorTest {
     c.expectMessageClass(WorkerProtocol.StartRun.class);
     coordinator.tell(new WorkerReady(runId, "c"));
     // The shards "b" owed for step 1 go to the workers ready now; then steps go on with a and c.
-    while (!result.isDone()) {
+    while (!t.result().isDone()) {
       ComputeStep forA = a.receiveMessage(java.time.Duration.ofSeconds(5)) instanceof ComputeStep cs ? cs : null;
       if (forA != null) {
-        ProbeWorkers.answer(coordinator, computer, runId, forA, "a", a);
+        t.answer(forA, "a", a);
       }
       WorkerProtocol.Command m = c.receiveMessage(java.time.Duration.ofSeconds(5));
       if (m instanceof ComputeStep forC) {
-        ProbeWorkers.answer(coordinator, computer, runId, forC, "c", c);
+        t.answer(forC, "c", c);
       }
       if (m instanceof WorkerProtocol.StopRun) {
         break;
       }
     }
-    RunSummary summary = result.get(30, TimeUnit.SECONDS);
-    run.close();
+    RunSummary summary = t.result().get(30, TimeUnit.SECONDS);
+    t.run().close();
     Map<String, Object> local = flags("min-workers-local");
     assertEquals(LocalTraining.run(Fixtures.settings(local), local.keySet(), EjmlKernel.INSTANCE,
         new TrainingListener() {}).weightsSha256(), summary.weightsSha256());

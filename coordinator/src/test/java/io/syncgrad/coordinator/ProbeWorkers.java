@@ -2,21 +2,56 @@ package io.syncgrad.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.typed.ActorRef;
 import akka.actor.testkit.typed.javadsl.TestProbe;
+import io.syncgrad.common.math.EjmlKernel;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
 import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
 import io.syncgrad.common.protocol.WorkerProtocol.FoldPrefix;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.ShardFold;
+import io.syncgrad.common.train.TrainingListener;
+import io.syncgrad.common.train.TrainingRun;
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /** Plays a worker's part for probes: computes the shards a step asks for and answers them as a worker does. */
 final class ProbeWorkers {
 
   private ProbeWorkers() {}
+
+  /** A coordinator under test with two probe workers that joined its run. */
+  record TwoProbes(TrainingRun run, CompletableFuture<RunSummary> result,
+      ActorRef<CoordinatorProtocol.Command> coordinator, TestProbe<WorkerProtocol.Command> first,
+      TestProbe<WorkerProtocol.Command> second, String runId, ShardComputer computer) {
+
+    /** Answers {@code cs} as the named probe. */
+    PrefixComputed answer(ComputeStep cs, String worker, TestProbe<WorkerProtocol.Command> probe) {
+      return ProbeWorkers.answer(coordinator, computer, runId, cs, worker, probe);
+    }
+  }
+
+  /** Prepares a run from {@code flags}, spawns its coordinator, and joins two probes under these names. */
+  static TwoProbes start(ActorTestKit testKit, Map<String, Object> flags, CoordinatorSettings settings,
+      String firstName, String secondName, String kernel) throws IOException {
+    TrainingRun run = TrainingRun.prepare(Fixtures.settings(flags), flags.keySet(), EjmlKernel.INSTANCE,
+        new TrainingListener() {});
+    CompletableFuture<RunSummary> result = new CompletableFuture<>();
+    ActorRef<CoordinatorProtocol.Command> coordinator = testKit.spawn(Coordinator.create(run, settings, result));
+    TestProbe<WorkerProtocol.Command> first = testKit.createTestProbe();
+    TestProbe<WorkerProtocol.Command> second = testKit.createTestProbe();
+    String runId = join(coordinator, kernel, Map.entry(firstName, first), Map.entry(secondName, second));
+    ShardComputer computer = new ShardComputer(run.state().model(), run.state().config(), run.train(),
+        EjmlKernel.INSTANCE);
+    return new TwoProbes(run, result, coordinator, first, second, runId, computer);
+  }
 
   /**
    * Registers each probe under its name, expects its {@code StartRun}, reports it ready, and
@@ -24,7 +59,7 @@ final class ProbeWorkers {
    */
   @SafeVarargs
   static String join(ActorRef<CoordinatorProtocol.Command> coordinator, String kernel,
-      java.util.Map.Entry<String, TestProbe<WorkerProtocol.Command>>... workers) {
+      Map.Entry<String, TestProbe<WorkerProtocol.Command>>... workers) {
     for (var w : workers) {
       coordinator.tell(new CoordinatorProtocol.RegisterWorker(w.getKey(), w.getValue().getRef(), kernel, 1));
     }
