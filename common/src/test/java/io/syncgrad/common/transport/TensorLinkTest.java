@@ -111,9 +111,12 @@ class TensorLinkTest {
     }
   }
 
+  /** -1 when the peer hung up (a reset counts); a read that times out means it did not. */
   private static int readOrEof(InputStream in) {
     try {
       return in.read();
+    } catch (java.net.SocketTimeoutException e) {
+      throw new AssertionError("the server kept the connection open for " + WAIT_S + " s", e);
     } catch (IOException e) {
       return -1;
     }
