@@ -1,6 +1,7 @@
 package io.syncgrad.coordinator;
 
 import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.transport.LinkFaults;
 import java.time.Duration;
 
 /**
@@ -13,7 +14,7 @@ import java.time.Duration;
  * @param stepTimeout       how long a step may wait for a worker's results before its missing
  *                          shards are given to the other workers; null for an adaptive deadline
  *                          (three times the median of recent steps, at least 250 ms)
- * @param faults            network faults to inject at the coordinator's boundary
+ * @param faults            message faults that the workers' peer links inject
  * @param scriptedFaultSteps the steps after which faults outside the coordinator are injected
  *                          (killed or paused workers), to count them in the summary
  * @param shipData          send the training data to the workers instead of letting them read it
@@ -23,7 +24,7 @@ import java.time.Duration;
  *                          before the run fails, so that nothing waits forever
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
-    MessageFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
+    LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
     java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout) {
 
   /** How long a run waits for workers by default. */
@@ -31,9 +32,10 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
 
 
   /**
-   * After step {@code step}, all traffic between the coordinator's node and the node of the
-   * {@code worker}-th worker (in name order) is blackholed for {@code duration}: a real partition,
-   * which the failure detector sees. Needs {@code akka.remote.artery.advanced.test-mode = on}.
+   * After step {@code step}, the {@code worker}-th worker (in name order) is cut off from every
+   * node for {@code duration}: Artery between it and the coordinator is blackholed (a real
+   * partition, which the failure detector sees; needs {@code akka.remote.artery.advanced.test-mode
+   * = on}), and its peer links drop every frame.
    */
   public record Partition(int worker, long step, Duration duration) {}
 
@@ -51,7 +53,7 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
 
   /** Settings with a fixed step deadline (null: adaptive), no faults, and the default membership bounds. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout) {
-    this(workers, data, allowMixedKernels, stepTimeout, MessageFaults.NONE, java.util.List.of(), false,
+    this(workers, data, allowMixedKernels, stepTimeout, LinkFaults.NONE, java.util.List.of(), false,
         java.util.List.of(), 1, DEFAULT_WAIT_TIMEOUT);
   }
 }

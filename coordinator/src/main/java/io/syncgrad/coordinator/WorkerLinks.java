@@ -2,7 +2,8 @@ package io.syncgrad.coordinator;
 
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
-import io.syncgrad.common.protocol.ProtocolSerializer;
+import io.syncgrad.common.transport.Traffic;
+import io.syncgrad.proto.StateProto;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
@@ -17,15 +18,12 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * The coordinator's tensor links: the port workers connect to, the run's secret a link must
- * present, and which link belongs to which worker. What arrives on a link is told to the
- * coordinator as the records Artery would have delivered, so it goes through the same checks.
+ * The coordinator's links to its workers: the port workers connect to, the run's secret a link
+ * must present, and which link belongs to which worker. They carry whole states only: the state
+ * a worker starts from, and the snapshots workers send for checkpoints and evaluations.
  * Used by the coordinator actor only, on its own thread.
  */
 final class WorkerLinks implements AutoCloseable {
-
-  /** Tensors over Artery only. */
-  static final WorkerLinks NONE = new WorkerLinks(null, "");
 
   private final TensorLinkServer server;
   private final String token;
@@ -38,7 +36,7 @@ final class WorkerLinks implements AutoCloseable {
   }
 
   /**
-   * Opens the port when the node's configuration enables tensor links, else {@link #NONE}.
+   * Opens the port workers connect to.
    *
    * @param onHello gets each connection that said who it is, on a thread of the server
    * @throws IOException when the port cannot be bound
@@ -46,17 +44,14 @@ final class WorkerLinks implements AutoCloseable {
   static WorkerLinks open(com.typesafe.config.Config config, BiConsumer<LinkHelloProto, TensorLink> onHello)
       throws IOException {
     TensorLinkSettings settings = TensorLinkSettings.fromConfig(config);
-    if (!settings.enabled()) {
-      return NONE;
-    }
     byte[] secret = new byte[24];
     new SecureRandom().nextBytes(secret);
     return new WorkerLinks(TensorLinkServer.open(settings, onHello), HexFormat.of().formatHex(secret));
   }
 
-  /** {@code host:port} for {@code StartRun}; empty when tensors go over Artery. */
+  /** {@code host:port} for {@code StartRun}. */
   String endpoint() {
-    return server == null ? "" : server.endpoint();
+    return server.endpoint();
   }
 
   /** The run's secret for {@code StartRun}. */
@@ -66,34 +61,31 @@ final class WorkerLinks implements AutoCloseable {
 
   /** Whether {@code hello} knows the run's secret. */
   boolean knowsSecret(LinkHelloProto hello) {
-    return server != null && MessageDigest.isEqual(hello.getLinkToken().getBytes(StandardCharsets.UTF_8),
+    return MessageDigest.isEqual(hello.getLinkToken().getBytes(StandardCharsets.UTF_8),
         token.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
-   * Takes {@code link} as {@code worker}'s (closing one it had) and starts it: each gradient or
-   * prefix of that worker is told to {@code coordinator}; its end is told as {@code closed}.
+   * Takes {@code link} as {@code worker}'s (closing one it had) and starts it: each state the
+   * worker sends on it is told to {@code coordinator} through {@code onState}; its end as
+   * {@code closed}.
    */
-  void adopt(String worker, TensorLink link, ActorRef<Command> coordinator, Command closed, org.slf4j.Logger log) {
+  void adopt(String worker, TensorLink link, ActorRef<Command> coordinator,
+      java.util.function.Function<StateProto, Command> onState, Command closed, Traffic traffic) {
     accepted++;
     TensorLink old = links.put(worker, link);
     if (old != null) {
       old.close();
     }
+    link.countInto(traffic);
     link.start(frame -> {
-      if (!frame.hasGradient() || !frame.getGradient().getWorkerId().equals(worker)) {
-        return;
-      }
-      try {
-        coordinator.tell(frame.getGradient().getPrefix() ? ProtocolSerializer.decodePrefix(frame.getGradient())
-            : ProtocolSerializer.decode(frame.getGradient()));
-      } catch (IllegalArgumentException e) {
-        log.warn("Tensor link of worker [{}]: bad gradient refused: {}", worker, e.getMessage());
+      if (frame.hasState() && frame.getState().getFromWorker().equals(worker)) {
+        coordinator.tell(onState.apply(frame.getState()));
       }
     }, reason -> coordinator.tell(closed));
   }
 
-  /** The worker's open link, or null: then its tensors go over Artery. */
+  /** The worker's open link, or null. */
   TensorLink of(String worker) {
     TensorLink link = links.get(worker);
     return link != null && link.isOpen() ? link : null;
@@ -125,8 +117,6 @@ final class WorkerLinks implements AutoCloseable {
   public void close() {
     links.values().forEach(TensorLink::close);
     links.clear();
-    if (server != null) {
-      server.close();
-    }
+    server.close();
   }
 }

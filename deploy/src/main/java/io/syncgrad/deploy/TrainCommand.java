@@ -55,7 +55,7 @@ final class TrainCommand implements Callable<Integer> {
           ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter,
               new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
-                  faults.minWorkers, faults.waitTimeout(), true));
+                  faults.minWorkers, faults.waitTimeout()));
     } finally {
       reporter.close();
     }

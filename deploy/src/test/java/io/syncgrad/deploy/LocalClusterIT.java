@@ -50,16 +50,6 @@ class LocalClusterIT {
   }
 
   @Test
-  void tensorsOverArteryGiveTheSameBytes() throws IOException {
-    String reference = reference("local");
-    Map<String, Object> f = flags("artery-only");
-    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), Kernels.select("native"),
-        new TrainingListener() {}, LocalCluster.Options.of(2).withoutTensorLinks());
-    assertEquals(reference, s.weightsSha256());
-    assertEquals(0L, s.distributed().get("tensor_links_opened"));
-  }
-
-  @Test
   void oneThreeAndFourWorkersGiveTheOneNodeBytes() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("local");

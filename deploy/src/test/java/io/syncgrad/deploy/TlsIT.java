@@ -14,7 +14,7 @@ import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
-import io.syncgrad.proto.ComputeStepProto;
+import io.syncgrad.proto.PartialSumProto;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import java.nio.file.Path;
@@ -94,7 +94,7 @@ class TlsIT {
       BlockingQueue<LinkFrameProto> received = new LinkedBlockingQueue<>();
       atServer.start(received::add, reason -> { });
       member.start(f -> { }, reason -> { });
-      LinkFrameProto step = LinkFrameProto.newBuilder().setCompute(ComputeStepProto.newBuilder().setStep(3)).build();
+      LinkFrameProto step = LinkFrameProto.newBuilder().setPartial(PartialSumProto.newBuilder().setStep(3)).build();
       member.send(step);
       assertEquals(step, received.poll(JOIN.toSeconds(), TimeUnit.SECONDS));
       member.close();

@@ -8,49 +8,81 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
+import io.syncgrad.common.checkpoint.CheckpointCodec;
 import io.syncgrad.common.data.DataSources;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
-import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
-import io.syncgrad.common.protocol.CoordinatorProtocol.PrefixComputed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
-import io.syncgrad.common.protocol.CoordinatorProtocol.ShardComputed;
+import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol.Command;
-import io.syncgrad.common.protocol.WorkerProtocol.ComputeStep;
-import io.syncgrad.common.protocol.WorkerProtocol.FoldPrefix;
+import io.syncgrad.common.protocol.WorkerProtocol.Credit;
+import io.syncgrad.common.protocol.WorkerProtocol.DataChunk;
+import io.syncgrad.common.protocol.WorkerProtocol.Go;
 import io.syncgrad.common.protocol.WorkerProtocol.Internal;
+import io.syncgrad.common.protocol.WorkerProtocol.Member;
+import io.syncgrad.common.protocol.WorkerProtocol.Prepare;
 import io.syncgrad.common.protocol.WorkerProtocol.StartRun;
 import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
 import io.syncgrad.common.train.ShardComputer;
-import io.syncgrad.common.train.ShardFold;
+import io.syncgrad.common.train.StepAggregator;
+import io.syncgrad.common.train.StepUpdate;
+import io.syncgrad.common.train.TrainingState;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.common.transport.Traffic;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
+import io.syncgrad.proto.StateProto;
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
 /**
  * A worker: finds the coordinator through the receptionist and registers, loads the run's data
- * when told, and answers every {@link ComputeStep} with one {@link ShardComputed} per shard.
+ * and receives the state to start from when told, then steps with its peers.
  *
- * <p>A shard's gradient is computed by {@link ShardComputer}, the very code of the one-node
- * trainer, so whichever worker computes a shard sends the same bytes. Computing blocks this
- * actor; it runs on a dispatcher of its own so that the node's heartbeats do not wait.
+ * <p>Each step it computes the shards of its block with {@link ShardComputer} (the one-node
+ * trainer's code), adds them up along the reduction tree, sends each chunk of those sums to the
+ * chunk's owner, reduces its own chunk from everyone's, sends that to everyone, and applies the
+ * whole reduced sum with {@link StepUpdate}: every member ends the step with the same weights.
+ * The coordinator is told each step afterwards ({@link StepReport}) and is never waited for,
+ * except that a worker runs at most a few steps ahead of what the coordinator has recorded
+ * ({@link Credit}), so that evaluations, checkpoints and faults land on the step they name.
+ *
+ * <p>A {@link Prepare} stops the steps at once, whatever is under way, for a new generation
+ * (members lost, late, or joining); the {@link Go} that follows says who is in it and from which
+ * step it goes on. Computing blocks this actor; it runs on a dispatcher of its own so that the
+ * node's heartbeats do not wait.
  */
 public final class Worker extends AbstractBehavior<Command> {
 
   private record CoordinatorsListed(Receptionist.Listing listing) implements Internal {}
 
   private record CoordinatorLost(String runId) implements Internal {}
+
+  /** A frame on the link to the coordinator: the state to start from. */
+  private record CoordinatorFrame(LinkFrameProto frame) implements Internal {}
+
+  /** A peer opened a link and said who it is; not trusted until checked. */
+  private record PeerHello(LinkHelloProto hello, TensorLink link) implements Internal {}
+
+  /** A frame from an authenticated peer. */
+  private record PeerFrame(String peer, LinkFrameProto frame) implements Internal {}
+
+  /** A peer link closed. */
+  private record PeerClosed() implements Internal {}
+
+  /** Go on with the next step, if the credit allows: a message so that others come in between. */
+  private record NextStep(long generation) implements Internal {}
 
   /** Why a worker stopped: its run is over, or its coordinator was lost (the node should rejoin). */
   public enum Outcome { RUN_OVER, COORDINATOR_LOST }
@@ -60,19 +92,34 @@ public final class Worker extends AbstractBehavior<Command> {
   private final Function<DataSpec, Dataset> loader;
   private final java.util.function.Consumer<Outcome> onStop;
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
+  private final Traffic traffic;
+  private final TensorLinkSettings linkSettings;
+  private StartRun run;
   private String runId;
   private ActorRef<CoordinatorProtocol.Command> coordinator;
   private ShardComputer computer;
-  private Parameters shape;
-  /** The direct connection to the coordinator for weights and gradients; null: over Artery. */
+  /** The weights and optimiser state, after {@code state.step()} steps. */
+  private TrainingState state;
+  private StepUpdate update;
+  private StepAggregator alone;
+  /** The link to the coordinator: the state to start from, and snapshots for checkpoints. */
   private TensorLink link;
-  /** Adds up this worker's shards of a folded step onto the prefix before them. */
-  private ShardFold fold;
-  /** A folded step computed and waiting for the prefix of the shards before its own. */
-  private ComputeStep waiting;
-  private long waitingNanos;
-  /** A prefix that came before its step (a delayed step). */
-  private FoldPrefix early;
+  private PeerLinks peers;
+  /** The generation this worker steps in; null between generations. */
+  private StepExchange exchange;
+  /** The generation being formed: this worker answered its Prepare. */
+  private long preparing;
+  private long credit;
+  private long snapshotStep;
+  private boolean waitingForState;
+  /** Whether this worker computed its shards of the step under way. */
+  private boolean computed;
+  private long stepStarted;
+  private long computeNanos;
+  private double[] ownLosses;
+  private final Map<Long, Long> partitions = new HashMap<>();
+  private long duplicatesRejected;
+  private long staleRejected;
 
   /**
    * @param workerId a name unique in the cluster
@@ -107,6 +154,8 @@ public final class Worker extends AbstractBehavior<Command> {
     this.kernel = kernel;
     this.loader = loader;
     this.onStop = onStop;
+    this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
+    this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
   }
 
   /** {@link #loadTrainingData} for the node assembly. */
@@ -124,13 +173,31 @@ public final class Worker extends AbstractBehavior<Command> {
     return newReceiveBuilder()
         .onMessage(CoordinatorsListed.class, this::onCoordinatorsListed)
         .onMessage(StartRun.class, this::onStartRun)
-        .onMessage(io.syncgrad.common.protocol.WorkerProtocol.DataChunk.class, this::onDataChunk)
-        .onMessage(ComputeStep.class, this::onComputeStep)
-        .onMessage(FoldPrefix.class, this::onFoldPrefix)
+        .onMessage(DataChunk.class, this::onDataChunk)
+        .onMessage(CoordinatorFrame.class, this::onCoordinatorFrame)
+        .onMessage(Prepare.class, this::onPrepare)
+        .onMessage(Go.class, this::onGo)
+        .onMessage(Credit.class, this::onCredit)
+        .onMessage(NextStep.class, this::onNextStep)
+        .onMessage(PeerHello.class, m -> {
+          if (peers != null) {
+            peers.hello(m.hello(), m.link());
+          } else {
+            m.link().close();
+          }
+          return this;
+        })
+        .onMessage(PeerFrame.class, this::onPeerFrame)
+        .onMessage(PeerClosed.class, m -> {
+          if (peers != null) {
+            peers.forgetClosed();
+          }
+          return this;
+        })
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
         .onSignal(PostStop.class, signal -> {
-          closeLink();
+          closeLinks();
           return this;
         })
         .build();
@@ -140,11 +207,31 @@ public final class Worker extends AbstractBehavior<Command> {
     for (ActorRef<CoordinatorProtocol.Command> c : msg.listing().getServiceInstances(CoordinatorProtocol.SERVICE_KEY)) {
       if (registeredWith.add(c)) {
         getContext().getLog().info("Worker [{}] registering with coordinator [{}]", workerId, c.path());
-        c.tell(new RegisterWorker(workerId, getContext().getSelf(), kernel.identity(), 1));
+        c.tell(new RegisterWorker(workerId, getContext().getSelf(), kernel.identity(), peerEndpoint()));
       }
     }
     return this;
   }
+
+  /**
+   * The peer link server is opened before registering, so that the coordinator can tell the
+   * other members where this worker is. Its run is set when StartRun comes.
+   */
+  private String peerEndpoint() {
+    if (peerServer == null) {
+      try {
+        ActorRef<Command> self = getContext().getSelf();
+        peerServer = io.syncgrad.common.transport.TensorLinkServer.open(linkSettings,
+            (hello, l) -> self.tell(new PeerHello(hello, l)));
+      } catch (IOException e) {
+        getContext().getLog().error("Worker [{}] cannot open its peer link port: {}", workerId, e.getMessage());
+        return "";
+      }
+    }
+    return peerServer.endpoint();
+  }
+
+  private io.syncgrad.common.transport.TensorLinkServer peerServer;
 
   /** A run whose data is still arriving in chunks. */
   private StartRun shippedRun;
@@ -153,6 +240,11 @@ public final class Worker extends AbstractBehavior<Command> {
   private int chunksReceived;
 
   private Behavior<Command> onStartRun(StartRun msg) {
+    if (runId != null) {
+      getContext().getLog().warn("Worker [{}] is in run [{}]; ignores a start of run [{}]", workerId, runId,
+          msg.runId());
+      return this;
+    }
     if (msg.shipped()) {
       // The coordinator ships the data: wait for every chunk, then check what arrived.
       shippedRun = msg;
@@ -162,17 +254,15 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     try {
-      Dataset train = loader.apply(msg.data());
-      String fingerprint = train.fingerprint();
-      if (!fingerprint.equals(msg.config().dataFingerprint()) || train.size() != msg.config().trainExamples()) {
-        throw new UserException(train.source() + " on worker " + workerId + ": not the coordinator's data ("
-            + train.size() + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
+      Dataset data = loader.apply(msg.data());
+      String fingerprint = data.fingerprint();
+      if (!fingerprint.equals(msg.config().dataFingerprint()) || data.size() != msg.config().trainExamples()) {
+        throw new UserException(data.source() + " on worker " + workerId + ": not the coordinator's data ("
+            + data.size() + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
             + " samples, fingerprint " + msg.config().dataFingerprint() + ")");
       }
-      msg.normalization().applyInPlace(train);
-      // A worker outlives its coordinator (see ready): when the coordinator's node is gone, this
-      // node restarts and joins whichever coordinator comes back (a resumed one, typically).
-      return ready(msg, train);
+      msg.normalization().applyInPlace(data);
+      return join(msg, data);
     } catch (UserException | IllegalArgumentException e) {
       getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), e.getMessage());
       msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, e.getMessage()));
@@ -180,10 +270,10 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
-  private Behavior<Command> onDataChunk(io.syncgrad.common.protocol.WorkerProtocol.DataChunk chunk) {
-    StartRun run = shippedRun;
-    int width = run == null ? 0 : run.model().inputSize();
-    if (run == null || !chunk.runId().equals(run.runId()) || chunk.width() != width || chunk.firstRow() < 0
+  private Behavior<Command> onDataChunk(DataChunk chunk) {
+    StartRun r = shippedRun;
+    int width = r == null ? 0 : r.model().inputSize();
+    if (r == null || !chunk.runId().equals(r.runId()) || chunk.width() != width || chunk.firstRow() < 0
         || chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
       getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
           chunk.runId());
@@ -194,181 +284,361 @@ public final class Worker extends AbstractBehavior<Command> {
     if (++chunksReceived < chunk.total()) {
       return this;
     }
-    Dataset train = new Dataset("shipped by the coordinator", shippedFeatures, shippedLabels, shippedLabels.length,
+    Dataset data = new Dataset("shipped by the coordinator", shippedFeatures, shippedLabels, shippedLabels.length,
         width, false);
     shippedRun = null;
-    if (!train.fingerprint().equals(run.shippedFingerprint())) {
-      run.coordinator().tell(new WorkerFailed(run.runId(), workerId, "the shipped data arrived damaged on worker "
-          + workerId + " (fingerprint " + train.fingerprint() + ", sent " + run.shippedFingerprint() + ")"));
+    if (!data.fingerprint().equals(r.shippedFingerprint())) {
+      r.coordinator().tell(new WorkerFailed(r.runId(), workerId, "the shipped data arrived damaged on worker "
+          + workerId + " (fingerprint " + data.fingerprint() + ", sent " + r.shippedFingerprint() + ")"));
       return this;
     }
     // Shipped data is normalised already.
-    return ready(run, train);
-  }
-
-  private Behavior<Command> ready(StartRun msg, Dataset train) {
-    computer = new ShardComputer(msg.model(), msg.config(), train, kernel);
-    shape = Parameters.zeros(msg.model());
-    fold = new ShardFold(shape);
-    runId = msg.runId();
-    coordinator = msg.coordinator();
-    getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
-    openLink(msg);
-    getContext().getLog().info("Worker [{}] ready for run [{}]: {} samples", workerId, runId, train.size());
-    msg.coordinator().tell(new WorkerReady(msg.runId(), workerId));
-    return this;
+    return join(r, data);
   }
 
   /**
-   * Opens the tensor link the coordinator offers. Without one (none offered, or it cannot be
-   * reached) the weights and gradients go over Artery, only slower.
+   * The data is here: open the links, and wait for the state to start from, which the
+   * coordinator sends on its link once the link is open.
    */
-  private void openLink(StartRun msg) {
-    closeLink();
-    if (msg.tensorLink().isEmpty()) {
-      return;
-    }
-    LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(msg.runId())
-        .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
+  private Behavior<Command> join(StartRun msg, Dataset data) {
+    run = msg;
+    runId = msg.runId();
+    coordinator = msg.coordinator();
+    computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
+    getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
+    ActorRef<Command> self = getContext().getSelf();
     try {
-      TensorLinkSettings settings = TensorLinkSettings.fromConfig(getContext().getSystem().settings().config());
-      TensorLink opened = TensorLink.connect(msg.tensorLink(), settings, hello);
-      ActorRef<Command> self = getContext().getSelf();
+      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
+          (peer, frame) -> self.tell(new PeerFrame(peer, frame)), () -> self.tell(new PeerClosed()));
+      LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(runId)
+          .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
+      link = TensorLink.connect(msg.tensorLink(), linkSettings, hello);
+      link.countInto(traffic);
       org.slf4j.Logger log = getContext().getLog();
-      opened.start(frame -> {
-        try {
-          if (frame.hasCompute()) {
-            self.tell(ProtocolSerializer.decode(frame.getCompute()));
-          } else if (frame.hasFoldPrefix()) {
-            self.tell(ProtocolSerializer.decodeFold(frame.getFoldPrefix()));
-          }
-        } catch (IllegalArgumentException e) {
-          log.warn("Tensor link: bad step refused: {}", e.getMessage());
+      link.start(frame -> self.tell(new CoordinatorFrame(frame)),
+          reason -> log.debug("Link to the coordinator closed: {}", reason));
+    } catch (IOException | RuntimeException e) {
+      String reason = "worker " + workerId + " cannot open its link to the coordinator at " + msg.tensorLink() + ": "
+          + e.getMessage();
+      getContext().getLog().error(reason);
+      msg.coordinator().tell(new WorkerFailed(runId, workerId, reason));
+      return this;
+    }
+    getContext().getLog().info("Worker [{}] loaded run [{}]: {} samples; waiting for its state", workerId, runId,
+        data.size());
+    return this;
+  }
+
+  /** The state to start from, on the link to the coordinator. */
+  private Behavior<Command> onCoordinatorFrame(CoordinatorFrame msg) {
+    if (!msg.frame().hasState() || state != null) {
+      return this;
+    }
+    String problem = adoptState(msg.frame().getState());
+    if (problem != null) {
+      getContext().getLog().error("Worker [{}] refuses the coordinator's state: {}", workerId, problem);
+      coordinator.tell(new WorkerFailed(runId, workerId, "the state sent to worker " + workerId + " " + problem));
+      return this;
+    }
+    getContext().getLog().info("Worker [{}] ready for run [{}] at step [{}]", workerId, runId, state.step());
+    coordinator.tell(new WorkerReady(runId, workerId, state.step()));
+    return this;
+  }
+
+  /** Takes a whole state (weights, optimiser, step), checked against the run. @return null, or what is wrong */
+  private String adoptState(StateProto p) {
+    if (!p.getRunId().equals(runId)) {
+      return "is of run " + p.getRunId();
+    }
+    TrainingState s;
+    try {
+      s = CheckpointCodec.decode(p.getState());
+    } catch (UserException | IllegalArgumentException e) {
+      return "is malformed: " + e.getMessage();
+    }
+    if (!s.model().equals(run.model()) || !s.config().equals(run.config())) {
+      return "is of another model or configuration";
+    }
+    state = s;
+    update = new StepUpdate(s.config(), s.params());
+    alone = new StepAggregator(s.config(), s.params());
+    return null;
+  }
+
+  private Behavior<Command> onPrepare(Prepare msg) {
+    if (!msg.runId().equals(runId) || state == null || msg.generation() <= preparing) {
+      return this;
+    }
+    // Whatever is under way is dropped: the new generation starts from a whole step.
+    exchange = null;
+    computed = false;
+    waitingForState = false;
+    preparing = msg.generation();
+    coordinator.tell(new CoordinatorProtocol.Prepared(runId, msg.generation(), workerId, state.step()));
+    return this;
+  }
+
+  private Behavior<Command> onGo(Go msg) {
+    if (!msg.runId().equals(runId) || msg.generation() != preparing || state == null) {
+      return this;
+    }
+    Map<String, byte[]> keys = new HashMap<>();
+    Map<String, String> endpoints = new HashMap<>();
+    boolean member = false;
+    for (Member m : msg.members()) {
+      if (m.workerId().equals(workerId)) {
+        member = true;
+      } else {
+        keys.put(m.workerId(), m.pairKey());
+        endpoints.put(m.workerId(), m.endpoint());
+      }
+    }
+    if (!member) {
+      return this;
+    }
+    exchange = new StepExchange(runId, workerId, msg.generation(), msg.members(), state.params(),
+        state.config().shards());
+    credit = msg.creditStep();
+    snapshotStep = msg.snapshotStep();
+    partitions.clear();
+    for (var p : msg.partitions()) {
+      if (p.workerId().equals(workerId)) {
+        partitions.put(p.afterStep(), p.millis());
+      }
+    }
+    peers.members(keys, endpoints);
+    computed = false;
+    waitingForState = state.step() < msg.startStep();
+    if (state.step() > msg.startStep()) {
+      getContext().getLog().warn("Worker [{}] is at step [{}], past the generation's start [{}]", workerId,
+          state.step(), msg.startStep());
+    }
+    if (msg.stateSource().equals(workerId)) {
+      LinkFrameProto frame = stateFrame();
+      for (Member m : msg.members()) {
+        if (m.appliedStep() < msg.startStep() && !m.workerId().equals(workerId)) {
+          peers.send(m.workerId(), frame, 2, msg.generation(), state.step(), route(workerId, m.workerId()), 0,
+              "state of step " + state.step() + " to " + m.workerId());
         }
-      }, reason -> log.debug("Tensor link to {} closed: {}", opened.peer(), reason));
-      link = opened;
-      getContext().getLog().info("Worker [{}] opened its tensor link to {}", workerId, msg.tensorLink());
-    } catch (IOException | IllegalArgumentException e) {
-      getContext().getLog().warn("Worker [{}] cannot open a tensor link to {} ({}); weights and gradients go over "
-          + "Artery", workerId, msg.tensorLink(), e.getMessage());
+      }
+      if (msg.resendSnapshot()) {
+        link.send(frame);
+      }
+    }
+    getContext().getLog().info("Worker [{}] in generation [{}] with {} members, shards [{}, {}), from step [{}]",
+        workerId, msg.generation(), msg.members().size(), exchange.me().firstShard(), exchange.me().endShard(),
+        msg.startStep());
+    getContext().getSelf().tell(new NextStep(msg.generation()));
+    return this;
+  }
+
+  private LinkFrameProto stateFrame() {
+    return LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId(runId)
+        .setGeneration(exchange == null ? 0 : exchange.generation).setFromWorker(workerId)
+        .setState(CheckpointCodec.encode(state))).build();
+  }
+
+  private static long route(String from, String to) {
+    return ((long) from.hashCode() << 32) ^ to.hashCode();
+  }
+
+  private Behavior<Command> onCredit(Credit msg) {
+    if (exchange != null && msg.runId().equals(runId) && msg.generation() == exchange.generation
+        && msg.throughStep() > credit) {
+      credit = msg.throughStep();
+      snapshotStep = msg.snapshotStep();
+      getContext().getSelf().tell(new NextStep(msg.generation()));
+    }
+    return this;
+  }
+
+  /** Starts the next step when nothing holds it: in a generation, credited, not under way. */
+  private Behavior<Command> onNextStep(NextStep msg) {
+    if (exchange == null || msg.generation() != exchange.generation || waitingForState || computed
+        || state.step() >= run.totalSteps() || state.step() + 1 > credit) {
+      return this;
+    }
+    long step = state.step();
+    stepStarted = System.nanoTime();
+    computer.prepare(step);
+    var me = exchange.me();
+    if (ownLosses == null || ownLosses.length != me.endShard() - me.firstShard()) {
+      ownLosses = new double[me.endShard() - me.firstShard()];
+    }
+    for (int s = me.firstShard(); s < me.endShard(); s++) {
+      computer.compute(state.params(), step, s);
+      ownLosses[s - me.firstShard()] = computer.lossSum(s);
+    }
+    computeNanos = System.nanoTime() - stepStarted;
+    computed = true;
+    if (exchange.alone()) {
+      return applyAlone(step);
+    }
+    exchange.sumOwn(computer);
+    for (int c = 0; c < exchange.members.size(); c++) {
+      if (c != exchange.rank) {
+        String to = exchange.members.get(c).workerId();
+        peers.send(to, exchange.partialFor(c, step, ownLosses), 0, exchange.generation, step, route(workerId, to), c,
+            "partial sum of step " + step + " chunk " + c + " to " + to);
+      }
+    }
+    exchange.offerOwn(step, ownLosses);
+    return progressed(step);
+  }
+
+  /** The generation is this worker alone: the one-node trainer's step, nothing to exchange. */
+  private Behavior<Command> applyAlone(long step) {
+    double loss = 0;
+    for (double l : ownLosses) {
+      loss += l;
+    }
+    try {
+      alone.apply(step, computer, state.params(), state.optimizer());
+    } catch (UserException e) {
+      return diverged(step, e.getMessage());
+    }
+    return applied(step, loss, alone.gradientNorm());
+  }
+
+  /** Moves the step on as far as what is in allows: reduce this worker's chunk, apply the step. */
+  private Behavior<Command> progressed(long step) {
+    if (!computed) {
+      return this;
+    }
+    if (exchange.reducible(step) && !reducedSent) {
+      reducedSent = true;
+      LinkFrameProto frame = exchange.reducedFrame(step);
+      for (int c = 0; c < exchange.members.size(); c++) {
+        if (c != exchange.rank) {
+          String to = exchange.members.get(c).workerId();
+          peers.send(to, frame, 1, exchange.generation, step, route(workerId, to), exchange.rank,
+              "reduced chunk " + exchange.rank + " of step " + step + " to " + to);
+        }
+      }
+    }
+    if (!exchange.complete(step)) {
+      return this;
+    }
+    double[] losses = exchange.shardLosses(step);
+    double loss = 0;
+    for (int s = 0; s < losses.length; s++) {
+      loss += losses[s];
+      if (!Double.isFinite(losses[s])) {
+        return diverged(step, "training diverged at step " + step + ": shard " + s + " has loss " + losses[s]
+            + "; lower --lr or set --clip-norm; the last checkpoint is kept");
+      }
+    }
+    if (!update.apply(step, exchange.gathered(), state.config().batchSize(), state.params(), state.optimizer())) {
+      return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage());
+    }
+    return applied(step, loss, update.gradientNorm());
+  }
+
+  private boolean reducedSent;
+
+  private Behavior<Command> applied(long step, double loss, double norm) {
+    state = state.atStep(step + 1);
+    computed = false;
+    reducedSent = false;
+    long applied = state.step();
+    coordinator.tell(new StepReport(runId, exchange.generation, applied, workerId, loss, state.config().batchSize(),
+        norm, computeNanos, System.nanoTime() - stepStarted, traffic.sentBytes(), traffic.receivedBytes(),
+        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), peers.takeEvents(), ""));
+    if (applied == snapshotStep && exchange.rank == 0) {
+      link.send(stateFrame());
+    }
+    Long cut = partitions.remove(applied);
+    if (cut != null) {
+      getContext().getLog().warn("Fault injected: worker [{}] cut off from its peers for {} ms", workerId, cut);
+      peers.partition(cut);
+    }
+    getContext().getSelf().tell(new NextStep(exchange.generation));
+    return this;
+  }
+
+  private Behavior<Command> diverged(long step, String why) {
+    getContext().getLog().error("Worker [{}]: {}", workerId, why);
+    coordinator.tell(new StepReport(runId, exchange.generation, step + 1, workerId, Double.NaN, 0, Double.NaN,
+        computeNanos, 0, traffic.sentBytes(), traffic.receivedBytes(), peers.injected(), duplicatesRejected,
+        staleRejected, peers.retries(), peers.takeEvents(), why));
+    exchange = null;
+    computed = false;
+    return this;
+  }
+
+  private Behavior<Command> onPeerFrame(PeerFrame msg) {
+    LinkFrameProto f = msg.frame();
+    if (f.hasState()) {
+      return onPeerState(msg.peer(), f.getState());
+    }
+    if (exchange == null || state == null) {
+      return this;
+    }
+    long current = state.step();
+    StepExchange.Outcome outcome;
+    String from;
+    if (f.hasPartial()) {
+      from = f.getPartial().getFromWorker();
+      outcome = from.equals(msg.peer()) ? exchange.offerPartial(f.getPartial(), current) : StepExchange.Outcome.INVALID;
+    } else if (f.hasReduced()) {
+      from = f.getReduced().getFromWorker();
+      outcome = from.equals(msg.peer()) ? exchange.offerReduced(f.getReduced(), current)
+          : StepExchange.Outcome.INVALID;
+    } else {
+      return this;
+    }
+    switch (outcome) {
+      case TAKEN:
+        return progressed(current);
+      case DUPLICATE:
+        duplicatesRejected++;
+        return this;
+      case STALE:
+        staleRejected++;
+        return this;
+      default:
+        getContext().getLog().warn("Worker [{}] refused a frame of peer [{}]: {}", workerId, msg.peer(),
+            exchange.problem() == null ? "sent as another worker" : exchange.problem());
+        return this;
     }
   }
 
-  private void closeLink() {
+  /** The state of the generation's start, from its state source, for a member that was behind. */
+  private Behavior<Command> onPeerState(String peer, StateProto p) {
+    if (exchange == null || !waitingForState || p.getGeneration() != exchange.generation
+        || !p.getFromWorker().equals(peer)) {
+      return this;
+    }
+    long before = state.step();
+    String problem = adoptState(p);
+    if (problem != null) {
+      getContext().getLog().warn("Worker [{}] refuses the state of peer [{}]: {}", workerId, peer, problem);
+      return this;
+    }
+    waitingForState = false;
+    getContext().getLog().info("Worker [{}] caught up from step [{}] to [{}] with the state of [{}]", workerId, before,
+        state.step(), peer);
+    getContext().getSelf().tell(new NextStep(exchange.generation));
+    return this;
+  }
+
+  private void closeLinks() {
     if (link != null) {
       link.close();
       link = null;
     }
-  }
-
-  private Behavior<Command> onComputeStep(ComputeStep msg) {
-    if (computer == null || !msg.runId().equals(runId)) {
-      getContext().getLog().debug("Worker [{}] ignores a step of unknown run [{}]", workerId, msg.runId());
-      return this;
-    }
-    if (!msg.weights().sameShape(shape)) {
-      getContext().getLog().warn("Worker [{}] refuses step [{}]: weights {} do not fit the model {}", workerId,
-          msg.step(), msg.weights().shapes(), shape.shapes());
-      return this;
-    }
-    computer.prepare(msg.step());
-    waiting = null;
-    boolean folding = msg.fold() && consecutive(msg.shards());
-    long total = 0;
-    for (int shard : msg.shards()) {
-      if (shard < 0 || shard >= computer.plan().shards()) {
-        getContext().getLog().warn("Worker [{}] refuses shard [{}] of step [{}]: the run has {} shards", workerId,
-            shard, msg.step(), computer.plan().shards());
-        return this;
-      }
-      long t0 = System.nanoTime();
-      computer.compute(msg.weights(), msg.step(), shard);
-      long nanos = System.nanoTime() - t0;
-      total += nanos;
-      if (!folding) {
-        sendShard(msg, shard, nanos);
-      }
-    }
-    if (folding) {
-      waiting = msg;
-      waitingNanos = total;
-      if (msg.shards().get(0) == 0) {
-        foldAndSend(null);
-      } else if (early != null && continues(early, msg)) {
-        foldAndSend(early);
-      }
-    }
-    return this;
-  }
-
-  private static boolean consecutive(java.util.List<Integer> shards) {
-    for (int i = 1; i < shards.size(); i++) {
-      if (shards.get(i) != shards.get(i - 1) + 1) {
-        return false;
-      }
-    }
-    return !shards.isEmpty();
-  }
-
-  private static boolean continues(FoldPrefix p, ComputeStep s) {
-    return p.runId().equals(s.runId()) && p.generation() == s.generation() && p.step() == s.step()
-        && p.through() + 1 == s.shards().get(0);
-  }
-
-  private void sendShard(ComputeStep msg, int shard, long nanos) {
-    if (link != null && link.isOpen()) {
-      // Encoding copies the gradient: the next shard may reuse the buffer at once.
-      link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new ShardComputed(runId,
-          msg.generation(), msg.step(), shard, computer.gradient(shard), computer.samples(shard),
-          computer.lossSum(shard), workerId, nanos))).build());
-    } else {
-      // A copy: the message may still be in flight when the next shard reuses the buffer.
-      coordinator.tell(new ShardComputed(runId, msg.generation(), msg.step(), shard, computer.gradient(shard).copy(),
-          computer.samples(shard), computer.lossSum(shard), workerId, nanos));
-    }
-  }
-
-  private Behavior<Command> onFoldPrefix(FoldPrefix msg) {
-    if (waiting != null && continues(msg, waiting)) {
-      foldAndSend(msg);
-    } else if (msg.runId().equals(runId)) {
-      early = msg;
-    }
-    return this;
-  }
-
-  /**
-   * Adds up the waiting step's shards onto {@code prefix} (nothing: they start at shard 0), in
-   * shard order, and sends the longer prefix to the coordinator.
-   */
-  private void foldAndSend(FoldPrefix prefix) {
-    ComputeStep msg = waiting;
-    waiting = null;
-    early = null;
-    fold.reset();
-    if (prefix != null) {
-      if (!prefix.prefix().sameShape(shape)) {
-        getContext().getLog().warn("Worker [{}] refuses a prefix of step [{}] that does not fit the model", workerId,
-            prefix.step());
-        return;
-      }
-      fold.resume(prefix.through(), prefix.prefix(), prefix.lossSum(), prefix.samples());
-    }
-    for (int shard : msg.shards()) {
-      fold.add(shard, computer.gradient(shard), computer.lossSum(shard), computer.samples(shard));
-    }
-    int through = msg.shards().get(msg.shards().size() - 1);
-    if (link != null && link.isOpen()) {
-      link.send(LinkFrameProto.newBuilder().setGradient(ProtocolSerializer.encode(new PrefixComputed(runId,
-          msg.generation(), msg.step(), through, fold.sum(), fold.lossSum(), fold.samples(), workerId,
-          waitingNanos))).build());
-    } else {
-      coordinator.tell(new PrefixComputed(runId, msg.generation(), msg.step(), through, fold.sum().copy(),
-          fold.lossSum(), fold.samples(), workerId, waitingNanos));
+    if (peers != null) {
+      peers.close();
+      peers = null;
+    } else if (peerServer != null) {
+      peerServer.close();
     }
   }
 
   private Behavior<Command> onStopRun(StopRun msg) {
+    if (runId != null && !msg.runId().equals(runId)) {
+      return this;
+    }
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
     onStop.accept(Outcome.RUN_OVER);
     return Behaviors.stopped();

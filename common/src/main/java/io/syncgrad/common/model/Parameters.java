@@ -137,6 +137,44 @@ public final class Parameters {
     }
   }
 
+  /**
+   * Copies scalars {@code [from, from + n)} of the flat parameter vector (canonical order, the
+   * tensors one after another) into {@code dst[off..off + n)}.
+   */
+  public void readRange(long from, float[] dst, int off, int n) {
+    walkRange(from, n, (t, i, len, at) -> System.arraycopy(tensors[t].data, i, dst, off + at, len));
+  }
+
+  /** Sets scalars {@code [from, from + n)} of the flat vector from {@code src[off..off + n)}. */
+  public void writeRange(long from, float[] src, int off, int n) {
+    walkRange(from, n, (t, i, len, at) -> System.arraycopy(src, off + at, tensors[t].data, i, len));
+  }
+
+  /** A run of {@code len} scalars of tensor {@code t} from index {@code i}: the {@code at}-th of the range. */
+  private interface Segment {
+    void accept(int t, int i, int len, int at);
+  }
+
+  private void walkRange(long from, int n, Segment segment) {
+    if (from < 0 || n < 0 || from + n > size()) {
+      throw new IndexOutOfBoundsException("range [" + from + ", " + (from + n) + ") of " + size() + " parameters");
+    }
+    long start = 0;
+    int done = 0;
+    for (int t = 0; t < tensors.length && done < n; t++) {
+      int len = tensors[t].getNumElements();
+      long end = start + len;
+      long pos = from + done;
+      if (pos < end) {
+        int i = (int) (pos - start);
+        int take = Math.min(len - i, n - done);
+        segment.accept(t, i, take, done);
+        done += take;
+      }
+      start = end;
+    }
+  }
+
   /** {@code this /= divisor}, element by element. */
   public void divideInPlace(float divisor) {
     for (FMatrixRMaj m : tensors) {

@@ -2,9 +2,12 @@ package io.syncgrad.common.protocol;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.receptionist.ServiceKey;
-import io.syncgrad.common.model.Parameters;
+import java.util.List;
 
-/** What the coordinator hears from workers: registrations, readiness and shard results. */
+/**
+ * What the coordinator hears from workers: registrations, readiness, how far each one is when a
+ * generation forms, and a report of every step applied. Nothing here carries tensors.
+ */
 public final class CoordinatorProtocol {
 
   private CoordinatorProtocol() {}
@@ -13,90 +16,44 @@ public final class CoordinatorProtocol {
   public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "syncgrad-coordinator");
 
   /** Every message the coordinator handles. */
-  public sealed interface Command permits RegisterWorker, WorkerReady, WorkerFailed, StepResult, Internal {}
+  public sealed interface Command permits RegisterWorker, WorkerReady, WorkerFailed, Prepared, StepReport,
+      Internal {}
 
-  /** A worker's answer to a step: one shard's sum, or the sum of the shards up to one. */
-  public sealed interface StepResult extends Command permits ShardComputed, PrefixComputed {
-    String runId();
-
-    long generation();
-
-    long step();
-
-    /** The last shard the result covers. */
-    int lastShard();
-
-    /** The gradient it carries. */
-    Parameters sum();
-
-    String workerId();
-
-    long computeNanos();
-
-    /** What it is, for messages. */
-    default String describe() {
-      return (this instanceof PrefixComputed ? "prefix through shard " : "gradient of shard ") + lastShard();
-    }
-  }
-
-  /** The coordinator's own private messages (timers, adapters, DeathWatch). */
+  /** The coordinator's own private messages (timers, adapters, DeathWatch, link frames). */
   public non-sealed interface Internal extends Command {}
 
   /**
    * A worker offers itself.
    *
-   * @param kernel the worker's kernel identity: workers with other kernels would give other bytes
+   * @param kernel       the worker's kernel identity: workers with other kernels would give other bytes
+   * @param peerEndpoint where its peers open their links to it, {@code host:port}
    */
-  public record RegisterWorker(String workerId, ActorRef<WorkerProtocol.Command> worker, String kernel, int threads)
-      implements Command, WireMessage {}
+  public record RegisterWorker(String workerId, ActorRef<WorkerProtocol.Command> worker, String kernel,
+      String peerEndpoint) implements Command, WireMessage {}
 
-  /** The worker loaded and checked the data of {@code runId}. */
-  public record WorkerReady(String runId, String workerId) implements Command, WireMessage {}
+  /** The worker loaded and checked the data of {@code runId} and holds the state to start from. */
+  public record WorkerReady(String runId, String workerId, long appliedStep) implements Command, WireMessage {}
 
   /** The worker cannot take part in {@code runId}, and says why. */
   public record WorkerFailed(String runId, String workerId, String reason) implements Command, WireMessage {}
 
+  /** The worker stopped for {@code generation}, having applied {@code appliedStep} steps. */
+  public record Prepared(String runId, long generation, String workerId, long appliedStep)
+      implements Command, WireMessage {}
+
   /**
-   * The gradient sum of one shard at one step, keyed by (run, generation, step, shard).
+   * A step the worker applied, with what it gave and the worker's cumulative counters.
    *
-   * @param gradient     a snapshot nobody modifies: it may still be in flight
-   * @param computeNanos how long the worker computed this shard
+   * @param lossSum     over every shard of the step, in shard order (every worker knows them all)
+   * @param diverged    non-empty: the step's gradient was not finite and nothing was applied
+   * @param faultEvents the faults its links injected since its last report
    */
-  public record ShardComputed(String runId, long generation, long step, int shard, Parameters gradient, int samples,
-      double lossSum, String workerId, long computeNanos) implements StepResult, WireMessage {
-
-    @Override
-    public int lastShard() {
-      return shard;
-    }
-
-    @Override
-    public Parameters sum() {
-      return gradient;
-    }
-  }
-
-  /**
-   * The sum of shards 0..{@code through} of a step, in shard order, from a worker that added up
-   * its consecutive shards onto the prefix before them.
-   */
-  public record PrefixComputed(String runId, long generation, long step, int through, Parameters prefix,
-      double lossSum, long samples, String workerId, long computeNanos) implements StepResult, WireMessage {
-
-    @Override
-    public int lastShard() {
-      return through;
-    }
-
-    @Override
-    public Parameters sum() {
-      return prefix;
-    }
-
-    /** The same with a prefix of its own, for whoever takes over and modifies the prefix. */
-    public PrefixComputed copy() {
-      return new PrefixComputed(runId, generation, step, through, prefix.copy(), lossSum, samples, workerId,
-          computeNanos);
+  public record StepReport(String runId, long generation, long step, String workerId, double lossSum, long samples,
+      double gradientNorm, long computeNanos, long stepNanos, long sentBytes, long receivedBytes,
+      long faultsInjected, long duplicatesRejected, long staleRejected, long retries, List<String> faultEvents,
+      String diverged) implements Command, WireMessage {
+    public StepReport {
+      faultEvents = List.copyOf(faultEvents);
     }
   }
 }

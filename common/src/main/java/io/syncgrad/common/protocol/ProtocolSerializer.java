@@ -7,21 +7,28 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.serialization.SerializerWithStringManifest;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.syncgrad.common.codec.ModelCodec;
-import io.syncgrad.common.codec.TensorCodec;
 import io.syncgrad.common.model.ModelSpec;
-import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.train.TrainingConfig;
-import io.syncgrad.proto.ComputeStepProto;
+import io.syncgrad.common.transport.LinkFaults;
+import io.syncgrad.common.transport.Traffic;
+import io.syncgrad.proto.CreditProto;
 import io.syncgrad.proto.DataChunkProto;
+import io.syncgrad.proto.GoProto;
+import io.syncgrad.proto.MemberProto;
+import io.syncgrad.proto.PartitionProto;
+import io.syncgrad.proto.PeerFaultsProto;
+import io.syncgrad.proto.PrepareProto;
+import io.syncgrad.proto.PreparedProto;
+import io.syncgrad.proto.StepReportProto;
 import io.syncgrad.proto.DataSpecProto;
 import io.syncgrad.proto.RegisterWorkerProto;
-import io.syncgrad.proto.ShardGradientProto;
 import io.syncgrad.proto.StartRunProto;
 import io.syncgrad.proto.StopRunProto;
-import io.syncgrad.proto.TensorProto;
 import io.syncgrad.proto.WorkerFailedProto;
 import io.syncgrad.proto.WorkerReadyProto;
 import java.io.NotSerializableException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -38,18 +45,31 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   private static final String REGISTER = "R";
   private static final String READY = "Y";
   private static final String FAILED = "F";
-  private static final String SHARD = "G";
   private static final String START = "S";
-  private static final String COMPUTE = "C";
   private static final String STOP = "X";
   private static final String CHUNK = "D";
-  private static final String PREFIX = "P";
-  private static final String FOLD = "Q";
+  private static final String PREPARE = "P";
+  private static final String PREPARED = "Q";
+  private static final String GO = "G";
+  private static final String CREDIT = "C";
+  private static final String REPORT = "T";
 
   private final ActorRefResolver resolver;
+  private final Traffic traffic = new Traffic();
 
   public ProtocolSerializer(ExtendedActorSystem system) {
     this.resolver = ActorRefResolver.get(Adapter.toTyped(system));
+  }
+
+  /** The bytes of this node's messages that went through this serializer: its Artery traffic. */
+  public Traffic traffic() {
+    return traffic;
+  }
+
+  /** The serializer of {@code system}'s messages, for its traffic. */
+  public static ProtocolSerializer of(akka.actor.typed.ActorSystem<?> system) {
+    return (ProtocolSerializer) akka.serialization.SerializationExtension.get(Adapter.toClassic(system))
+        .serializerByIdentity().apply(IDENTIFIER);
   }
 
   @Override
@@ -65,36 +85,54 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return READY;
     } else if (o instanceof CoordinatorProtocol.WorkerFailed) {
       return FAILED;
-    } else if (o instanceof CoordinatorProtocol.ShardComputed) {
-      return SHARD;
+    } else if (o instanceof CoordinatorProtocol.Prepared) {
+      return PREPARED;
+    } else if (o instanceof CoordinatorProtocol.StepReport) {
+      return REPORT;
     } else if (o instanceof WorkerProtocol.StartRun) {
       return START;
-    } else if (o instanceof WorkerProtocol.ComputeStep) {
-      return COMPUTE;
     } else if (o instanceof WorkerProtocol.StopRun) {
       return STOP;
     } else if (o instanceof WorkerProtocol.DataChunk) {
       return CHUNK;
-    } else if (o instanceof CoordinatorProtocol.PrefixComputed) {
-      return PREFIX;
-    } else if (o instanceof WorkerProtocol.FoldPrefix) {
-      return FOLD;
+    } else if (o instanceof WorkerProtocol.Prepare) {
+      return PREPARE;
+    } else if (o instanceof WorkerProtocol.Go) {
+      return GO;
+    } else if (o instanceof WorkerProtocol.Credit) {
+      return CREDIT;
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
 
   @Override
   public byte[] toBinary(Object o) {
+    byte[] bytes = encode(o);
+    traffic.sent(bytes.length);
+    return bytes;
+  }
+
+  private byte[] encode(Object o) {
     if (o instanceof CoordinatorProtocol.RegisterWorker m) {
       return RegisterWorkerProto.newBuilder().setWorkerId(m.workerId()).setWorkerRef(ref(m.worker()))
-          .setKernel(m.kernel()).setThreads(m.threads()).build().toByteArray();
+          .setKernel(m.kernel()).setPeerEndpoint(m.peerEndpoint()).build().toByteArray();
     } else if (o instanceof CoordinatorProtocol.WorkerReady m) {
-      return WorkerReadyProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).build().toByteArray();
+      return WorkerReadyProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId())
+          .setAppliedStep(m.appliedStep()).build().toByteArray();
     } else if (o instanceof CoordinatorProtocol.WorkerFailed m) {
       return WorkerFailedProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).setReason(m.reason())
           .build().toByteArray();
-    } else if (o instanceof CoordinatorProtocol.ShardComputed m) {
-      return encode(m).toByteArray();
+    } else if (o instanceof CoordinatorProtocol.Prepared m) {
+      return PreparedProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setWorkerId(m.workerId())
+          .setAppliedStep(m.appliedStep()).build().toByteArray();
+    } else if (o instanceof CoordinatorProtocol.StepReport m) {
+      return StepReportProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
+          .setWorkerId(m.workerId()).setLossSum(m.lossSum()).setSamples(m.samples())
+          .setGradientNorm(m.gradientNorm()).setComputeNanos(m.computeNanos()).setStepNanos(m.stepNanos())
+          .setSentBytes(m.sentBytes()).setReceivedBytes(m.receivedBytes()).setFaultsInjected(m.faultsInjected())
+          .setDuplicatesRejected(m.duplicatesRejected()).setStaleRejected(m.staleRejected())
+          .setRetries(m.retries()).addAllFaultEvents(m.faultEvents()).setDiverged(m.diverged()).build()
+          .toByteArray();
     } else if (o instanceof WorkerProtocol.StartRun m) {
       DataSpec d = m.data();
       DataSpecProto.Builder data = DataSpecProto.newBuilder().setTestFraction(d.testFraction())
@@ -105,10 +143,15 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       if (d.testData() != null) {
         data.setTestData(d.testData());
       }
+      LinkFaults f = m.faults();
       return StartRunProto.newBuilder().setRunId(m.runId()).setModel(ModelCodec.encode(m.model()))
           .setConfig(ModelCodec.encode(m.config())).setNormalization(ModelCodec.encode(m.normalization()))
           .setData(data).setCoordinatorRef(ref(m.coordinator())).setShippedFingerprint(m.shippedFingerprint())
-          .setTensorLink(m.tensorLink()).setLinkToken(m.linkToken()).build().toByteArray();
+          .setTensorLink(m.tensorLink()).setLinkToken(m.linkToken()).setTotalSteps(m.totalSteps())
+          .setPeerFaults(PeerFaultsProto.newBuilder().setDrop(f.drop()).setDuplicate(f.duplicate())
+              .setDelay(f.delay()).setMaxDelayMillis(f.maxDelay().toMillis()).setSeed(f.seed())
+              .setRetransmitMillis(f.retransmit().toMillis()))
+          .setWindow(m.window()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.DataChunk m) {
       java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(m.features().length * Float.BYTES)
           .order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -120,37 +163,61 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         b.addLabels(y);
       }
       return b.build().toByteArray();
-    } else if (o instanceof WorkerProtocol.ComputeStep m) {
-      return encode(m, TensorCodec.encode(m.weights())).toByteArray();
     } else if (o instanceof WorkerProtocol.StopRun m) {
       return StopRunProto.newBuilder().setRunId(m.runId()).setReason(m.reason()).build().toByteArray();
-    } else if (o instanceof CoordinatorProtocol.PrefixComputed m) {
-      return encode(m).toByteArray();
-    } else if (o instanceof WorkerProtocol.FoldPrefix m) {
-      return encode(m).toByteArray();
+    } else if (o instanceof WorkerProtocol.Prepare m) {
+      return PrepareProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).build().toByteArray();
+    } else if (o instanceof WorkerProtocol.Credit m) {
+      return CreditProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+          .setThroughStep(m.throughStep()).setSnapshotStep(m.snapshotStep()).build().toByteArray();
+    } else if (o instanceof WorkerProtocol.Go m) {
+      GoProto.Builder b = GoProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+          .setStartStep(m.startStep()).setStateSource(m.stateSource()).setCreditStep(m.creditStep())
+          .setSnapshotStep(m.snapshotStep()).setResendSnapshot(m.resendSnapshot());
+      for (WorkerProtocol.Member x : m.members()) {
+        b.addMembers(MemberProto.newBuilder().setWorkerId(x.workerId()).setEndpoint(x.endpoint())
+            .setFirstShard(x.firstShard()).setEndShard(x.endShard()).setAppliedStep(x.appliedStep())
+            .setPairKey(com.google.protobuf.ByteString.copyFrom(x.pairKey())));
+      }
+      for (WorkerProtocol.Partition x : m.partitions()) {
+        b.addPartitions(PartitionProto.newBuilder().setWorkerId(x.workerId()).setAfterStep(x.afterStep())
+            .setMillis(x.millis()));
+      }
+      return b.build().toByteArray();
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
 
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    traffic.received(bytes.length);
     try {
       switch (manifest) {
         case REGISTER: {
           RegisterWorkerProto p = RegisterWorkerProto.parseFrom(bytes);
           return new CoordinatorProtocol.RegisterWorker(p.getWorkerId(), resolver.resolveActorRef(p.getWorkerRef()),
-              p.getKernel(), p.getThreads());
+              p.getKernel(), p.getPeerEndpoint());
         }
         case READY: {
           WorkerReadyProto p = WorkerReadyProto.parseFrom(bytes);
-          return new CoordinatorProtocol.WorkerReady(p.getRunId(), p.getWorkerId());
+          return new CoordinatorProtocol.WorkerReady(p.getRunId(), p.getWorkerId(), p.getAppliedStep());
         }
         case FAILED: {
           WorkerFailedProto p = WorkerFailedProto.parseFrom(bytes);
           return new CoordinatorProtocol.WorkerFailed(p.getRunId(), p.getWorkerId(), p.getReason());
         }
-        case SHARD:
-          return decode(ShardGradientProto.parseFrom(bytes));
+        case PREPARED: {
+          PreparedProto p = PreparedProto.parseFrom(bytes);
+          return new CoordinatorProtocol.Prepared(p.getRunId(), p.getGeneration(), p.getWorkerId(),
+              p.getAppliedStep());
+        }
+        case REPORT: {
+          StepReportProto p = StepReportProto.parseFrom(bytes);
+          return new CoordinatorProtocol.StepReport(p.getRunId(), p.getGeneration(), p.getStep(), p.getWorkerId(),
+              p.getLossSum(), p.getSamples(), p.getGradientNorm(), p.getComputeNanos(), p.getStepNanos(),
+              p.getSentBytes(), p.getReceivedBytes(), p.getFaultsInjected(), p.getDuplicatesRejected(),
+              p.getStaleRejected(), p.getRetries(), p.getFaultEventsList(), p.getDiverged());
+        }
         case START: {
           StartRunProto p = StartRunProto.parseFrom(bytes);
           DataSpecProto d = p.getData();
@@ -158,9 +225,12 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
               d.getTestData().isEmpty() ? null : d.getTestData(), d.getTestFraction(), d.getLabelColumn(), d.getSeed());
           ModelSpec model = ModelCodec.decode(p.getModel());
           TrainingConfig config = ModelCodec.decode(p.getConfig());
+          PeerFaultsProto f = p.getPeerFaults();
+          LinkFaults faults = new LinkFaults(f.getDrop(), f.getDuplicate(), f.getDelay(),
+              Duration.ofMillis(f.getMaxDelayMillis()), f.getSeed(), Duration.ofMillis(f.getRetransmitMillis()));
           return new WorkerProtocol.StartRun(p.getRunId(), model, config, ModelCodec.decode(p.getNormalization()),
               data, resolver.resolveActorRef(p.getCoordinatorRef()), p.getShippedFingerprint(), p.getTensorLink(),
-              p.getLinkToken());
+              p.getLinkToken(), p.getTotalSteps(), faults, p.getWindow());
         }
         case CHUNK: {
           DataChunkProto p = DataChunkProto.parseFrom(bytes);
@@ -177,15 +247,34 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           return new WorkerProtocol.DataChunk(p.getRunId(), p.getIndex(), p.getTotal(), p.getFirstRow(), p.getWidth(),
               features, labels);
         }
-        case COMPUTE:
-          return decode(ComputeStepProto.parseFrom(bytes));
-        case PREFIX:
-          return decodePrefix(ShardGradientProto.parseFrom(bytes));
-        case FOLD:
-          return decodeFold(ShardGradientProto.parseFrom(bytes));
         case STOP: {
           StopRunProto p = StopRunProto.parseFrom(bytes);
           return new WorkerProtocol.StopRun(p.getRunId(), p.getReason());
+        }
+        case PREPARE: {
+          PrepareProto p = PrepareProto.parseFrom(bytes);
+          return new WorkerProtocol.Prepare(p.getRunId(), p.getGeneration());
+        }
+        case CREDIT: {
+          CreditProto p = CreditProto.parseFrom(bytes);
+          return new WorkerProtocol.Credit(p.getRunId(), p.getGeneration(), p.getThroughStep(), p.getSnapshotStep());
+        }
+        case GO: {
+          GoProto p = GoProto.parseFrom(bytes);
+          List<WorkerProtocol.Member> members = new ArrayList<>();
+          for (MemberProto x : p.getMembersList()) {
+            if (x.getEndShard() <= x.getFirstShard()) {
+              throw new IllegalArgumentException("member " + x.getWorkerId() + " has no shards");
+            }
+            members.add(new WorkerProtocol.Member(x.getWorkerId(), x.getEndpoint(), x.getFirstShard(),
+                x.getEndShard(), x.getAppliedStep(), x.getPairKey().toByteArray()));
+          }
+          List<WorkerProtocol.Partition> partitions = new ArrayList<>();
+          for (PartitionProto x : p.getPartitionsList()) {
+            partitions.add(new WorkerProtocol.Partition(x.getWorkerId(), x.getAfterStep(), x.getMillis()));
+          }
+          return new WorkerProtocol.Go(p.getRunId(), p.getGeneration(), members, p.getStartStep(),
+              p.getStateSource(), p.getCreditStep(), p.getSnapshotStep(), p.getResendSnapshot(), partitions);
         }
         default:
           throw new NotSerializableException("unknown manifest '" + manifest + "'");
@@ -197,73 +286,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
     }
   }
 
-  /** A gradient as protobuf: the one mapping, for Artery and for tensor links. */
-  public static ShardGradientProto encode(CoordinatorProtocol.ShardComputed m) {
-    return ShardGradientProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-        .setShard(m.shard()).addAllGradient(TensorCodec.encode(m.gradient())).setSamples(m.samples())
-        .setLossSum(m.lossSum()).setWorkerId(m.workerId()).setComputeNanos(m.computeNanos()).build();
-  }
-
-  /**
-   * A step as protobuf, with its weights already encoded: a coordinator encodes the weights once
-   * per step and shares them between the messages to its workers.
-   */
-  public static ComputeStepProto encode(WorkerProtocol.ComputeStep m, List<TensorProto> weights) {
-    return ComputeStepProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-        .addAllShards(m.shards()).addAllParameters(weights).setFold(m.fold()).build();
-  }
-
-  /** A worker's prefix as protobuf. */
-  public static ShardGradientProto encode(CoordinatorProtocol.PrefixComputed m) {
-    return prefix(m.runId(), m.generation(), m.step(), m.through(), m.prefix(), m.lossSum(), m.samples())
-        .setWorkerId(m.workerId()).setComputeNanos(m.computeNanos()).build();
-  }
-
-  /** The coordinator's prefix for the next worker as protobuf. */
-  public static ShardGradientProto encode(WorkerProtocol.FoldPrefix m) {
-    return prefix(m.runId(), m.generation(), m.step(), m.through(), m.prefix(), m.lossSum(), m.samples()).build();
-  }
-
-  private static ShardGradientProto.Builder prefix(String runId, long generation, long step, int through,
-      Parameters sum, double loss, long samples) {
-    return ShardGradientProto.newBuilder().setRunId(runId).setGeneration(generation).setStep(step).setShard(through)
-        .addAllGradient(TensorCodec.encode(sum)).setSamples(Math.toIntExact(samples)).setLossSum(loss).setPrefix(true);
-  }
-
-  /** @throws IllegalArgumentException when a tensor is malformed */
-  public static CoordinatorProtocol.PrefixComputed decodePrefix(ShardGradientProto p) {
-    return new CoordinatorProtocol.PrefixComputed(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
-        decode(p.getGradientList(), "prefix"), p.getLossSum(), Integer.toUnsignedLong(p.getSamples()), p.getWorkerId(),
-        p.getComputeNanos());
-  }
-
-  /** @throws IllegalArgumentException when a tensor is malformed */
-  public static WorkerProtocol.FoldPrefix decodeFold(ShardGradientProto p) {
-    return new WorkerProtocol.FoldPrefix(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
-        decode(p.getGradientList(), "prefix"), p.getLossSum(), Integer.toUnsignedLong(p.getSamples()));
-  }
-
-  /** @throws IllegalArgumentException when a tensor is malformed */
-  public static CoordinatorProtocol.ShardComputed decode(ShardGradientProto p) {
-    return new CoordinatorProtocol.ShardComputed(p.getRunId(), p.getGeneration(), p.getStep(), p.getShard(),
-        decode(p.getGradientList(), "gradient"), p.getSamples(), p.getLossSum(), p.getWorkerId(), p.getComputeNanos());
-  }
-
-  /** @throws IllegalArgumentException when a tensor is malformed */
-  public static WorkerProtocol.ComputeStep decode(ComputeStepProto p) {
-    return new WorkerProtocol.ComputeStep(p.getRunId(), p.getGeneration(), p.getStep(), p.getShardsList(),
-        decode(p.getParametersList(), "weights"), p.getFold());
-  }
-
   private <T> String ref(ActorRef<T> ref) {
     return resolver.toSerializationFormat(ref);
-  }
-
-  /**
-   * Tensors as {@link Parameters}: each travels with its 2-D shape, which the receiver checks
-   * against its model before use.
-   */
-  private static Parameters decode(List<TensorProto> tensors, String what) {
-    return Parameters.fromShapes(tensors, what);
   }
 }

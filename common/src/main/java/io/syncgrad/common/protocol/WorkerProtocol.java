@@ -3,45 +3,41 @@ package io.syncgrad.common.protocol;
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.model.ModelSpec;
-import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.transport.LinkFaults;
 import java.util.List;
 
-/** What a worker is told: prepare for a run, compute shards of a step, stop. */
+/**
+ * What a worker is told by the coordinator: prepare for a run, form a generation, go on stepping,
+ * stop. None of it carries tensors: the weights and gradients travel between the workers on their
+ * peer links, and a worker's whole state on its link to the coordinator.
+ */
 public final class WorkerProtocol {
 
   private WorkerProtocol() {}
 
   /** Every message a worker handles. */
-  public sealed interface Command permits StartRun, DataChunk, ComputeStep, FoldPrefix, StopRun, Internal {}
+  public sealed interface Command permits StartRun, DataChunk, Prepare, Go, Credit, StopRun, Internal {}
 
-  /** The worker's own private messages (receptionist listings, timers). */
+  /** The worker's own private messages (receptionist listings, link frames, timers). */
   public non-sealed interface Internal extends Command {}
 
   /**
-   * Prepare for a run: load the data, normalise it as the coordinator did, build the model.
-   * Answered with {@link CoordinatorProtocol.WorkerReady} or {@link CoordinatorProtocol.WorkerFailed}.
+   * Prepare for a run: load the data, normalise it as the coordinator did, open the link to the
+   * coordinator and receive the state to start from on it. Answered with
+   * {@link CoordinatorProtocol.WorkerReady} or {@link CoordinatorProtocol.WorkerFailed}.
    *
    * @param shippedFingerprint non-empty when the coordinator ships the data in {@link DataChunk}s
-   * @param tensorLink         {@code host:port} where the worker opens its tensor link for the
-   *                           weights and gradients; empty to receive and send them over Artery
-   * @param linkToken          the run's secret that the worker presents on its tensor link
+   * @param tensorLink         {@code host:port} of the coordinator's link server
+   * @param linkToken          the secret that the worker presents on that link
+   * @param totalSteps         the run ends after this step
+   * @param faults             the message faults the worker's peer links inject
+   * @param window             how many steps a worker may run ahead of the coordinator's record
    */
   public record StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization,
       DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint,
-      String tensorLink, String linkToken) implements Command, WireMessage {
-
-    /** A run whose workers read the data themselves, with tensors over Artery. */
-    public StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization, DataSpec data,
-        ActorRef<CoordinatorProtocol.Command> coordinator) {
-      this(runId, model, config, normalization, data, coordinator, "");
-    }
-
-    /** A run with tensors over Artery. */
-    public StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization, DataSpec data,
-        ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint) {
-      this(runId, model, config, normalization, data, coordinator, shippedFingerprint, "", "");
-    }
+      String tensorLink, String linkToken, long totalSteps, LinkFaults faults, int window)
+      implements Command, WireMessage {
 
     /** Whether the coordinator ships the data in {@link DataChunk}s instead. */
     public boolean shipped() {
@@ -59,34 +55,47 @@ public final class WorkerProtocol {
       implements Command, WireMessage {}
 
   /**
-   * Compute {@code shards} of {@code step} with {@code weights}: one
-   * {@link CoordinatorProtocol.ShardComputed} per shard, or, with {@code fold}, one
-   * {@link CoordinatorProtocol.PrefixComputed} for them all.
-   *
-   * @param weights a snapshot nobody modifies: it may still be in flight
-   * @param fold    the shards are consecutive; add them up, continuing the prefix of the shards
-   *                before them ({@link FoldPrefix}) unless they start at shard 0
+   * A new generation is being formed: stop stepping, drop what is under way, and answer
+   * {@link CoordinatorProtocol.Prepared} with the steps applied so far.
    */
-  public record ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights,
-      boolean fold) implements Command, WireMessage {
-    public ComputeStep {
-      shards = List.copyOf(shards);
-    }
+  public record Prepare(String runId, long generation) implements Command, WireMessage {}
 
-    /** One result per shard. */
-    public ComputeStep(String runId, long generation, long step, List<Integer> shards, Parameters weights) {
-      this(runId, generation, step, shards, weights, false);
+  /**
+   * One member of a generation.
+   *
+   * @param endpoint   its peer link server, {@code host:port}
+   * @param firstShard its block of shards {@code [firstShard, endShard)}
+   * @param pairKey    the key that the recipient of the {@link Go} and this member share
+   */
+  public record Member(String workerId, String endpoint, int firstShard, int endShard, long appliedStep,
+      byte[] pairKey) {}
+
+  /**
+   * After step {@code afterStep}, worker {@code workerId} drops every peer frame for {@code millis}.
+   */
+  public record Partition(String workerId, long afterStep, long millis) {}
+
+  /**
+   * The generation is formed. Members that applied fewer than {@code startStep} steps receive the
+   * state of {@code startStep} from {@code stateSource}; then every member steps on.
+   *
+   * @param members        in rank order: member c owns chunk c of the parameters
+   * @param creditStep     steps up to this one may be applied
+   * @param snapshotStep   the rank-0 member sends the coordinator its state when it applies this step
+   * @param resendSnapshot the state source sends its state at {@code startStep} to the coordinator
+   */
+  public record Go(String runId, long generation, List<Member> members, long startStep, String stateSource,
+      long creditStep, long snapshotStep, boolean resendSnapshot, List<Partition> partitions)
+      implements Command, WireMessage {
+    public Go {
+      members = List.copyOf(members);
+      partitions = List.copyOf(partitions);
     }
   }
 
-  /**
-   * The sum of shards 0..{@code through} of a step, in shard order, for the worker whose folded
-   * shards come next: it adds its own and sends the longer prefix on.
-   *
-   * @param prefix nobody modifies it: it may still be in flight
-   */
-  public record FoldPrefix(String runId, long generation, long step, int through, Parameters prefix, double lossSum,
-      long samples) implements Command, WireMessage {}
+  /** Steps up to {@code throughStep} may be applied; the state after {@code snapshotStep} is wanted. */
+  public record Credit(String runId, long generation, long throughStep, long snapshotStep)
+      implements Command, WireMessage {}
 
   /** The run is over; the worker's node may leave the cluster. */
   public record StopRun(String runId, String reason) implements Command, WireMessage {}

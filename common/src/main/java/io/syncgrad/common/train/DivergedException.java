@@ -15,14 +15,8 @@ public final class DivergedException extends UserException {
     super(message);
   }
 
-  static DivergedException locate(long step, StepAggregator.ShardResults results,
-      java.util.function.IntPredicate present, int shards) {
-    boolean summedElsewhere = false;
+  static DivergedException locate(long step, StepAggregator.ShardResults results, int shards) {
     for (int s = 0; s < shards; s++) {
-      if (!present.test(s)) {
-        summedElsewhere = true;
-        continue;
-      }
       if (!Double.isFinite(results.lossSum(s))) {
         return new DivergedException("training diverged at step " + step + ": shard " + s + " has loss "
             + results.lossSum(s) + "; lower --lr or set --clip-norm; the last checkpoint is kept");
@@ -32,11 +26,17 @@ public final class DivergedException extends UserException {
             + " has a non-finite gradient; lower --lr or set --clip-norm; the last checkpoint is kept");
       }
     }
-    if (summedElsewhere) {
-      return new DivergedException("training diverged at step " + step + ": the loss or gradient of a shard the "
-          + "workers added up is not finite; lower --lr or set --clip-norm; the last checkpoint is kept");
-    }
+    return overflowed(step);
+  }
+
+  /** The shards were finite but their sum, or the update, is not. */
+  public static DivergedException overflowed(long step) {
     return new DivergedException("training diverged at step " + step
         + ": the sum of the shard gradients overflowed; lower --lr or set --clip-norm; the last checkpoint is kept");
+  }
+
+  /** What a worker found: {@code what} names the step and where. */
+  public static DivergedException reported(String what) {
+    return new DivergedException(what);
   }
 }

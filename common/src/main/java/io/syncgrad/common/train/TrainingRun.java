@@ -133,6 +133,16 @@ public final class TrainingRun implements Closeable {
     return total;
   }
 
+  /** Steps between checkpoints, 0 for none. */
+  public long checkpointEvery() {
+    return settings.checkpointEvery();
+  }
+
+  /** The step the run resumed from, 0 for a fresh run. */
+  public long resumedFrom() {
+    return resumedFrom;
+  }
+
   /** Whether every step has been applied. */
   public boolean done() {
     return state.step() >= total;
@@ -151,6 +161,24 @@ public final class TrainingRun implements Closeable {
     } catch (IOException e) {
       log.warn("Cannot record a {} event in metrics.jsonl: {}", type, e.toString());
     }
+  }
+
+  /**
+   * Takes the weights and optimiser state of a worker's snapshot, taken after the step about to
+   * be recorded: a cluster's coordinator holds the weights only at the steps that need them
+   * (checkpoints, evaluations, the end), and {@link #stepApplied} then writes and evaluates these.
+   *
+   * @throws IllegalArgumentException when the snapshot is not of this run's next step
+   */
+  public void adoptSnapshot(TrainingState snapshot) {
+    if (snapshot.step() != state.step() + 1 || !snapshot.params().sameShape(state.params())
+        || snapshot.optimizer().kind() != state.optimizer().kind()) {
+      throw new IllegalArgumentException("a snapshot of step " + snapshot.step() + " does not follow step "
+          + state.step());
+    }
+    state.params().copyFrom(snapshot.params());
+    state.optimizer().restore(snapshot.optimizer().updates(), snapshot.optimizer().firstMoment(),
+        snapshot.optimizer().secondMoment());
   }
 
   /** Tells the listener the run starts. */

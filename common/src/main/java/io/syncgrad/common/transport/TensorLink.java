@@ -50,6 +50,7 @@ public final class TensorLink implements AutoCloseable {
   private final LinkedBlockingQueue<LinkFrameProto> outbox = new LinkedBlockingQueue<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Consumer<String> onClosed = reason -> { };
+  private volatile Traffic traffic = new Traffic();
 
   TensorLink(Socket socket, String peer, int maxFrameBytes) throws IOException {
     this.socket = socket;
@@ -97,6 +98,11 @@ public final class TensorLink implements AutoCloseable {
       socket.close();
       throw e;
     }
+  }
+
+  /** Counts this link's bytes into {@code counter} (the node's), from now on. */
+  public void countInto(Traffic counter) {
+    this.traffic = counter;
   }
 
   /** Who is at the other end, for messages. */
@@ -166,6 +172,7 @@ public final class TensorLink implements AutoCloseable {
     if (in.readNBytes(bytes, 0, size) < size) {
       throw new EOFException("the peer closed the link inside a frame");
     }
+    traffic.received(size + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(size));
     // The tensors' bytes stay in the frame's array (aliased, not copied): nothing else holds it.
     CodedInputStream frame = CodedInputStream.newInstance(bytes);
     frame.enableAliasing(true);
@@ -178,6 +185,8 @@ public final class TensorLink implements AutoCloseable {
 
   private void write(LinkFrameProto frame) throws IOException {
     frame.writeDelimitedTo(out);
+    int size = frame.getSerializedSize();
+    traffic.sent(size + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(size));
   }
 
   private void readLoop(Consumer<LinkFrameProto> onFrame) {

@@ -1,7 +1,7 @@
 package io.syncgrad.deploy.cluster;
 
 import io.syncgrad.common.error.UserException;
-import io.syncgrad.coordinator.MessageFaults;
+import io.syncgrad.common.transport.LinkFaults;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,13 +19,15 @@ import java.util.regex.Pattern;
  *       (SIGSTOP and SIGCONT with {@code launch});
  *   <li>{@code kill-coordinator@S}: with {@code launch}, the coordinator is killed after step S
  *       and restarted, resuming from its newest checkpoint;
- *   <li>{@code partition:W@S:MS}: all traffic between the coordinator and worker W is
- *       blackholed for MS milliseconds after step S (a partition the failure detector sees);
- *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each weights or gradient message
- *       is dropped, duplicated, or delayed by up to MS milliseconds with probability P.
+ *   <li>{@code partition:W@S:MS}: worker W is cut off from every node for MS milliseconds after
+ *       step S: Artery to the coordinator blackholed (a partition the failure detector sees), every
+ *       peer frame dropped;
+ *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each peer message (partial sums,
+ *       reduced chunks, states) is lost and sent again, doubled, or delayed by up to MS
+ *       milliseconds with probability P.
  * </ul>
  */
-public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages) {
+public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
 
   /** A fault that hits a node: what, which worker (-1 for the coordinator), after which step. */
   public record ProcessFault(Kind kind, int worker, long step, Duration pause) {}
@@ -34,7 +36,7 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
   public enum Kind { KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION }
 
   /** No faults. */
-  public static final FaultPlan NONE = new FaultPlan(List.of(), MessageFaults.NONE);
+  public static final FaultPlan NONE = new FaultPlan(List.of(), LinkFaults.NONE);
 
   private static final Pattern KILL = Pattern.compile("kill-worker:(\\d+)@(\\d+)");
   private static final Pattern PAUSE = Pattern.compile("pause-worker:(\\d+)@(\\d+):(\\d+)");
@@ -85,8 +87,8 @@ public record FaultPlan(List<ProcessFault> processFaults, MessageFaults messages
     if (!problems.isEmpty()) {
       throw new UserException(problems);
     }
-    return new FaultPlan(List.copyOf(process), new MessageFaults(drop, duplicate, delay, Duration.ofMillis(maxDelay),
-        seed));
+    return new FaultPlan(List.copyOf(process), new LinkFaults(drop, duplicate, delay, Duration.ofMillis(maxDelay),
+        seed, LinkFaults.NONE.retransmit()));
   }
 
   /** The steps after which node faults outside the coordinator strike, for the summary's count. */

@@ -25,8 +25,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * {@code syncgrad train --workers N}: a coordinator node and N worker nodes in this JVM, each an
  * actor system on its own 127.0.0.1 port, joined into one cluster. Every message between them is
- * serialised and sent between them as between machines: over Artery, and the weights and
- * gradients over the workers' tensor links (or Artery too, {@link Options#withoutTensorLinks()}).
+ * serialised and sent between them as between machines: the control messages over Artery, the
+ * partial sums and reduced chunks over the workers' peer links, states over the links to the
+ * coordinator.
  */
 public final class LocalCluster {
 
@@ -59,41 +60,27 @@ public final class LocalCluster {
    *                          over Artery
    */
   public record Options(int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
-      boolean shipData, int minWorkers, Duration waitTimeout, boolean tensorLinks) {
+      boolean shipData, int minWorkers, Duration waitTimeout) {
 
     /** {@code workers} workers, an adaptive deadline, no faults. */
     public static Options of(int workers) {
-      return new Options(workers, false, null, FaultPlan.NONE, false, 1, CoordinatorSettings.DEFAULT_WAIT_TIMEOUT,
-          true);
+      return new Options(workers, false, null, FaultPlan.NONE, false, 1, CoordinatorSettings.DEFAULT_WAIT_TIMEOUT);
     }
 
     /** The same with a fixed step deadline. */
     public Options withStepTimeout(Duration d) {
-      return new Options(workers, allowMixedKernels, d, faults, shipData, minWorkers, waitTimeout, tensorLinks);
+      return new Options(workers, allowMixedKernels, d, faults, shipData, minWorkers, waitTimeout);
     }
 
     /** The same with scripted faults. */
     public Options withFaults(FaultPlan plan) {
-      return new Options(workers, allowMixedKernels, stepTimeout, plan, shipData, minWorkers, waitTimeout,
-          tensorLinks);
+      return new Options(workers, allowMixedKernels, stepTimeout, plan, shipData, minWorkers, waitTimeout);
     }
 
     /** The same with the data shipped to the workers. */
     public Options withShippedData() {
-      return new Options(workers, allowMixedKernels, stepTimeout, faults, true, minWorkers, waitTimeout, tensorLinks);
+      return new Options(workers, allowMixedKernels, stepTimeout, faults, true, minWorkers, waitTimeout);
     }
-
-    /** The same with every tensor over Artery. */
-    public Options withoutTensorLinks() {
-      return new Options(workers, allowMixedKernels, stepTimeout, faults, shipData, minWorkers, waitTimeout, false);
-    }
-  }
-
-  private static com.typesafe.config.Config coordinatorConfig(Options options) {
-    com.typesafe.config.Config c = NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator");
-    // Only ever switched off here: -Dsyncgrad.tensor-link.enabled=off works as on any node.
-    return options.tensorLinks() ? c
-        : c.withValue("syncgrad.tensor-link.enabled", ConfigValueFactory.fromAnyRef(false));
   }
 
   /**
@@ -150,7 +137,7 @@ public final class LocalCluster {
             new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
                 faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
                 options.minWorkers(), options.waitTimeout()), result,
-            faults.coordinatorNodeConfig(coordinatorConfig(options)));
+            faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator")));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));

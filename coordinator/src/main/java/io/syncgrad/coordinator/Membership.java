@@ -1,0 +1,148 @@
+package io.syncgrad.coordinator;
+
+import akka.actor.typed.ActorRef;
+import io.syncgrad.common.protocol.WorkerProtocol;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Who may take part in the run: the workers that registered, those that are ready (data loaded,
+ * state received), those suspended for missing a generation or a deadline, and those lost. The
+ * coordinator asks a suspended worker again after it sat out {@link #SIT_OUT_STEPS} steps,
+ * twice as long at each new suspension, so that a worker whose message was lost is not kept out
+ * for good, and a flapping one costs little.
+ */
+final class Membership {
+
+  /** Steps a worker sits out after its first suspension. */
+  static final int SIT_OUT_STEPS = 16;
+
+  /** A worker that registered. */
+  record Worker(String id, ActorRef<WorkerProtocol.Command> ref, String peerEndpoint) {}
+
+  private final TreeMap<String, Worker> workers = new TreeMap<>();
+  private final TreeSet<String> ready = new TreeSet<>();
+  private final Map<String, Long> askAgainAt = new HashMap<>();
+  private final Map<String, Integer> suspensions = new HashMap<>();
+  private final TreeSet<String> lost = new TreeSet<>();
+  /** The workers when the run started, in name order: what fault specs' worker indices mean. */
+  private final List<String> atStart = new ArrayList<>();
+  private String kernel;
+
+  /**
+   * The kernel every worker must share.
+   *
+   * @return null when {@code workerKernel} is acceptable, else why not
+   */
+  String kernelProblem(String workerKernel, boolean allowMixed) {
+    if (kernel == null) {
+      kernel = workerKernel;
+      return null;
+    }
+    if (kernel.equals(workerKernel) || allowMixed) {
+      return null;
+    }
+    return "its kernel " + workerKernel + " differs from the cluster's " + kernel
+        + " (the bytes would differ; --allow-mixed-kernels accepts it)";
+  }
+
+  /** @return whether the worker is new */
+  boolean register(Worker w) {
+    lost.remove(w.id());
+    return workers.putIfAbsent(w.id(), w) == null;
+  }
+
+  Worker get(String id) {
+    return workers.get(id);
+  }
+
+  boolean known(String id) {
+    return workers.containsKey(id);
+  }
+
+  int size() {
+    return workers.size();
+  }
+
+  Iterable<Worker> all() {
+    return workers.values();
+  }
+
+  void ready(String id) {
+    ready.add(id);
+  }
+
+  boolean isReady(String id) {
+    return ready.contains(id);
+  }
+
+  int readyCount() {
+    return ready.size();
+  }
+
+  /** @return whether it was a worker of the run */
+  boolean lose(String id) {
+    ready.remove(id);
+    askAgainAt.remove(id);
+    if (workers.remove(id) == null) {
+      return false;
+    }
+    lost.add(id);
+    return true;
+  }
+
+  /** Workers lost so far. */
+  int lostCount() {
+    return lost.size();
+  }
+
+  /** Keeps the worker out until it sat out its time from {@code step}. */
+  void suspend(String id, long step) {
+    int times = suspensions.merge(id, 1, Integer::sum);
+    askAgainAt.put(id, step + ((long) SIT_OUT_STEPS << Math.min(times - 1, 10)));
+  }
+
+  boolean suspended(String id) {
+    return askAgainAt.containsKey(id);
+  }
+
+  /** Whether a suspended worker's time is up at {@code step}. */
+  boolean dueAgain(long step) {
+    return askAgainAt.values().stream().anyMatch(at -> at <= step);
+  }
+
+  /**
+   * Who is asked to form the next generation at {@code step}: the ready workers, in name order,
+   * less the suspended ones whose time is not up (everyone ready when that leaves nobody).
+   */
+  List<String> candidates(long step) {
+    askAgainAt.values().removeIf(at -> at <= step);
+    List<String> out = new ArrayList<>();
+    for (String id : ready) {
+      if (!askAgainAt.containsKey(id)) {
+        out.add(id);
+      }
+    }
+    if (out.isEmpty()) {
+      askAgainAt.clear();
+      out.addAll(ready);
+    }
+    return out;
+  }
+
+  /** Fixes the workers of the run's start, for fault specs. */
+  void started() {
+    if (atStart.isEmpty()) {
+      atStart.addAll(workers.keySet());
+    }
+  }
+
+  /** The {@code index}-th worker of the start, or null. */
+  String atStart(int index) {
+    return index < atStart.size() ? atStart.get(index) : null;
+  }
+}

@@ -1,0 +1,130 @@
+package io.syncgrad.coordinator;
+
+import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.TreeMap;
+
+/**
+ * What the coordinator has recorded of the steps, and how far the workers may go. Workers apply
+ * steps on their own and report each one; the coordinator records step n once a report of it is
+ * in and, at a snapshot step (a checkpoint, the end of an epoch, the last step), once a worker's
+ * state at that step is in too. Workers may run {@code window} steps ahead of the record, never
+ * past the next snapshot step: so evaluations, checkpoints and scripted faults land on the step
+ * they name while the coordinator stays off the steps' critical path.
+ */
+final class RunProgress {
+
+  /** Applied steps whose report came before the ones before it. */
+  private final TreeMap<Long, StepReport> early = new TreeMap<>();
+  private final long total;
+  private final long checkpointEvery;
+  private final long stepsPerEpoch;
+  private final int window;
+  private long recorded;
+  private long granted;
+  private final long[] recent = new long[20];
+  private int recentCount;
+  private int recentNext;
+  private long lastRecordNanos;
+
+  RunProgress(long recorded, long total, long checkpointEvery, long stepsPerEpoch, int window) {
+    this.recorded = recorded;
+    this.total = total;
+    this.checkpointEvery = checkpointEvery;
+    this.stepsPerEpoch = stepsPerEpoch;
+    this.window = window;
+  }
+
+  /** Steps recorded so far. */
+  long recorded() {
+    return recorded;
+  }
+
+  /** Whether the run has recorded its last step. */
+  boolean done() {
+    return recorded >= total;
+  }
+
+  /** Whether the state after step {@code n} is needed here. */
+  boolean snapshotDue(long n) {
+    return (checkpointEvery > 0 && n % checkpointEvery == 0 && n < total) || n % stepsPerEpoch == 0 || n == total;
+  }
+
+  /** The first step after the record whose state is needed here. */
+  long snapshotStep() {
+    for (long n = recorded + 1; n < total; n++) {
+      if (snapshotDue(n)) {
+        return n;
+      }
+    }
+    return total;
+  }
+
+  /** How far the workers may go now. */
+  long credit() {
+    return Math.min(Math.min(recorded + window, snapshotStep()), total);
+  }
+
+  /**
+   * A new credit to hand out, or -1 when the workers have it already.
+   */
+  long grant() {
+    long c = credit();
+    if (c <= granted) {
+      return -1;
+    }
+    granted = c;
+    return c;
+  }
+
+  /** A new generation starts: its members know nothing of earlier credits. */
+  void generationStarted() {
+    granted = credit();
+  }
+
+  /** Keeps a report of a step after the next one to record. @return false when the step is recorded already */
+  boolean offer(StepReport r) {
+    if (r.step() <= recorded) {
+      return false;
+    }
+    early.putIfAbsent(r.step(), r);
+    return true;
+  }
+
+  /** The report of the next step to record, if it is in. */
+  StepReport next() {
+    return early.get(recorded + 1);
+  }
+
+  /** Records the next step. */
+  void recorded(StepReport r) {
+    early.remove(r.step());
+    recorded = r.step();
+    long now = System.nanoTime();
+    if (lastRecordNanos > 0) {
+      recent[recentNext] = now - lastRecordNanos;
+      recentNext = (recentNext + 1) % recent.length;
+      recentCount = Math.min(recentCount + 1, recent.length);
+    }
+    lastRecordNanos = now;
+  }
+
+  /** After a pause (a new generation, an evaluation), the next interval says nothing about a step. */
+  void restartClock() {
+    lastRecordNanos = 0;
+  }
+
+  /**
+   * How long the run may go without a new step before a new generation is formed: three times
+   * the median of recent steps, at least 250 ms; 10 s before there are any.
+   */
+  Duration adaptiveDeadline() {
+    if (recentCount < 3) {
+      return Duration.ofSeconds(10);
+    }
+    long[] sorted = Arrays.copyOf(recent, recentCount);
+    Arrays.sort(sorted);
+    return Duration.ofNanos(Math.max(Duration.ofMillis(250).toNanos(), 3 * sorted[recentCount / 2]));
+  }
+}

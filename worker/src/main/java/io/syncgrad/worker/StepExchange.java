@@ -1,0 +1,263 @@
+package io.syncgrad.worker;
+
+import com.google.protobuf.UnsafeByteOperations;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.protocol.WorkerProtocol.Member;
+import io.syncgrad.common.reduce.ChunkPlan;
+import io.syncgrad.common.reduce.ChunkReduction;
+import io.syncgrad.common.reduce.ReductionTree;
+import io.syncgrad.common.reduce.TreeSum;
+import io.syncgrad.proto.LinkFrameProto;
+import io.syncgrad.proto.PartialSumProto;
+import io.syncgrad.proto.ReducedChunkProto;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One worker's part of the steps of one generation: a reduce-scatter then an all-gather over
+ * its peers, in the order of the {@link ReductionTree}.
+ *
+ * <ol>
+ *   <li>The worker adds up the complete subtrees of its block of shards ({@link #sumOwn}).
+ *   <li>Chunk {@code c} of those sums goes to member {@code c} ({@link #partialFor}); its own
+ *       chunk stays here ({@link #offerOwn}).
+ *   <li>As the owner of its chunk it combines everyone's subtrees in tree order and sends the
+ *       reduced chunk to every member ({@link #reducedFrame}).
+ *   <li>Once every member's reduced chunk is in ({@link #offerReduced}), {@link #gathered} holds
+ *       the step's whole gradient sum, the same bytes on every member.
+ * </ol>
+ *
+ * A worker can be at most one step ahead of another (nobody finishes a step without everyone's
+ * partial sums), so partial sums are kept for the current step and the next.
+ */
+final class StepExchange {
+
+  /** What a peer frame turned out to be. */
+  enum Outcome { TAKEN, DUPLICATE, STALE, INVALID }
+
+  final long generation;
+  final List<Member> members;
+  final int rank;
+  private final String runId;
+  private final String self;
+  private final ReductionTree tree;
+  private final ChunkPlan chunks;
+  private final List<ReductionTree.Node> cover;
+  private final Parameters[] nodeSums;
+  private final Parameters[] sums;
+  private final TreeSum treeSum;
+  private final ChunkReduction[] reductions = new ChunkReduction[2];
+  private final Parameters gathered;
+  private final boolean[] gatheredChunks;
+  private final float[] scratch;
+  private int gatheredCount;
+  private long gatheredStep = -1;
+  private String problem;
+
+  StepExchange(String runId, String self, long generation, List<Member> members, Parameters shape, int shards) {
+    this.runId = runId;
+    this.self = self;
+    this.generation = generation;
+    this.members = List.copyOf(members);
+    int r = -1;
+    List<int[]> blocks = new ArrayList<>();
+    for (int i = 0; i < members.size(); i++) {
+      Member m = members.get(i);
+      blocks.add(new int[] {m.firstShard(), m.endShard()});
+      if (m.workerId().equals(self)) {
+        r = i;
+      }
+    }
+    this.rank = r;
+    this.tree = new ReductionTree(shards);
+    this.chunks = new ChunkPlan(shape.size(), members.size());
+    Member me = members.get(rank);
+    this.cover = tree.cover(me.firstShard(), me.endShard());
+    this.treeSum = new TreeSum(shape, shards);
+    this.nodeSums = new Parameters[cover.size()];
+    this.sums = new Parameters[cover.size()];
+    for (int i = 0; i < cover.size(); i++) {
+      if (cover.get(i).size() > 1) {
+        nodeSums[i] = shape.zerosLike();
+      }
+    }
+    int length = chunks.length(rank);
+    reductions[0] = new ChunkReduction(tree, blocks, length);
+    reductions[1] = new ChunkReduction(tree, blocks, length);
+    this.gathered = shape.zerosLike();
+    this.gatheredChunks = new boolean[members.size()];
+    this.scratch = new float[chunks.maxLength()];
+  }
+
+  /** Whether the generation is this worker alone: then there is nothing to exchange. */
+  boolean alone() {
+    return members.size() == 1;
+  }
+
+  /** This worker's block of shards. */
+  Member me() {
+    return members.get(rank);
+  }
+
+  /** The member of rank {@code i}'s index of a worker id, or -1. */
+  int rankOf(String worker) {
+    for (int i = 0; i < members.size(); i++) {
+      if (members.get(i).workerId().equals(worker)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Adds up the subtrees of this worker's block, from its computed shards. */
+  void sumOwn(TreeSum.ShardGradients shards) {
+    for (int i = 0; i < cover.size(); i++) {
+      ReductionTree.Node n = cover.get(i);
+      sums[i] = treeSum.sum(n.first(), n.end(), shards, nodeSums[i]);
+    }
+  }
+
+  /** The frame carrying chunk {@code c} of this worker's subtree sums at {@code step}, for member {@code c}. */
+  LinkFrameProto partialFor(int c, long step, double[] ownLosses) {
+    int length = chunks.length(c);
+    ByteBuffer data = ByteBuffer.allocate(cover.size() * length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    PartialSumProto.Builder b = PartialSumProto.newBuilder().setRunId(runId).setGeneration(generation)
+        .setStep(step).setChunk(c).setFromWorker(self).setFirstShard(me().firstShard());
+    for (int i = 0; i < cover.size(); i++) {
+      sums[i].readRange(chunks.from(c), scratch, 0, length);
+      data.asFloatBuffer().put(scratch, 0, length);
+      data.position(data.position() + length * Float.BYTES);
+      b.addNodeFirst(cover.get(i).first()).addNodeEnd(cover.get(i).end());
+    }
+    for (double loss : ownLosses) {
+      b.addShardLoss(loss);
+    }
+    return LinkFrameProto.newBuilder().setPartial(b.setData(UnsafeByteOperations.unsafeWrap(data.array()))).build();
+  }
+
+  private ChunkReduction reduction(long step) {
+    ChunkReduction r = reductions[(int) (step & 1)];
+    if (r.step() != step) {
+      r.begin(step);
+    }
+    return r;
+  }
+
+  /** This worker's own subtree sums of its chunk at {@code step}. */
+  void offerOwn(long step, double[] ownLosses) {
+    long from = chunks.from(rank);
+    int length = chunks.length(rank);
+    reduction(step).offerOwn(rank, (i, into) -> sums[i].readRange(from, into, 0, length), ownLosses);
+  }
+
+  /**
+   * A peer's partial sums of this worker's chunk: checked against the generation, the step
+   * (the current one or the next), the sender's block and the sizes before anything is read.
+   *
+   * @param current the step this worker computes now
+   */
+  Outcome offerPartial(PartialSumProto p, long current) {
+    problem = null;
+    if (!p.getRunId().equals(runId) || p.getGeneration() < generation || p.getStep() < current) {
+      return Outcome.STALE;
+    }
+    int member = rankOf(p.getFromWorker());
+    if (p.getGeneration() != generation || p.getStep() > current + 1 || p.getChunk() != rank || member < 0
+        || member == rank) {
+      problem = "partial sum of " + p.getFromWorker() + " for generation " + p.getGeneration() + " step "
+          + p.getStep() + " chunk " + p.getChunk();
+      return Outcome.INVALID;
+    }
+    ChunkReduction r = reduction(p.getStep());
+    problem = r.check(member, p.getNodeFirstList(), p.getNodeEndList(), p.getData().size(), p.getFirstShard(),
+        p.getShardLossCount());
+    if (problem != null) {
+      return Outcome.INVALID;
+    }
+    return r.offer(member, p.getData().asReadOnlyByteBuffer(), p.getShardLossList()) == null ? Outcome.TAKEN
+        : Outcome.DUPLICATE;
+  }
+
+  /** What was wrong with the last frame refused as invalid. */
+  String problem() {
+    return problem;
+  }
+
+  /** Whether this worker's chunk of {@code step} has every member's partial sums. */
+  boolean reducible(long step) {
+    ChunkReduction r = reductions[(int) (step & 1)];
+    return r.step() == step && r.complete();
+  }
+
+  /** Every shard's loss sum at {@code step}; needs {@link #reducible}. */
+  double[] shardLosses(long step) {
+    return reductions[(int) (step & 1)].shardLosses();
+  }
+
+  /**
+   * Reduces this worker's chunk of {@code step} (needs {@link #reducible}), keeps it, and returns
+   * the frame that carries it to the other members.
+   */
+  LinkFrameProto reducedFrame(long step) {
+    float[] chunk = reductions[(int) (step & 1)].reduce();
+    int length = chunks.length(rank);
+    beginGather(step);
+    gathered.writeRange(chunks.from(rank), chunk, 0, length);
+    markGathered(rank);
+    ByteBuffer data = ByteBuffer.allocate(length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    data.asFloatBuffer().put(chunk, 0, length);
+    return LinkFrameProto.newBuilder().setReduced(ReducedChunkProto.newBuilder().setRunId(runId)
+        .setGeneration(generation).setStep(step).setChunk(rank).setFromWorker(self)
+        .setData(UnsafeByteOperations.unsafeWrap(data.array()))).build();
+  }
+
+  private void beginGather(long step) {
+    if (gatheredStep != step) {
+      gatheredStep = step;
+      java.util.Arrays.fill(gatheredChunks, false);
+      gatheredCount = 0;
+    }
+  }
+
+  private void markGathered(int c) {
+    gatheredChunks[c] = true;
+    gatheredCount++;
+  }
+
+  /** A chunk's owner sent the reduced chunk of {@code step}: checked before it is read. */
+  Outcome offerReduced(ReducedChunkProto p, long current) {
+    problem = null;
+    if (!p.getRunId().equals(runId) || p.getGeneration() < generation || p.getStep() < current) {
+      return Outcome.STALE;
+    }
+    int c = p.getChunk();
+    if (p.getGeneration() != generation || p.getStep() != current || c < 0 || c >= members.size() || c == rank
+        || !members.get(c).workerId().equals(p.getFromWorker())
+        || p.getData().size() != chunks.length(c) * Float.BYTES) {
+      problem = "reduced chunk " + c + " of " + p.getFromWorker() + " for generation " + p.getGeneration() + " step "
+          + p.getStep() + " (" + p.getData().size() + " bytes)";
+      return Outcome.INVALID;
+    }
+    beginGather(current);
+    if (gatheredChunks[c]) {
+      return Outcome.DUPLICATE;
+    }
+    p.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(scratch, 0,
+        chunks.length(c));
+    gathered.writeRange(chunks.from(c), scratch, 0, chunks.length(c));
+    markGathered(c);
+    return Outcome.TAKEN;
+  }
+
+  /** Whether {@link #gathered} holds the whole sum of {@code step}. */
+  boolean complete(long step) {
+    return gatheredStep == step && gatheredCount == members.size();
+  }
+
+  /** The step's gradient sum over every shard, once {@link #complete}. */
+  Parameters gathered() {
+    return gathered;
+  }
+}
