@@ -29,6 +29,8 @@ final class Membership {
   private final Map<String, Long> askAgainAt = new HashMap<>();
   private final Map<String, Integer> suspensions = new HashMap<>();
   private final TreeSet<String> lost = new TreeSet<>();
+  /** Every worker that dropped out of a generation at some point: lost, or suspended. */
+  private final TreeSet<String> droppedOut = new TreeSet<>();
   /** The workers when the run started, in name order: what fault specs' worker indices mean. */
   private final List<String> atStart = new ArrayList<>();
   private String kernel;
@@ -92,16 +94,18 @@ final class Membership {
       return false;
     }
     lost.add(id);
+    droppedOut.add(id);
     return true;
   }
 
-  /** Workers lost so far. */
+  /** Workers that dropped out of the run so far, for good or for a while. */
   int lostCount() {
-    return lost.size();
+    return droppedOut.size();
   }
 
   /** Keeps the worker out until it sat out its time from {@code step}. */
   void suspend(String id, long step) {
+    droppedOut.add(id);
     int times = suspensions.merge(id, 1, Integer::sum);
     askAgainAt.put(id, step + ((long) SIT_OUT_STEPS << Math.min(times - 1, 10)));
   }

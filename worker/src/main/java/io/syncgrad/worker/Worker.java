@@ -372,6 +372,7 @@ public final class Worker extends AbstractBehavior<Command> {
     // Whatever is under way is dropped: the new generation starts from a whole step.
     exchange = null;
     computed = false;
+    reducedSent = false;
     waitingForState = false;
     preparing = msg.generation();
     coordinator.tell(new CoordinatorProtocol.Prepared(runId, msg.generation(), workerId, state.step()));
@@ -429,6 +430,10 @@ public final class Worker extends AbstractBehavior<Command> {
         workerId, msg.generation(), msg.members().size(), exchange.me().firstShard(), exchange.me().endShard(),
         msg.startStep());
     getContext().getSelf().tell(new NextStep(msg.generation()));
+    // Frames peers sent in this generation before its Go came here, after the first step starts.
+    java.util.List<PeerFrame> replay = new java.util.ArrayList<>(early);
+    early.clear();
+    replay.forEach(getContext().getSelf()::tell);
     return this;
   }
 
@@ -471,6 +476,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     computeNanos = System.nanoTime() - stepStarted;
     computed = true;
+    reducedSent = false;
     if (exchange.alone()) {
       return applyAlone(step);
     }
@@ -535,6 +541,10 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private boolean reducedSent;
+  /** Frames of a generation whose Go has not come yet. */
+  private final java.util.List<PeerFrame> early = new java.util.ArrayList<>();
+  /** A few steps' frames from every peer: more is not a peer that is merely ahead. */
+  private static final int MAX_EARLY_FRAMES = 256;
 
   private Behavior<Command> applied(long step, double loss, double norm) {
     state = state.atStep(step + 1);
@@ -568,6 +578,16 @@ public final class Worker extends AbstractBehavior<Command> {
 
   private Behavior<Command> onPeerFrame(PeerFrame msg) {
     LinkFrameProto f = msg.frame();
+    long frameGeneration = f.hasState() ? f.getState().getGeneration()
+        : f.hasPartial() ? f.getPartial().getGeneration() : f.hasReduced() ? f.getReduced().getGeneration() : 0;
+    if (state != null && frameGeneration > (exchange == null ? 0 : exchange.generation)
+        && frameGeneration >= preparing) {
+      // A peer got the Go of a generation before this worker did: kept until this one's comes.
+      if (early.size() < MAX_EARLY_FRAMES) {
+        early.add(msg);
+      }
+      return this;
+    }
     if (f.hasState()) {
       return onPeerState(msg.peer(), f.getState());
     }
@@ -587,6 +607,8 @@ public final class Worker extends AbstractBehavior<Command> {
     } else {
       return this;
     }
+    getContext().getLog().debug("Worker [{}] step [{}]: {} from [{}] {}", workerId, current, f.getBodyCase(),
+        msg.peer(), outcome);
     switch (outcome) {
       case TAKEN:
         return progressed(current);
