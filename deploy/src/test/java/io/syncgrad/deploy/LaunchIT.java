@@ -59,13 +59,18 @@ class LaunchIT {
     JsonNode summary = launch("plain", 2, options, List.of());
     assertEquals(reference(options), summary.get("weights_sha256").asText());
     assertEquals(2, summary.get("workers").asInt());
+    long parameterBytes = summary.get("parameters").asLong() * Float.BYTES;
+    JsonNode traffic = summary.get("distributed").get("traffic");
+    assertEquals(3, traffic.size(), traffic.toString());
+    traffic.fields().forEachRemaining(e -> assertTrue(e.getValue().get("sent_bytes_per_step").asLong()
+        <= 3 * parameterBytes, e.getKey() + " sends more than three times the parameters a step: " + traffic));
   }
 
   @Test
   void killedAndPausedWorkerProcessesAndAKilledCoordinatorChangeNothing() throws Exception {
     List<String> options = options("--checkpoint-every", "5");
     String reference = reference(options);
-    JsonNode killed = launch("kill-worker", 3, options, List.of("--fault", "kill-worker:1@8", "--step-timeout", "3s"));
+    JsonNode killed = launch("kill-worker", 4, options, List.of("--fault", "kill-worker:1@8", "--step-timeout", "3s"));
     assertEquals(reference, killed.get("weights_sha256").asText());
     assertTrue(killed.get("faults").get("workers_lost").asLong() >= 1, killed.toString());
     List<String> longer = new ArrayList<>(options);

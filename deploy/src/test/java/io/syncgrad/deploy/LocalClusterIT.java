@@ -50,10 +50,10 @@ class LocalClusterIT {
   }
 
   @Test
-  void oneThreeAndFourWorkersGiveTheOneNodeBytes() throws IOException {
+  void oneTwoThreeFourAndEightWorkersGiveTheOneNodeBytes() throws IOException {
     MatrixKernel kernel = Kernels.select("native");
     String reference = reference("local");
-    for (int workers : new int[] {1, 3, 4}) {
+    for (int workers : new int[] {1, 2, 3, 4, 8}) {
       Map<String, Object> f = flags("workers-" + workers);
       RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
           LocalCluster.Options.of(workers));
@@ -61,7 +61,30 @@ class LocalClusterIT {
       assertEquals(workers, s.workers());
       assertEquals(STEPS, s.steps());
       assertEquals(0L, s.faults().get("stale_rejected"));
-      assertEquals((long) workers, s.distributed().get("tensor_links_opened"), "every worker's tensors on its link");
+      assertEquals((long) workers, s.distributed().get("links_opened"), "every worker opened its link");
+      assertTrafficIsFlat(s, workers);
+    }
+  }
+
+  /**
+   * No node sends more than a few times the parameters a step, whatever the number of workers: a
+   * worker about 2·P·(W-1)/W floats (reduce-scatter and all-gather), the coordinator no tensors
+   * but the state each worker starts from.
+   */
+  @SuppressWarnings("unchecked")
+  static void assertTrafficIsFlat(RunSummary s, int workers) {
+    Map<String, Map<String, Object>> traffic = (Map<String, Map<String, Object>>) s.distributed().get("traffic");
+    assertEquals(workers + 1, traffic.size(), traffic.toString());
+    long parameterBytes = s.parameters() * Float.BYTES;
+    for (Map.Entry<String, Map<String, Object>> e : traffic.entrySet()) {
+      long sent = ((Number) e.getValue().get("sent_bytes_per_step")).longValue();
+      assertTrue(sent <= 3 * parameterBytes, e.getKey() + " sends " + sent + " bytes a step, parameters "
+          + parameterBytes);
+      if (!e.getKey().equals("coordinator") && workers > 1) {
+        double expected = 2.0 * parameterBytes * (workers - 1) / workers;
+        assertTrue(sent >= expected, e.getKey() + " sends " + sent + " bytes a step, less than the exchange's "
+            + expected);
+      }
     }
   }
 

@@ -52,6 +52,23 @@ public final class Fixtures {
   }
 
   /**
+   * A whole state of a small Adam run after {@code step} steps: weights from {@code seed}, the
+   * optimiser's moments filled with something other than zeros.
+   */
+  public static io.syncgrad.common.train.TrainingState state(long seed, long step) {
+    ModelSpec model = model(5, List.of(4), 3, Activation.RELU, OutputActivation.SOFTMAX, LossFunction.CROSS_ENTROPY,
+        0f);
+    TrainingConfig config = config(seed, 8, 2, Optimizer.Kind.ADAM, 0.01, 64);
+    io.syncgrad.common.model.Parameters params = io.syncgrad.common.model.Parameters.zeros(model);
+    Initializer.HE.initialize(model, seed, params);
+    Optimizer optimizer = config.newOptimizer(params);
+    optimizer.restore(step, params, params);
+    io.syncgrad.common.data.Normalization none = io.syncgrad.common.data.Normalization.fit(
+        io.syncgrad.common.data.Normalization.Kind.NONE, randomData(8, 5, 3, seed));
+    return new io.syncgrad.common.train.TrainingState("run", model, none, config, params, optimizer, step, "test");
+  }
+
+  /**
    * Flags of a short run on {@code data} writing to {@code out}: {@code key, value} pairs
    * (without the dashes), as a user would give them.
    */

@@ -1,0 +1,204 @@
+package io.syncgrad.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.syncgrad.common.checkpoint.CheckpointCodec;
+import io.syncgrad.common.data.Dataset;
+import io.syncgrad.common.data.Normalization;
+import io.syncgrad.common.math.EjmlKernel;
+import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.Initializer;
+import io.syncgrad.common.model.LossFunction;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
+import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.protocol.WorkerProtocol;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.train.ShardComputer;
+import io.syncgrad.common.train.StepAggregator;
+import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.transport.LinkFaults;
+import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkServer;
+import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.proto.LinkFrameProto;
+import io.syncgrad.proto.LinkHelloProto;
+import io.syncgrad.proto.StateProto;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** The worker against a probe in the coordinator's place and a real link server. */
+class WorkerTest {
+
+  /** A node's transport settings, which the links follow, without a cluster. */
+  private static final Config NODE = ConfigFactory.parseString("akka.remote.artery {\n"
+      + "canonical.hostname = 127.0.0.1\nbind.hostname = \"\"\ntransport = tcp\n"
+      + "advanced.maximum-frame-size = 64MiB\n}").withFallback(ConfigFactory.load());
+  private static final ActorTestKit testKit = ActorTestKit.create(NODE);
+  private static final long SEED = 3;
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final ModelSpec MODEL = Fixtures.model(6, List.of(5), 3, Activation.TANH, OutputActivation.SOFTMAX,
+      LossFunction.CROSS_ENTROPY, 0.2f);
+  private static final Dataset DATA = Fixtures.randomData(64, 6, 3, SEED);
+  private static final TrainingConfig CONFIG = withFingerprint(Fixtures.config(SEED, 16, 4, Optimizer.Kind.ADAM, 0.01,
+      DATA.size()), DATA.fingerprint());
+  private static final Normalization IDENTITY = Normalization.fit(Normalization.Kind.NONE, DATA);
+  private static final DataSpec SPEC = new DataSpec("test-data", null, 0, "0", SEED);
+  private static final String TOKEN = "secret";
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static TrainingConfig withFingerprint(TrainingConfig c, String fingerprint) {
+    return new TrainingConfig(c.seed(), c.batchSize(), c.shards(), c.optimizer(), c.momentum(), c.beta1(), c.beta2(),
+        c.epsilon(), c.l1(), c.l2(), c.clipNorm(), c.schedule(), c.init(), c.trainExamples(), fingerprint);
+  }
+
+  private static Dataset copy(Dataset d) {
+    return new Dataset(d.source(), d.features().clone(), d.labels().clone(), d.size(), d.width(), false);
+  }
+
+  private static TrainingState initial(String runId) {
+    Parameters params = Parameters.zeros(MODEL);
+    Initializer.XAVIER.initialize(MODEL, SEED, params);
+    return new TrainingState(runId, MODEL, IDENTITY, CONFIG, params, CONFIG.newOptimizer(params), 0, "test");
+  }
+
+  private record Accepted(LinkHelloProto hello, TensorLink link) {}
+
+  /**
+   * Alone in its generation, the worker takes the coordinator's state, steps as far as its
+   * credit and no further, reports each step, and sends its state at the snapshot step: the
+   * bytes of the one-node trainer.
+   */
+  @Test
+  void aloneItStepsToItsCreditReportsEachStepAndSendsItsSnapshot() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    testKit.system().receptionist().tell(
+        akka.actor.typed.receptionist.Receptionist.register(CoordinatorProtocol.SERVICE_KEY, coordinator.getRef()));
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w1", EjmlKernel.INSTANCE,
+          d -> copy(DATA)));
+      CoordinatorProtocol.RegisterWorker reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class,
+          WAIT);
+      assertEquals(List.of("w1", EjmlKernel.INSTANCE.identity()), List.of(reg.workerId(), reg.kernel()));
+      assertTrue(reg.peerEndpoint().startsWith("127.0.0.1:"), "it announces its peer link server");
+
+      worker.tell(new WorkerProtocol.StartRun("run-1", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
+          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
+      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(link, "the worker opens its link to the coordinator");
+      assertEquals(List.of("run-1", "w1", TOKEN), List.of(link.hello().getRunId(), link.hello().getWorkerId(),
+          link.hello().getLinkToken()));
+      BlockingQueue<LinkFrameProto> fromWorker = new LinkedBlockingQueue<>();
+      link.link().start(fromWorker::add, reason -> { });
+      link.link().send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run-1")
+          .setState(CheckpointCodec.encode(initial("run-1")))).build());
+      coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-1", "w1", 0));
+
+      worker.tell(new WorkerProtocol.Prepare("run-1", 1));
+      coordinator.expectMessage(WAIT, new CoordinatorProtocol.Prepared("run-1", 1, "w1", 0));
+      worker.tell(new WorkerProtocol.Go("run-1", 1, List.of(new WorkerProtocol.Member("w1", reg.peerEndpoint(), 0, 4,
+          0, new byte[0])), 0, "w1", 3, 3, false, List.of()));
+      for (long step = 1; step <= 3; step++) {
+        StepReport r = coordinator.expectMessageClass(StepReport.class, WAIT);
+        assertEquals(List.of(1L, step, "w1", 16L, ""), List.of(r.generation(), r.step(), r.workerId(), r.samples(),
+            r.diverged()));
+      }
+      coordinator.expectNoMessage(Duration.ofMillis(300));
+
+      TrainingState reference = initial("run-1");
+      ShardComputer computer = new ShardComputer(MODEL, CONFIG, copy(DATA), EjmlKernel.INSTANCE);
+      StepAggregator aggregator = new StepAggregator(CONFIG, reference.params());
+      for (long step = 0; step < 3; step++) {
+        computer.prepare(step);
+        for (int s = 0; s < CONFIG.shards(); s++) {
+          computer.compute(reference.params(), step, s);
+        }
+        aggregator.apply(step, computer, reference.params(), reference.optimizer());
+      }
+      LinkFrameProto snapshot = fromWorker.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(snapshot, "the state of the snapshot step comes on the link");
+      TrainingState got = CheckpointCodec.decode(snapshot.getState().getState());
+      assertEquals(3, got.step());
+      assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
+
+      worker.tell(new WorkerProtocol.Credit("run-1", 1, 4, 10));
+      assertEquals(4, coordinator.expectMessageClass(StepReport.class, WAIT).step());
+      worker.tell(new WorkerProtocol.StopRun("run-1", "done"));
+      TestProbe<Object> watcher = testKit.createTestProbe();
+      watcher.expectTerminated(worker, WAIT);
+      link.link().close();
+    }
+  }
+
+  /**
+   * A peer link is kept only with the key its pair was given: a connection that claims a member
+   * of the generation with a guessed key is closed, and its frames never reach the worker.
+   */
+  @Test
+  void aPeerLinkWithoutThePairsKeyIsClosed() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w9", EjmlKernel.INSTANCE,
+          d -> copy(DATA)));
+      testKit.system().receptionist().tell(
+          akka.actor.typed.receptionist.Receptionist.register(CoordinatorProtocol.SERVICE_KEY, coordinator.getRef()));
+      CoordinatorProtocol.RegisterWorker reg;
+      do {
+        reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
+      } while (!reg.workerId().equals("w9"));
+      worker.tell(new WorkerProtocol.StartRun("run-2", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
+          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
+      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      link.link().start(f -> { }, reason -> { });
+      link.link().send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run-2")
+          .setState(CheckpointCodec.encode(initial("run-2")))).build());
+      coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-2", "w9", 0));
+      worker.tell(new WorkerProtocol.Prepare("run-2", 1));
+      coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
+      byte[] key = new byte[16];
+      key[0] = 42;
+      // "w0" sorts first, so it would open the link to w9: here a stranger does, with a guessed key.
+      worker.tell(new WorkerProtocol.Go("run-2", 1, List.of(
+          new WorkerProtocol.Member("w0", "127.0.0.1:1", 0, 2, 0, key),
+          new WorkerProtocol.Member("w9", reg.peerEndpoint(), 2, 4, 0, new byte[0])), 0, "w0", 3, 3, false,
+          List.of()));
+      TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
+      LinkFrameProto forged = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run-2")
+          .setWorkerId("w0").setToWorker("w9").setLinkToken("00".repeat(16))).build();
+      TensorLink stranger = TensorLink.connect(reg.peerEndpoint(), client, forged);
+      BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+      stranger.start(f -> { }, closed::add);
+      assertNotNull(closed.poll(WAIT.toSeconds(), TimeUnit.SECONDS), "the worker closes a link with a wrong key");
+      assertFalse(stranger.isOpen());
+      coordinator.expectNoMessage(Duration.ofMillis(300));
+      worker.tell(new WorkerProtocol.StopRun("run-2", "done"));
+      link.link().close();
+    }
+  }
+}
