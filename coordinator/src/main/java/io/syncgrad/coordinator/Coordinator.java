@@ -492,15 +492,17 @@ public final class Coordinator {
         run.adoptSnapshot(snapshot);
         snapshot = null;
       }
+      progress.recorded(next);
+      if (evaluate) {
+        // The workers go on while this node writes the checkpoint and evaluates.
+        credit();
+        progress.restartClock();
+      }
       try {
         run.stepApplied(next.lossSum() / next.samples(), next.gradientNorm(), next.stepNanos(),
             Map.of("worker", next.workerId(), "compute_ms", Math.round(next.computeNanos() / 1e3) / 1e3));
       } catch (IOException | RuntimeException e) {
         return fail(e);
-      }
-      progress.recorded(next);
-      if (evaluate) {
-        progress.restartClock();
       }
       moved = true;
       afterStep(next.step());
@@ -509,22 +511,26 @@ public final class Coordinator {
       return finish();
     }
     if (moved) {
-      long credit = progress.grant();
-      if (credit > 0) {
-        for (String id : members) {
-          Membership.Worker w = membership.get(id);
-          if (w != null) {
-            w.ref().tell(new WorkerProtocol.Credit(run.state().runId(), generation, credit,
-                progress.snapshotStep()));
-          }
-        }
-      }
+      credit();
       startDeadline();
       if (membership.dueAgain(progress.recorded()) || readyOutside()) {
         return form("workers join or come back");
       }
     }
     return Behaviors.same();
+  }
+
+  /** Tells the members how far they may go now, when that moved on. */
+  private void credit() {
+    long credit = progress.grant();
+    if (credit > 0) {
+      for (String id : members) {
+        Membership.Worker w = membership.get(id);
+        if (w != null) {
+          w.ref().tell(new WorkerProtocol.Credit(run.state().runId(), generation, credit, progress.snapshotStep()));
+        }
+      }
+    }
   }
 
   /** Whether a ready worker is not in the generation (a joiner) and not suspended. */

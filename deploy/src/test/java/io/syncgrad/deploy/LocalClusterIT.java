@@ -81,7 +81,9 @@ class LocalClusterIT {
       assertTrue(sent <= 3 * parameterBytes, e.getKey() + " sends " + sent + " bytes a step, parameters "
           + parameterBytes);
       if (!e.getKey().equals("coordinator") && workers > 1) {
-        double expected = 2.0 * parameterBytes * (workers - 1) / workers;
+        // The counters are those of the worker's last report, which its writer may not have
+        // finished sending yet: up to one step short.
+        double expected = 2.0 * parameterBytes * (workers - 1) / workers * (STEPS - 1) / STEPS;
         assertTrue(sent >= expected, e.getKey() + " sends " + sent + " bytes a step, less than the exchange's "
             + expected);
       }

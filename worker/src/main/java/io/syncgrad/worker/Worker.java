@@ -115,6 +115,12 @@ public final class Worker extends AbstractBehavior<Command> {
   /** Whether this worker computed its shards of the step under way. */
   private boolean computed;
   private long stepStarted;
+  /** When the last step was applied (or the generation went), for the wall-clock period of a step. */
+  private long lastApplied;
+  /** Since when the worker waits at a snapshot step for the coordinator's credit; 0 when it does not. */
+  private long heldSince;
+  /** Time held at snapshot steps since the last step: the coordinator's checkpoints and evaluations. */
+  private long heldNanos;
   private long computeNanos;
   private double[] ownLosses;
   private final Map<Long, Long> partitions = new HashMap<>();
@@ -409,6 +415,9 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     peers.members(keys, endpoints);
     computed = false;
+    lastApplied = System.nanoTime();
+    heldSince = 0;
+    heldNanos = 0;
     waitingForState = state.step() < msg.startStep();
     if (state.step() > msg.startStep()) {
       getContext().getLog().warn("Worker [{}] is at step [{}], past the generation's start [{}]", workerId,
@@ -460,11 +469,21 @@ public final class Worker extends AbstractBehavior<Command> {
   /** Starts the next step when nothing holds it: in a generation, credited, not under way. */
   private Behavior<Command> onNextStep(NextStep msg) {
     if (exchange == null || msg.generation() != exchange.generation || waitingForState || computed
-        || state.step() >= run.totalSteps() || state.step() + 1 > credit) {
+        || state.step() >= run.totalSteps()) {
+      return this;
+    }
+    if (state.step() + 1 > credit) {
+      if (state.step() == snapshotStep && heldSince == 0) {
+        heldSince = System.nanoTime();
+      }
       return this;
     }
     long step = state.step();
     stepStarted = System.nanoTime();
+    if (heldSince != 0) {
+      heldNanos += stepStarted - heldSince;
+      heldSince = 0;
+    }
     computer.prepare(step);
     var me = exchange.me();
     if (ownLosses == null || ownLosses.length != me.endShard() - me.firstShard()) {
@@ -551,8 +570,14 @@ public final class Worker extends AbstractBehavior<Command> {
     computed = false;
     reducedSent = false;
     long applied = state.step();
+    // The step's wall-clock period, less the time held for the coordinator's checkpoints and
+    // evaluations, which the one-node trainer does not count either.
+    long now = System.nanoTime();
+    long period = now - lastApplied - heldNanos;
+    lastApplied = now;
+    heldNanos = 0;
     coordinator.tell(new StepReport(runId, exchange.generation, applied, workerId, loss, state.config().batchSize(),
-        norm, computeNanos, System.nanoTime() - stepStarted, traffic.sentBytes(), traffic.receivedBytes(),
+        norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), peers.takeEvents(), ""));
     if (applied == snapshotStep && exchange.rank == 0) {
       link.send(stateFrame());
