@@ -83,7 +83,7 @@ public final class Coordinator {
   private static final String DEADLINE_TIMER = "step-deadline";
   private static final String FORM_TIMER = "form-generation";
   /** Steps a worker may run ahead of the record. */
-  static final int WINDOW = 2;
+  static final int WINDOW = 4;
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
@@ -157,6 +157,16 @@ public final class Coordinator {
           return Behaviors.same();
         })
         .onMessage(StepReport.class, this::onStepReport)
+        .onMessage(CoordinatorProtocol.StepReports.class, m -> {
+          Behavior<Command> next = Behaviors.same();
+          for (StepReport r : m.reports()) {
+            next = onStepReport(r);
+            if (next != Behaviors.<Command>same()) {
+              return next;
+            }
+          }
+          return next;
+        })
         .onMessage(SnapshotArrived.class, this::onSnapshot)
         .onMessage(HealPartition.class, this::onHealPartition)
         .onSignal(PostStop.class, signal -> {

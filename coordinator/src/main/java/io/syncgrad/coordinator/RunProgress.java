@@ -67,11 +67,13 @@ final class RunProgress {
   }
 
   /**
-   * A new credit to hand out, or -1 when the workers have it already.
+   * A new credit to hand out, or -1 when the workers have it already or it moved too little to
+   * be worth a message: half a window, unless it reaches a snapshot step or the end, where the
+   * workers wait for it.
    */
   long grant() {
     long c = credit();
-    if (c <= granted) {
+    if (c <= granted || (c - granted < (window + 1) / 2 && c != snapshotStep() && c != total)) {
       return -1;
     }
     granted = c;

@@ -42,6 +42,7 @@ import io.syncgrad.proto.StateProto;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -381,6 +382,8 @@ public final class Worker extends AbstractBehavior<Command> {
     reducedSent = false;
     waitingForState = false;
     preparing = msg.generation();
+    // The first member may have died before it reported the last step.
+    flushReports();
     coordinator.tell(new CoordinatorProtocol.Prepared(runId, msg.generation(), workerId, state.step()));
     return this;
   }
@@ -560,6 +563,12 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private boolean reducedSent;
+  /** How often members other than the first report a step. */
+  private static final int OTHERS_REPORT_EVERY = 16;
+  /** Steps applied but not reported yet, oldest first. */
+  private final List<StepReport> pending = new java.util.ArrayList<>();
+  /** Reports the first member sends in one message; half the coordinator's window. */
+  private static final int REPORT_BATCH = 2;
   /** Frames of a generation whose Go has not come yet. */
   private final java.util.List<PeerFrame> early = new java.util.ArrayList<>();
   /** A few steps' frames from every peer: more is not a peer that is merely ahead. */
@@ -576,9 +585,26 @@ public final class Worker extends AbstractBehavior<Command> {
     long period = now - lastApplied - heldNanos;
     lastApplied = now;
     heldNanos = 0;
-    coordinator.tell(new StepReport(runId, exchange.generation, applied, workerId, loss, state.config().batchSize(),
-        norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
-        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), peers.takeEvents(), ""));
+    StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
+        state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
+        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "");
+    // One report a step is all the coordinator needs (every member knows the whole step): the
+    // first member sends every step's, a few at a time, the others one every few steps, for
+    // their own counters and times.
+    if (exchange.rank == 0) {
+      pending.add(report);
+      if (pending.size() >= REPORT_BATCH || applied == snapshotStep || applied == run.totalSteps()
+          || applied + 1 > credit) {
+        flushReports();
+      }
+    } else if (applied % OTHERS_REPORT_EVERY == 0 || applied == snapshotStep || applied == run.totalSteps()) {
+      pending.clear();
+      pending.add(report);
+      flushReports();
+    } else {
+      pending.clear();
+      pending.add(report);
+    }
     if (applied == snapshotStep && exchange.rank == 0) {
       link.send(stateFrame());
     }
@@ -591,8 +617,25 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
+  /** Sends the reports not sent yet, the faults injected since the last ones with the newest. */
+  private void flushReports() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<String> events = peers.takeEvents();
+    if (!events.isEmpty()) {
+      StepReport r = pending.remove(pending.size() - 1);
+      pending.add(new StepReport(r.runId(), r.generation(), r.step(), r.workerId(), r.lossSum(), r.samples(),
+          r.gradientNorm(), r.computeNanos(), r.stepNanos(), r.sentBytes(), r.receivedBytes(), r.faultsInjected(),
+          r.duplicatesRejected(), r.staleRejected(), r.retries(), events, r.diverged()));
+    }
+    coordinator.tell(pending.size() == 1 ? pending.get(0) : new CoordinatorProtocol.StepReports(pending));
+    pending.clear();
+  }
+
   private Behavior<Command> diverged(long step, String why) {
     getContext().getLog().error("Worker [{}]: {}", workerId, why);
+    flushReports();
     coordinator.tell(new StepReport(runId, exchange.generation, step + 1, workerId, Double.NaN, 0, Double.NaN,
         computeNanos, 0, traffic.sentBytes(), traffic.receivedBytes(), peers.injected(), duplicatesRejected,
         staleRejected, peers.retries(), peers.takeEvents(), why));

@@ -86,6 +86,14 @@ class WorkerTest {
 
   private record Accepted(LinkHelloProto hello, TensorLink link) {}
 
+  /** The step reports in a message: one, or several at once. */
+  private static List<StepReport> reports(CoordinatorProtocol.Command m) {
+    if (m instanceof StepReport r) {
+      return List.of(r);
+    }
+    return ((CoordinatorProtocol.StepReports) m).reports();
+  }
+
   /**
    * Alone in its generation, the worker takes the coordinator's state, steps as far as its
    * credit and no further, reports each step, and sends its state at the snapshot step: the
@@ -122,11 +130,16 @@ class WorkerTest {
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.Prepared("run-1", 1, "w1", 0));
       worker.tell(new WorkerProtocol.Go("run-1", 1, List.of(new WorkerProtocol.Member("w1", reg.peerEndpoint(), 0, 4,
           0, new byte[0])), 0, "w1", 3, 3, false, List.of()));
-      for (long step = 1; step <= 3; step++) {
-        StepReport r = coordinator.expectMessageClass(StepReport.class, WAIT);
-        assertEquals(List.of(1L, step, "w1", 16L, ""), List.of(r.generation(), r.step(), r.workerId(), r.samples(),
+      List<StepReport> reports = new java.util.ArrayList<>();
+      while (reports.size() < 3) {
+        reports.addAll(reports(coordinator.receiveMessage(WAIT)));
+      }
+      for (int i = 0; i < 3; i++) {
+        StepReport r = reports.get(i);
+        assertEquals(List.of(1L, i + 1L, "w1", 16L, ""), List.of(r.generation(), r.step(), r.workerId(), r.samples(),
             r.diverged()));
       }
+      assertEquals(3, reports.size());
       coordinator.expectNoMessage(Duration.ofMillis(300));
 
       TrainingState reference = initial("run-1");
@@ -146,7 +159,7 @@ class WorkerTest {
       assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
 
       worker.tell(new WorkerProtocol.Credit("run-1", 1, 4, 10));
-      assertEquals(4, coordinator.expectMessageClass(StepReport.class, WAIT).step());
+      assertEquals(4, reports(coordinator.receiveMessage(WAIT)).get(0).step());
       worker.tell(new WorkerProtocol.StopRun("run-1", "done"));
       TestProbe<Object> watcher = testKit.createTestProbe();
       watcher.expectTerminated(worker, WAIT);

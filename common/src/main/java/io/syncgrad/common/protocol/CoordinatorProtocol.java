@@ -17,7 +17,7 @@ public final class CoordinatorProtocol {
 
   /** Every message the coordinator handles. */
   public sealed interface Command permits RegisterWorker, WorkerReady, WorkerFailed, Prepared, StepReport,
-      Internal {}
+      StepReports, Internal {}
 
   /** The coordinator's own private messages (timers, adapters, DeathWatch, link frames). */
   public non-sealed interface Internal extends Command {}
@@ -54,6 +54,16 @@ public final class CoordinatorProtocol {
       String diverged) implements Command, WireMessage {
     public StepReport {
       faultEvents = List.copyOf(faultEvents);
+    }
+  }
+
+  /**
+   * Several steps' reports at once, oldest first: a worker sends one message every few steps
+   * instead of one a step, which a busy node feels.
+   */
+  public record StepReports(List<StepReport> reports) implements Command, WireMessage {
+    public StepReports {
+      reports = List.copyOf(reports);
     }
   }
 }

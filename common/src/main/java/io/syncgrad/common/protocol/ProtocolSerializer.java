@@ -20,6 +20,7 @@ import io.syncgrad.proto.PeerFaultsProto;
 import io.syncgrad.proto.PrepareProto;
 import io.syncgrad.proto.PreparedProto;
 import io.syncgrad.proto.StepReportProto;
+import io.syncgrad.proto.StepReportsProto;
 import io.syncgrad.proto.DataSpecProto;
 import io.syncgrad.proto.RegisterWorkerProto;
 import io.syncgrad.proto.StartRunProto;
@@ -53,6 +54,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   private static final String GO = "G";
   private static final String CREDIT = "C";
   private static final String REPORT = "T";
+  private static final String REPORTS = "U";
 
   private final ActorRefResolver resolver;
   private final Traffic traffic = new Traffic();
@@ -89,6 +91,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return PREPARED;
     } else if (o instanceof CoordinatorProtocol.StepReport) {
       return REPORT;
+    } else if (o instanceof CoordinatorProtocol.StepReports) {
+      return REPORTS;
     } else if (o instanceof WorkerProtocol.StartRun) {
       return START;
     } else if (o instanceof WorkerProtocol.StopRun) {
@@ -126,13 +130,11 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       return PreparedProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setWorkerId(m.workerId())
           .setAppliedStep(m.appliedStep()).build().toByteArray();
     } else if (o instanceof CoordinatorProtocol.StepReport m) {
-      return StepReportProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
-          .setWorkerId(m.workerId()).setLossSum(m.lossSum()).setSamples(m.samples())
-          .setGradientNorm(m.gradientNorm()).setComputeNanos(m.computeNanos()).setStepNanos(m.stepNanos())
-          .setSentBytes(m.sentBytes()).setReceivedBytes(m.receivedBytes()).setFaultsInjected(m.faultsInjected())
-          .setDuplicatesRejected(m.duplicatesRejected()).setStaleRejected(m.staleRejected())
-          .setRetries(m.retries()).addAllFaultEvents(m.faultEvents()).setDiverged(m.diverged()).build()
-          .toByteArray();
+      return report(m).toByteArray();
+    } else if (o instanceof CoordinatorProtocol.StepReports m) {
+      StepReportsProto.Builder b = StepReportsProto.newBuilder();
+      m.reports().forEach(r -> b.addReports(report(r)));
+      return b.build().toByteArray();
     } else if (o instanceof WorkerProtocol.StartRun m) {
       DataSpec d = m.data();
       DataSpecProto.Builder data = DataSpecProto.newBuilder().setTestFraction(d.testFraction())
@@ -211,12 +213,14 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           return new CoordinatorProtocol.Prepared(p.getRunId(), p.getGeneration(), p.getWorkerId(),
               p.getAppliedStep());
         }
-        case REPORT: {
-          StepReportProto p = StepReportProto.parseFrom(bytes);
-          return new CoordinatorProtocol.StepReport(p.getRunId(), p.getGeneration(), p.getStep(), p.getWorkerId(),
-              p.getLossSum(), p.getSamples(), p.getGradientNorm(), p.getComputeNanos(), p.getStepNanos(),
-              p.getSentBytes(), p.getReceivedBytes(), p.getFaultsInjected(), p.getDuplicatesRejected(),
-              p.getStaleRejected(), p.getRetries(), p.getFaultEventsList(), p.getDiverged());
+        case REPORT:
+          return report(StepReportProto.parseFrom(bytes));
+        case REPORTS: {
+          List<CoordinatorProtocol.StepReport> reports = new ArrayList<>();
+          for (StepReportProto p : StepReportsProto.parseFrom(bytes).getReportsList()) {
+            reports.add(report(p));
+          }
+          return new CoordinatorProtocol.StepReports(reports);
         }
         case START: {
           StartRunProto p = StartRunProto.parseFrom(bytes);
@@ -284,6 +288,22 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       n.initCause(e);
       throw n;
     }
+  }
+
+  private static StepReportProto report(CoordinatorProtocol.StepReport m) {
+    return StepReportProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).setStep(m.step())
+        .setWorkerId(m.workerId()).setLossSum(m.lossSum()).setSamples(m.samples())
+        .setGradientNorm(m.gradientNorm()).setComputeNanos(m.computeNanos()).setStepNanos(m.stepNanos())
+        .setSentBytes(m.sentBytes()).setReceivedBytes(m.receivedBytes()).setFaultsInjected(m.faultsInjected())
+        .setDuplicatesRejected(m.duplicatesRejected()).setStaleRejected(m.staleRejected())
+        .setRetries(m.retries()).addAllFaultEvents(m.faultEvents()).setDiverged(m.diverged()).build();
+  }
+
+  private static CoordinatorProtocol.StepReport report(StepReportProto p) {
+    return new CoordinatorProtocol.StepReport(p.getRunId(), p.getGeneration(), p.getStep(), p.getWorkerId(),
+        p.getLossSum(), p.getSamples(), p.getGradientNorm(), p.getComputeNanos(), p.getStepNanos(),
+        p.getSentBytes(), p.getReceivedBytes(), p.getFaultsInjected(), p.getDuplicatesRejected(),
+        p.getStaleRejected(), p.getRetries(), p.getFaultEventsList(), p.getDiverged());
   }
 
   private <T> String ref(ActorRef<T> ref) {
