@@ -8,7 +8,7 @@ import akka.actor.typed.javadsl.BehaviorBuilder;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.actor.typed.receptionist.Receptionist;
-import io.syncgrad.common.checkpoint.CheckpointCodec;
+import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
@@ -105,6 +105,8 @@ public final class Coordinator {
   private List<String> members = List.of();
   /** A snapshot of the next snapshot step, once a worker sent it. */
   private TrainingState snapshot;
+  /** The snapshots arriving, part by part, by worker. */
+  private final Map<String, StateParts.Assembly> snapshots = new java.util.HashMap<>();
 
   /**
    * @param run      the prepared run (data loaded, state fresh or resumed)
@@ -246,8 +248,9 @@ public final class Coordinator {
         new LinkClosed(worker, msg.link()), traffic);
     // The state to start from: the run's (fresh or resumed); a worker joining later catches up
     // from a peer when its generation forms.
-    msg.link().send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId(run.state().runId())
-        .setState(CheckpointCodec.encode(run.state()))).build());
+    for (StateProto part : StateParts.split(run.state().runId(), 0, "", run.state())) {
+      msg.link().send(LinkFrameProto.newBuilder().setState(part).build());
+    }
     return Behaviors.same();
   }
 
@@ -475,9 +478,13 @@ public final class Coordinator {
   private Behavior<Command> onSnapshot(SnapshotArrived msg) {
     TrainingState s;
     try {
-      s = CheckpointCodec.decode(msg.state().getState());
-    } catch (UserException | IllegalArgumentException e) {
+      s = snapshots.computeIfAbsent(msg.workerId(), w -> new StateParts.Assembly(StateParts.maxBytes(
+          run.state().model()))).offer(msg.state());
+    } catch (IllegalArgumentException e) {
       ctx.getLog().warn("Refused the snapshot of worker [{}]: {}", msg.workerId(), e.getMessage());
+      return Behaviors.same();
+    }
+    if (s == null) {
       return Behaviors.same();
     }
     if (s.step() == progress.snapshotStep() && s.step() > progress.recorded()) {

@@ -9,7 +9,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.syncgrad.common.checkpoint.CheckpointCodec;
+import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.train.TrainingState;
@@ -50,8 +50,7 @@ class WorkerLinksTest {
   private record Snapshot(String worker, StateProto state) implements CoordinatorProtocol.Internal {}
 
   private static LinkFrameProto state(String worker, TrainingState s) {
-    return LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run").setFromWorker(worker)
-        .setState(CheckpointCodec.encode(s))).build();
+    return LinkFrameProto.newBuilder().setState(StateParts.split("run", 1, worker, s).get(0)).build();
   }
 
   @Test
@@ -82,7 +81,7 @@ class WorkerLinksTest {
       worker.send(state("w1", s));
       Snapshot got = (Snapshot) coordinator.receiveMessage(Duration.ofSeconds(10));
       assertEquals("w1", got.worker());
-      TrainingState back = CheckpointCodec.decode(got.state().getState());
+      TrainingState back = new StateParts.Assembly(StateParts.maxBytes(s.model())).offer(got.state());
       assertEquals(List.of(4L, s.params().sha256Hex()), List.of(back.step(), back.params().sha256Hex()));
       coordinator.expectNoMessage(Duration.ofMillis(200));
       assertTrue(traffic.receivedBytes() > s.params().size() * Float.BYTES, "the link counts what it reads");

@@ -8,7 +8,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
-import io.syncgrad.common.checkpoint.CheckpointCodec;
+import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.data.DataSources;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
@@ -101,6 +101,9 @@ public final class Worker extends AbstractBehavior<Command> {
   private ShardComputer computer;
   /** The weights and optimiser state, after {@code state.step()} steps. */
   private TrainingState state;
+  /** States arriving in parts: from the coordinator, and from peers. */
+  private StateParts.Assembly fromCoordinator;
+  private final Map<String, StateParts.Assembly> fromPeers = new HashMap<>();
   private StepUpdate update;
   private StepAggregator alone;
   /** The link to the coordinator: the state to start from, and snapshots for checkpoints. */
@@ -311,6 +314,7 @@ public final class Worker extends AbstractBehavior<Command> {
     run = msg;
     runId = msg.runId();
     coordinator = msg.coordinator();
+    fromCoordinator = new StateParts.Assembly(StateParts.maxBytes(msg.model()));
     computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
     ActorRef<Command> self = getContext().getSelf();
@@ -341,7 +345,10 @@ public final class Worker extends AbstractBehavior<Command> {
     if (!msg.frame().hasState() || state != null) {
       return this;
     }
-    String problem = adoptState(msg.frame().getState());
+    String problem = adoptState(msg.frame().getState(), fromCoordinator);
+    if ("".equals(problem)) {
+      return this;
+    }
     if (problem != null) {
       getContext().getLog().error("Worker [{}] refuses the coordinator's state: {}", workerId, problem);
       coordinator.tell(new WorkerFailed(runId, workerId, "the state sent to worker " + workerId + " " + problem));
@@ -352,16 +359,24 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
-  /** Takes a whole state (weights, optimiser, step), checked against the run. @return null, or what is wrong */
-  private String adoptState(StateProto p) {
+  /**
+   * Takes a part of a whole state (weights, optimiser, step), and the state once every part is
+   * in, checked against the run.
+   *
+   * @return null when the state was taken, "" while parts are missing, else what is wrong
+   */
+  private String adoptState(StateProto p, StateParts.Assembly parts) {
     if (!p.getRunId().equals(runId)) {
       return "is of run " + p.getRunId();
     }
     TrainingState s;
     try {
-      s = CheckpointCodec.decode(p.getState());
-    } catch (UserException | IllegalArgumentException e) {
+      s = parts.offer(p);
+    } catch (IllegalArgumentException e) {
       return "is malformed: " + e.getMessage();
+    }
+    if (s == null) {
+      return "";
     }
     if (!s.model().equals(run.model()) || !s.config().equals(run.config())) {
       return "is of another model or configuration";
@@ -427,15 +442,17 @@ public final class Worker extends AbstractBehavior<Command> {
           state.step(), msg.startStep());
     }
     if (msg.stateSource().equals(workerId)) {
-      LinkFrameProto frame = stateFrame();
+      List<LinkFrameProto> frames = stateFrames();
       for (Member m : msg.members()) {
         if (m.appliedStep() < msg.startStep() && !m.workerId().equals(workerId)) {
-          peers.send(m.workerId(), frame, 2, msg.generation(), state.step(), route(workerId, m.workerId()), 0,
-              "state of step " + state.step() + " to " + m.workerId());
+          for (int i = 0; i < frames.size(); i++) {
+            peers.send(m.workerId(), frames.get(i), 2, msg.generation(), state.step(), route(workerId, m.workerId()),
+                i, "state of step " + state.step() + " part " + i + " to " + m.workerId());
+          }
         }
       }
       if (msg.resendSnapshot()) {
-        link.send(frame);
+        frames.forEach(link::send);
       }
     }
     getContext().getLog().info("Worker [{}] in generation [{}] with {} members, shards [{}, {}), from step [{}]",
@@ -449,10 +466,10 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
-  private LinkFrameProto stateFrame() {
-    return LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId(runId)
-        .setGeneration(exchange == null ? 0 : exchange.generation).setFromWorker(workerId)
-        .setState(CheckpointCodec.encode(state))).build();
+  /** This worker's whole state, in parts. */
+  private List<LinkFrameProto> stateFrames() {
+    return StateParts.split(runId, exchange == null ? 0 : exchange.generation, workerId, state).stream()
+        .map(p -> LinkFrameProto.newBuilder().setState(p).build()).toList();
   }
 
   private static long route(String from, String to) {
@@ -606,7 +623,7 @@ public final class Worker extends AbstractBehavior<Command> {
       pending.add(report);
     }
     if (applied == snapshotStep && exchange.rank == 0) {
-      link.send(stateFrame());
+      stateFrames().forEach(link::send);
     }
     Long cut = partitions.remove(applied);
     if (cut != null) {
@@ -700,7 +717,11 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     long before = state.step();
-    String problem = adoptState(p);
+    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(
+        StateParts.maxBytes(run.model()))));
+    if ("".equals(problem)) {
+      return this;
+    }
     if (problem != null) {
       getContext().getLog().warn("Worker [{}] refuses the state of peer [{}]: {}", workerId, peer, problem);
       return this;

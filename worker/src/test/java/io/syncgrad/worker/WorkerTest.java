@@ -10,7 +10,7 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.syncgrad.common.checkpoint.CheckpointCodec;
+import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.math.EjmlKernel;
@@ -122,8 +122,9 @@ class WorkerTest {
           link.hello().getLinkToken()));
       BlockingQueue<LinkFrameProto> fromWorker = new LinkedBlockingQueue<>();
       link.link().start(fromWorker::add, reason -> { });
-      link.link().send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run-1")
-          .setState(CheckpointCodec.encode(initial("run-1")))).build());
+      for (StateProto part : StateParts.split("run-1", 0, "", initial("run-1"))) {
+        link.link().send(LinkFrameProto.newBuilder().setState(part).build());
+      }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-1", "w1", 0));
 
       worker.tell(new WorkerProtocol.Prepare("run-1", 1));
@@ -154,7 +155,7 @@ class WorkerTest {
       }
       LinkFrameProto snapshot = fromWorker.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(snapshot, "the state of the snapshot step comes on the link");
-      TrainingState got = CheckpointCodec.decode(snapshot.getState().getState());
+      TrainingState got = new StateParts.Assembly(StateParts.maxBytes(MODEL)).offer(snapshot.getState());
       assertEquals(3, got.step());
       assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
 
@@ -189,8 +190,9 @@ class WorkerTest {
           server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       link.link().start(f -> { }, reason -> { });
-      link.link().send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run-2")
-          .setState(CheckpointCodec.encode(initial("run-2")))).build());
+      for (StateProto part : StateParts.split("run-2", 0, "", initial("run-2"))) {
+        link.link().send(LinkFrameProto.newBuilder().setState(part).build());
+      }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-2", "w9", 0));
       worker.tell(new WorkerProtocol.Prepare("run-2", 1));
       coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
