@@ -374,7 +374,6 @@ public final class Coordinator {
     }
     members = List.copyOf(ids);
     progress.generationStarted();
-    progress.restartClock();
     long credit = progress.credit();
     long snapshotStep = progress.snapshotStep();
     List<WorkerProtocol.Partition> partitions = new ArrayList<>();
@@ -513,7 +512,6 @@ public final class Coordinator {
       if (evaluate) {
         // The workers go on while this node writes the checkpoint and evaluates.
         credit();
-        progress.restartClock();
       }
       try {
         run.stepApplied(next.lossSum() / next.samples(), next.gradientNorm(), next.stepNanos(),

@@ -26,7 +26,6 @@ final class RunProgress {
   private final long[] recent = new long[20];
   private int recentCount;
   private int recentNext;
-  private long lastRecordNanos;
 
   RunProgress(long recorded, long total, long checkpointEvery, long stepsPerEpoch, int window) {
     this.recorded = recorded;
@@ -99,22 +98,18 @@ final class RunProgress {
     return early.get(recorded + 1);
   }
 
-  /** Records the next step. */
+  /**
+   * Records the next step. Its period as the worker measured it feeds the deadline: reports come
+   * a few at a time, so the intervals between records say nothing about a step.
+   */
   void recorded(StepReport r) {
     early.remove(r.step());
     recorded = r.step();
-    long now = System.nanoTime();
-    if (lastRecordNanos > 0) {
-      recent[recentNext] = now - lastRecordNanos;
+    if (r.stepNanos() > 0) {
+      recent[recentNext] = r.stepNanos();
       recentNext = (recentNext + 1) % recent.length;
       recentCount = Math.min(recentCount + 1, recent.length);
     }
-    lastRecordNanos = now;
-  }
-
-  /** After a pause (a new generation, an evaluation), the next interval says nothing about a step. */
-  void restartClock() {
-    lastRecordNanos = 0;
   }
 
   /**

@@ -16,7 +16,11 @@ class RunProgressTest {
   private static final int WINDOW = 2;
 
   private static StepReport report(long step) {
-    return new StepReport("run", 1, step, "w", 1.0, 8, 0.5, 10, 20, 0, 0, 0, 0, 0, 0, List.of(), "");
+    return report(step, 20);
+  }
+
+  private static StepReport report(long step, long nanos) {
+    return new StepReport("run", 1, step, "w", 1.0, 8, 0.5, 10, nanos, 0, 0, 0, 0, 0, 0, List.of(), "");
   }
 
   @Test
@@ -71,5 +75,9 @@ class RunProgressTest {
       p.recorded(report(n));
     }
     assertEquals(Duration.ofMillis(250), p.adaptiveDeadline(), "fast steps: the floor");
+    for (long n = 7; n <= 40; n++) {
+      p.recorded(report(n, Duration.ofSeconds(1).toNanos()));
+    }
+    assertEquals(Duration.ofSeconds(3), p.adaptiveDeadline(), "three times the steps the workers measured");
   }
 }

@@ -20,18 +20,17 @@ import javax.net.ssl.TrustManagerFactory;
  * node's transport: the same address as Artery, the same frame limit, and TLS with mutual
  * authentication from the same keystores whenever Artery runs {@code tls-tcp}.
  *
- * @param enabled        whether weights and gradients go over tensor links at all
- *                       ({@code syncgrad.tensor-link.enabled}); off: over Artery
  * @param bindHost       the address the coordinator listens on
  * @param advertisedHost the address workers connect to
- * @param port           the coordinator's port; 0 for any free one
+ * @param port           the port this node's link server binds (the coordinator's links, a
+ *                       worker's peer links); 0 for any free one
  * @param maxFrameBytes  the largest frame accepted
  * @param connectTimeout how long a worker tries to connect
  * @param ssl            null for plain TCP
  * @param protocols      the TLS protocols allowed
  * @param cipherSuites   the TLS cipher suites allowed
  */
-public record TensorLinkSettings(boolean enabled, String bindHost, String advertisedHost, int port, int maxFrameBytes,
+public record TensorLinkSettings(String bindHost, String advertisedHost, int port, int maxFrameBytes,
     Duration connectTimeout, SSLContext ssl, List<String> protocols, List<String> cipherSuites) {
 
   private static final String ENGINE = "akka.remote.artery.ssl.config-ssl-engine.";
@@ -40,16 +39,13 @@ public record TensorLinkSettings(boolean enabled, String bindHost, String advert
    * @throws IllegalArgumentException when TLS is configured and its stores cannot be read
    */
   public static TensorLinkSettings fromConfig(Config c) {
-    String provider = c.getString("akka.actor.provider");
-    boolean remote = provider.equals("cluster") || provider.equals("remote");
-    boolean enabled = remote && c.getBoolean("syncgrad.tensor-link.enabled");
     String canonical = resolve(c.getString("akka.remote.artery.canonical.hostname"));
     String bind = c.getString("akka.remote.artery.bind.hostname");
     long frame = c.getBytes("akka.remote.artery.advanced.maximum-frame-size");
     boolean tls = c.getString("akka.remote.artery.transport").equals("tls-tcp");
-    return new TensorLinkSettings(enabled, bind.isEmpty() ? canonical : bind, canonical,
+    return new TensorLinkSettings(bind.isEmpty() ? canonical : bind, canonical,
         c.getInt("syncgrad.tensor-link.port"), (int) Math.min(Integer.MAX_VALUE - 8, frame),
-        c.getDuration("syncgrad.tensor-link.connect-timeout"), tls && enabled ? sslContext(c) : null,
+        c.getDuration("syncgrad.tensor-link.connect-timeout"), tls ? sslContext(c) : null,
         tls ? List.of(c.getString(ENGINE + "protocol")) : List.of(),
         tls ? c.getStringList(ENGINE + "enabled-algorithms") : List.of());
   }

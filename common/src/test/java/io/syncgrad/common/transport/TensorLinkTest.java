@@ -25,7 +25,7 @@ class TensorLinkTest {
   private static final long WAIT_S = 10;
 
   private static TensorLinkSettings plain(int maxFrameBytes) {
-    return new TensorLinkSettings(true, "127.0.0.1", "127.0.0.1", 0, maxFrameBytes, Duration.ofSeconds(5), null,
+    return new TensorLinkSettings("127.0.0.1", "127.0.0.1", 0, maxFrameBytes, Duration.ofSeconds(5), null,
         List.of(), List.of());
   }
 
