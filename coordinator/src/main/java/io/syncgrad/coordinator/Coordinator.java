@@ -23,7 +23,7 @@ import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.train.DivergedException;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingRun;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.Traffic;
 import io.syncgrad.proto.LinkFrameProto;

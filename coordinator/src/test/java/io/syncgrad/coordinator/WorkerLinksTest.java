@@ -12,7 +12,7 @@ import com.typesafe.config.ConfigFactory;
 import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.testing.Fixtures;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.common.transport.Traffic;

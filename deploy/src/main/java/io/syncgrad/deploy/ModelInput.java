@@ -3,7 +3,7 @@ package io.syncgrad.deploy;
 import io.syncgrad.common.checkpoint.CheckpointStore;
 import io.syncgrad.common.data.DataSources;
 import io.syncgrad.common.data.Dataset;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import java.nio.file.Path;
 
 /** A trained model and samples prepared for it: shared by evaluate and predict. */

@@ -32,7 +32,7 @@ import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.train.StepUpdate;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.common.transport.Traffic;

@@ -12,7 +12,7 @@ import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.StepAggregator;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -5,8 +5,8 @@ import io.syncgrad.common.codec.TensorCodec;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.Optimizer;
-import io.syncgrad.common.train.TrainingConfig;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingConfig;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.CheckpointProto;
 import io.syncgrad.proto.OptimizerStateProto;
 

@@ -3,7 +3,7 @@ package io.syncgrad.common.checkpoint;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.syncgrad.common.error.UserException;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.CheckpointFileProto;
 import io.syncgrad.proto.CheckpointProto;
 import java.io.IOException;

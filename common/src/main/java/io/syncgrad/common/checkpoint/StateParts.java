@@ -4,7 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.ModelSpec;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.CheckpointProto;
 import io.syncgrad.proto.StateProto;
 import java.util.ArrayList;

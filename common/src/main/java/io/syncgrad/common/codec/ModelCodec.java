@@ -8,7 +8,7 @@ import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.proto.ModelSpecProto;
 import io.syncgrad.proto.NormalizationProto;
 import io.syncgrad.proto.TrainingConfigProto;

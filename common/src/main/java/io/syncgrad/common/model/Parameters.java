@@ -35,29 +35,6 @@ public final class Parameters {
     return new Parameters(t);
   }
 
-  /**
-   * Tensors decoded with the shapes they carry (a message's payload). The receiver checks them
-   * against its model with {@link #sameShape} before use.
-   *
-   * @throws IllegalArgumentException naming {@code what} when a tensor is malformed
-   */
-  public static Parameters fromShapes(List<io.syncgrad.proto.TensorProto> protos, String what) {
-    List<FMatrixRMaj> t = new ArrayList<>(protos.size());
-    for (int i = 0; i < protos.size(); i++) {
-      io.syncgrad.proto.TensorProto p = protos.get(i);
-      if (p.getShapeCount() != 2) {
-        throw new IllegalArgumentException(what + " tensor " + i + ": shape " + p.getShapeList() + ", expected 2 dimensions");
-      }
-      FMatrixRMaj m = new FMatrixRMaj(p.getShape(0), p.getShape(1));
-      String problem = io.syncgrad.common.codec.TensorCodec.decodeInto(p, m, what + " tensor " + i);
-      if (problem != null) {
-        throw new IllegalArgumentException(problem);
-      }
-      t.add(m);
-    }
-    return new Parameters(t);
-  }
-
   /** A zero-filled twin of this one. */
   public Parameters zerosLike() {
     List<FMatrixRMaj> t = new ArrayList<>(tensors.length);

@@ -8,7 +8,7 @@ import akka.serialization.SerializerWithStringManifest;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.syncgrad.common.codec.ModelCodec;
 import io.syncgrad.common.model.ModelSpec;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.transport.LinkFaults;
 import io.syncgrad.common.transport.Traffic;
 import io.syncgrad.proto.CreditProto;

@@ -3,7 +3,7 @@ package io.syncgrad.common.protocol;
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.model.ModelSpec;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.transport.LinkFaults;
 import java.util.List;
 

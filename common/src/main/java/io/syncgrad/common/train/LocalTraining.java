@@ -1,5 +1,6 @@
 package io.syncgrad.common.train;
 
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;

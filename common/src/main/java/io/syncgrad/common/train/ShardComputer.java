@@ -1,5 +1,6 @@
 package io.syncgrad.common.train;
 
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.data.DataOrder;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.ShardPlan;

@@ -1,5 +1,6 @@
 package io.syncgrad.common.train;
 
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.GradientTransforms;
 import io.syncgrad.common.optim.Optimizer;

@@ -1,5 +1,7 @@
 package io.syncgrad.common.train;
 
+import io.syncgrad.common.run.TrainingState;
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.checkpoint.CheckpointStore;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.DataSources;

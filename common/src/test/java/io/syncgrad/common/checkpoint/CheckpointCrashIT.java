@@ -2,7 +2,7 @@ package io.syncgrad.common.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.syncgrad.common.testing.Fixtures;
-import io.syncgrad.common.train.TrainingState;
+import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.StateProto;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -13,7 +13,7 @@ import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.testing.Fixtures;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.model.Initializer;
 import io.syncgrad.proto.TensorProto;
 import java.util.List;

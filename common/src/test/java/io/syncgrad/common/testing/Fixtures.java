@@ -8,7 +8,7 @@ import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.model.Initializer;
-import io.syncgrad.common.train.TrainingConfig;
+import io.syncgrad.common.run.TrainingConfig;
 import com.typesafe.config.ConfigFactory;
 import io.syncgrad.common.config.TrainSettings;
 import java.io.IOException;
@@ -55,7 +55,7 @@ public final class Fixtures {
    * A whole state of a small Adam run after {@code step} steps: weights from {@code seed}, the
    * optimiser's moments filled with something other than zeros.
    */
-  public static io.syncgrad.common.train.TrainingState state(long seed, long step) {
+  public static io.syncgrad.common.run.TrainingState state(long seed, long step) {
     ModelSpec model = model(5, List.of(4), 3, Activation.RELU, OutputActivation.SOFTMAX, LossFunction.CROSS_ENTROPY,
         0f);
     TrainingConfig config = config(seed, 8, 2, Optimizer.Kind.ADAM, 0.01, 64);
@@ -65,7 +65,7 @@ public final class Fixtures {
     optimizer.restore(step, params, params);
     io.syncgrad.common.data.Normalization none = io.syncgrad.common.data.Normalization.fit(
         io.syncgrad.common.data.Normalization.Kind.NONE, randomData(8, 5, 3, seed));
-    return new io.syncgrad.common.train.TrainingState("run", model, none, config, params, optimizer, step, "test");
+    return new io.syncgrad.common.run.TrainingState("run", model, none, config, params, optimizer, step, "test");
   }
 
   /**

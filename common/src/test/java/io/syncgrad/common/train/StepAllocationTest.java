@@ -1,5 +1,6 @@
 package io.syncgrad.common.train;
 
+import io.syncgrad.common.run.TrainingConfig;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.data.Dataset;

@@ -1,4 +1,4 @@
-package io.syncgrad.common.train;
+package io.syncgrad.common.run;
 
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.model.ModelSpec;
