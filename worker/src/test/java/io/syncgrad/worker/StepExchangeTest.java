@@ -1,0 +1,104 @@
+package io.syncgrad.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.Initializer;
+import io.syncgrad.common.model.LossFunction;
+import io.syncgrad.common.model.ModelSpec;
+import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.protocol.WorkerProtocol.Member;
+import io.syncgrad.common.reduce.TreeSum;
+import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.proto.PartialSumProto;
+import io.syncgrad.proto.ReducedChunkProto;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two members' exchange on one thread: the reduced sum is the one-node tree sum, and every frame
+ * that is not exactly what its sender owes (another generation, step, chunk, sender, block or
+ * size, or a second copy) is refused before it is read.
+ */
+class StepExchangeTest {
+
+  private static final int SHARDS = 8;
+  private static final long STEP = 5;
+  private static final ModelSpec MODEL = Fixtures.model(7, List.of(6), 3, Activation.RELU, OutputActivation.SOFTMAX,
+      LossFunction.CROSS_ENTROPY, 0f);
+  private static final List<Member> MEMBERS = List.of(new Member("a", "", 0, 3, 0, new byte[0]),
+      new Member("b", "", 3, 8, 0, new byte[0]));
+
+  private static Parameters[] gradients() {
+    Parameters[] g = new Parameters[SHARDS];
+    for (int s = 0; s < SHARDS; s++) {
+      g[s] = Parameters.zeros(MODEL);
+      Initializer.XAVIER.initialize(MODEL, 100 + s, g[s]);
+    }
+    return g;
+  }
+
+  @Test
+  void twoMembersGatherTheOneNodeSumAndRefuseWhatTheyAreNotOwed() {
+    Parameters[] g = gradients();
+    Parameters shape = Parameters.zeros(MODEL);
+    StepExchange a = new StepExchange("run", "a", 3, MEMBERS, shape, SHARDS);
+    StepExchange b = new StepExchange("run", "b", 3, MEMBERS, shape, SHARDS);
+    double[] lossA = {1, 2, 3};
+    double[] lossB = {4, 5, 6, 7, 8};
+    a.sumOwn(s -> g[s]);
+    b.sumOwn(s -> g[s]);
+    PartialSumProto toB = a.partialFor(1, STEP, lossA).getPartial();
+    PartialSumProto toA = b.partialFor(0, STEP, lossB).getPartial();
+    a.offerOwn(STEP, lossA);
+    b.offerOwn(STEP, lossB);
+
+    // What a does not take.
+    assertEquals(StepExchange.Outcome.STALE, a.offerPartial(toA.toBuilder().setGeneration(2).build(), STEP));
+    assertEquals(StepExchange.Outcome.STALE, a.offerPartial(toA.toBuilder().setStep(STEP - 1).build(), STEP));
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().setStep(STEP + 2).build(), STEP));
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toB, STEP), "chunk 1 is b's");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().setFromWorker("c").build(), STEP));
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().setFromWorker("a").build(), STEP),
+        "a member does not send to itself");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().setNodeFirst(0, 4).build(), STEP),
+        "a subtree b does not own");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().setData(toA.getData()
+        .substring(4)).build(), STEP), "four bytes short");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerPartial(toA.toBuilder().addShardLoss(9).build(), STEP));
+    assertNotNull(a.problem());
+    assertFalse(a.reducible(STEP), "nothing refused was taken");
+
+    assertEquals(StepExchange.Outcome.TAKEN, a.offerPartial(toA, STEP));
+    assertEquals(StepExchange.Outcome.DUPLICATE, a.offerPartial(toA, STEP));
+    assertEquals(StepExchange.Outcome.TAKEN, b.offerPartial(toB, STEP));
+    assertTrue(a.reducible(STEP) && b.reducible(STEP));
+    assertEquals(List.of(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0), boxed(a.shardLosses(STEP)));
+
+    ReducedChunkProto fromA = a.reducedFrame(STEP).getReduced();
+    ReducedChunkProto fromB = b.reducedFrame(STEP).getReduced();
+    assertEquals(StepExchange.Outcome.INVALID, a.offerReduced(fromB.toBuilder().setChunk(0).build(), STEP),
+        "chunk 0 is a's own");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerReduced(fromB.toBuilder().setFromWorker("a").build(), STEP),
+        "only the owner sends its chunk");
+    assertEquals(StepExchange.Outcome.INVALID, a.offerReduced(fromB.toBuilder().setData(fromB.getData()
+        .concat(fromB.getData())).build(), STEP), "twice the chunk's size");
+    assertFalse(a.complete(STEP));
+    assertEquals(StepExchange.Outcome.TAKEN, a.offerReduced(fromB, STEP));
+    assertEquals(StepExchange.Outcome.DUPLICATE, a.offerReduced(fromB, STEP));
+    assertEquals(StepExchange.Outcome.TAKEN, b.offerReduced(fromA, STEP));
+    assertTrue(a.complete(STEP) && b.complete(STEP));
+
+    String oneNode = new TreeSum(shape, SHARDS).sum(0, SHARDS, s -> g[s], shape.zerosLike()).sha256Hex();
+    assertEquals(oneNode, a.gathered().sha256Hex(), "the one-node tree sum");
+    assertEquals(oneNode, b.gathered().sha256Hex());
+  }
+
+  private static List<Double> boxed(double[] v) {
+    return java.util.Arrays.stream(v).boxed().toList();
+  }
+}
