@@ -97,6 +97,8 @@ public final class Coordinator {
   private final RunReport report = new RunReport();
   private final PairKeys keys = new PairKeys();
   private boolean started;
+  /** Whether a generation is being formed: between form() and go(). */
+  private boolean forming;
   private long generation;
   /** The generation being formed: who was asked, and how far each one that answered is. */
   private List<String> asked = List.of();
@@ -288,6 +290,7 @@ public final class Coordinator {
 
   private Behavior<Command> form(String why) {
     timers.cancel(DEADLINE_TIMER);
+    forming = true;
     generation++;
     asked = membership.candidates(progress.recorded());
     answered.clear();
@@ -297,7 +300,8 @@ public final class Coordinator {
     ctx.getLog().info("Forming generation [{}] with {} ({}) at step [{}]", generation, asked, why,
         progress.recorded());
     for (String id : asked) {
-      membership.get(id).ref().tell(new WorkerProtocol.Prepare(run.state().runId(), generation));
+      membership.get(id).ref().tell(new WorkerProtocol.Prepare(run.state().runId(), generation,
+          progress.recorded()));
     }
     timers.startSingleTimer(FORM_TIMER, new FormTimeout(generation), formTimeout());
     return forming();
@@ -337,6 +341,7 @@ public final class Coordinator {
   /** The generation goes on with those that answered; the others sit out. */
   private Behavior<Command> go() {
     timers.cancel(FORM_TIMER);
+    forming = false;
     for (String id : asked) {
       if (!answered.containsKey(id) && membership.known(id)) {
         membership.suspend(id, progress.recorded());
@@ -373,6 +378,16 @@ public final class Coordinator {
       }
     }
     members = List.copyOf(ids);
+    // Every answer came after its sender's reports (Artery keeps a sender's order): a step up to
+    // the start that no report covers now never will, its reporter gone. Recorded without its
+    // figures, so that the record goes on.
+    for (long n = progress.recorded() + 1; n <= start; n++) {
+      if (!progress.has(n) && !progress.snapshotDue(n)) {
+        ctx.getLog().warn("No report of step [{}] survived; it is recorded without its loss", n);
+        progress.offer(new StepReport(run.state().runId(), generation, n, "", Double.NaN, 1, Double.NaN, 0, 0, 0, 0,
+            0, 0, 0, 0, List.of(), ""));
+      }
+    }
     progress.generationStarted();
     long credit = progress.credit();
     long snapshotStep = progress.snapshotStep();
@@ -400,7 +415,8 @@ public final class Coordinator {
     }
     ctx.getLog().info("Generation [{}]: {} from step [{}] (state from [{}])", generation, assignment, start, source);
     startDeadline();
-    return training();
+    Behavior<Command> next = record();
+    return next == Behaviors.<Command>same() ? training() : next;
   }
 
   // ---- training: the generation steps; the coordinator records ----
@@ -528,7 +544,7 @@ public final class Coordinator {
     if (moved) {
       credit();
       startDeadline();
-      if (membership.dueAgain(progress.recorded()) || readyOutside()) {
+      if (!forming && !members.isEmpty() && (membership.dueAgain(progress.recorded()) || readyOutside())) {
         return form("workers join or come back");
       }
     }
@@ -601,6 +617,7 @@ public final class Coordinator {
         settings.minWorkers(), progress.recorded(), settings.waitTimeout());
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
     members = List.of();
+    forming = false;
     return common()
         .onMessage(WorkerReady.class, m -> {
           onReadyLater(m);

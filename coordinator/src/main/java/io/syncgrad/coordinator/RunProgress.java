@@ -93,6 +93,11 @@ final class RunProgress {
     return true;
   }
 
+  /** Whether a report of step {@code n} is in, recorded or waiting. */
+  boolean has(long n) {
+    return n <= recorded || early.containsKey(n);
+  }
+
   /** The report of the next step to record, if it is in. */
   StepReport next() {
     return early.get(recorded + 1);

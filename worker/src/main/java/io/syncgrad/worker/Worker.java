@@ -397,8 +397,12 @@ public final class Worker extends AbstractBehavior<Command> {
     reducedSent = false;
     waitingForState = false;
     preparing = msg.generation();
-    // The first member may have died before it reported the last step.
+    // The member that would have reported the last steps may be gone: this one's go again.
     flushReports();
+    List<StepReport> again = kept.stream().filter(r -> r.step() > msg.recordedStep()).toList();
+    if (!again.isEmpty()) {
+      coordinator.tell(new CoordinatorProtocol.StepReports(again));
+    }
     coordinator.tell(new CoordinatorProtocol.Prepared(runId, msg.generation(), workerId, state.step()));
     return this;
   }
@@ -584,6 +588,10 @@ public final class Worker extends AbstractBehavior<Command> {
   private static final int OTHERS_REPORT_EVERY = 16;
   /** Steps applied but not reported yet, oldest first. */
   private final List<StepReport> pending = new java.util.ArrayList<>();
+  /** The reports of the last steps, sent or not, for a new generation that needs them again. */
+  private final java.util.ArrayDeque<StepReport> kept = new java.util.ArrayDeque<>();
+  /** More than a worker can be ahead of the coordinator's record (its window, and a few). */
+  private static final int KEPT_REPORTS = 16;
   /** Reports the first member sends in one message; half the coordinator's window. */
   private static final int REPORT_BATCH = 2;
   /** Frames of a generation whose Go has not come yet. */
@@ -605,6 +613,10 @@ public final class Worker extends AbstractBehavior<Command> {
     StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
         state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "");
+    kept.addLast(report);
+    if (kept.size() > KEPT_REPORTS) {
+      kept.removeFirst();
+    }
     // One report a step is all the coordinator needs (every member knows the whole step): the
     // first member sends every step's, a few at a time, the others one every few steps, for
     // their own counters and times.

@@ -127,7 +127,7 @@ class WorkerTest {
       }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-1", "w1", 0));
 
-      worker.tell(new WorkerProtocol.Prepare("run-1", 1));
+      worker.tell(new WorkerProtocol.Prepare("run-1", 1, 0));
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.Prepared("run-1", 1, "w1", 0));
       worker.tell(new WorkerProtocol.Go("run-1", 1, List.of(new WorkerProtocol.Member("w1", reg.peerEndpoint(), 0, 4,
           0, new byte[0])), 0, "w1", 3, 3, false, List.of()));
@@ -194,7 +194,7 @@ class WorkerTest {
         link.link().send(LinkFrameProto.newBuilder().setState(part).build());
       }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-2", "w9", 0));
-      worker.tell(new WorkerProtocol.Prepare("run-2", 1));
+      worker.tell(new WorkerProtocol.Prepare("run-2", 1, 0));
       coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
       byte[] key = new byte[16];
       key[0] = 42;

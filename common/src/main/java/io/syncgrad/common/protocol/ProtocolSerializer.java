@@ -168,7 +168,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
     } else if (o instanceof WorkerProtocol.StopRun m) {
       return StopRunProto.newBuilder().setRunId(m.runId()).setReason(m.reason()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.Prepare m) {
-      return PrepareProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation()).build().toByteArray();
+      return PrepareProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+          .setRecordedStep(m.recordedStep()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.Credit m) {
       return CreditProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
           .setThroughStep(m.throughStep()).setSnapshotStep(m.snapshotStep()).build().toByteArray();
@@ -257,7 +258,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         }
         case PREPARE: {
           PrepareProto p = PrepareProto.parseFrom(bytes);
-          return new WorkerProtocol.Prepare(p.getRunId(), p.getGeneration());
+          return new WorkerProtocol.Prepare(p.getRunId(), p.getGeneration(), p.getRecordedStep());
         }
         case CREDIT: {
           CreditProto p = CreditProto.parseFrom(bytes);

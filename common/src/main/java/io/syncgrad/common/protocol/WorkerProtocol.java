@@ -55,10 +55,11 @@ public final class WorkerProtocol {
       implements Command, WireMessage {}
 
   /**
-   * A new generation is being formed: stop stepping, drop what is under way, and answer
-   * {@link CoordinatorProtocol.Prepared} with the steps applied so far.
+   * A new generation is being formed: stop stepping, drop what is under way, send again the
+   * reports kept of the steps after {@code recordedStep} (the member that sent them may be gone),
+   * and answer {@link CoordinatorProtocol.Prepared} with the steps applied so far.
    */
-  public record Prepare(String runId, long generation) implements Command, WireMessage {}
+  public record Prepare(String runId, long generation, long recordedStep) implements Command, WireMessage {}
 
   /**
    * One member of a generation.
