@@ -2,12 +2,12 @@ package io.syncgrad.coordinator;
 
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
-import io.syncgrad.common.transport.Traffic;
-import io.syncgrad.proto.StateProto;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
+import io.syncgrad.common.transport.Traffic;
 import io.syncgrad.proto.LinkHelloProto;
+import io.syncgrad.proto.StateProto;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,6 +1,7 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.deploy.cluster.FaultPlan;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -17,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
-import io.syncgrad.deploy.cluster.FaultPlan;
 
 /**
  * {@code syncgrad launch}: the coordinator and N workers as separate JVM processes on this

@@ -6,10 +6,10 @@ import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.deploy.cluster.LocalCluster;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code syncgrad train}: on this node, or as a cluster simulated in this JVM. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,

@@ -1,10 +1,10 @@
 package io.syncgrad.common.train;
 
-import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.run.TrainingState;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,5 @@
 package io.syncgrad.common.train;
 
-import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.data.DataOrder;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.ShardPlan;
@@ -9,6 +8,7 @@ import io.syncgrad.common.model.DropoutKey;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Network;
 import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.run.TrainingConfig;
 
 /**
  * A worker's job: the gradient sum, sample count and loss sum of one virtual shard at one step.

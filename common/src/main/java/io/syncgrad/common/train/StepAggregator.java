@@ -1,10 +1,10 @@
 package io.syncgrad.common.train;
 
-import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.reduce.ReductionTree;
 import io.syncgrad.common.reduce.TreeSum;
+import io.syncgrad.common.run.TrainingConfig;
 
 /**
  * A whole step on one node, from the shard results on: the shard sums added in the order of the

@@ -1,9 +1,9 @@
 package io.syncgrad.common.train;
 
-import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.GradientTransforms;
 import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.run.TrainingConfig;
 
 /**
  * The end of every step, wherever it runs: the gradient sum of all shards becomes the mean,

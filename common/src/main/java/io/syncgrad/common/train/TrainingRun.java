@@ -1,7 +1,5 @@
 package io.syncgrad.common.train;
 
-import io.syncgrad.common.run.TrainingState;
-import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.checkpoint.CheckpointStore;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.DataSources;
@@ -12,6 +10,8 @@ import io.syncgrad.common.math.MatrixKernel;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.LearningRateSchedule;
+import io.syncgrad.common.run.TrainingConfig;
+import io.syncgrad.common.run.TrainingState;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;

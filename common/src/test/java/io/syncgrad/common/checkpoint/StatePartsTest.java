@@ -3,8 +3,8 @@ package io.syncgrad.common.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.run.TrainingState;
+import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.proto.StateProto;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -6,15 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.model.LossFunction;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
-import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.run.TrainingConfig;
-import io.syncgrad.common.model.Initializer;
+import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.proto.TensorProto;
 import java.util.List;
 import org.ejml.data.FMatrixRMaj;

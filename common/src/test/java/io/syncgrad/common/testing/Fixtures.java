@@ -1,16 +1,16 @@
 package io.syncgrad.common.testing;
 
+import com.typesafe.config.ConfigFactory;
+import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.model.Activation;
+import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.model.LossFunction;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
-import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.run.TrainingConfig;
-import com.typesafe.config.ConfigFactory;
-import io.syncgrad.common.config.TrainSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
