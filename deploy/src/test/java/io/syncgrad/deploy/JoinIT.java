@@ -38,6 +38,8 @@ class JoinIT {
 
   private static final int STEPS = 1500;
   private static final long JOIN_AFTER_STEP = 5;
+  private static final long SLOW_UNTIL_STEP = 400;
+  private static final long SLOW_STEP_MS = 25;
 
   @TempDir
   Path dir;
@@ -59,6 +61,15 @@ class JoinIT {
     TrainingListener joinAt = new TrainingListener() {
       @Override
       public void stepped(long step, long epoch, double loss, double learningRate, double samplesPerSecond) {
+        if (step > JOIN_AFTER_STEP && step <= SLOW_UNTIL_STEP) {
+          // The record goes slowly for a while (the workers wait for credit), so that the new
+          // node has the time to load the data and register however busy the machine is.
+          try {
+            Thread.sleep(SLOW_STEP_MS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         if (step == JOIN_AFTER_STEP && joined.compareAndSet(false, true)) {
           // Held here (on the coordinator's thread) until the new node is a member, so that it
           // joins while the run is under way, not after it.
