@@ -645,8 +645,8 @@ public final class Coordinator {
   private Behavior<Command> finish() {
     try {
       long steps = Math.max(1, progress.recorded() - run.resumedFrom());
-      Map<String, Object> distributed = report.distributed(steps, generation, traffic.sentBytes(),
-          traffic.receivedBytes());
+      Map<String, Object> distributed = report.distributed(steps, run.resumedFrom(), generation,
+          traffic.sentBytes(), traffic.receivedBytes());
       distributed.put("links_opened", links.accepted());
       long scripted = settings.scriptedFaultSteps().stream().filter(step -> step <= progress.recorded()).count();
       RunSummary summary = run.finish(membership.size(), 1, distributed,

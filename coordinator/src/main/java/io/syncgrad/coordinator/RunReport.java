@@ -21,6 +21,8 @@ final class RunReport {
     long stepNanos;
     long sent;
     long received;
+    /** The step of the report the traffic figures come from. */
+    long trafficStep;
     long injected;
     long duplicates;
     long stale;
@@ -39,8 +41,11 @@ final class RunReport {
     f.reports++;
     f.computeNanos += r.computeNanos();
     f.stepNanos += r.stepNanos();
-    f.sent = Math.max(f.sent, r.sentBytes());
-    f.received = Math.max(f.received, r.receivedBytes());
+    if (r.sentBytes() >= f.sent) {
+      f.sent = r.sentBytes();
+      f.received = Math.max(f.received, r.receivedBytes());
+      f.trafficStep = r.step();
+    }
     f.injected = Math.max(f.injected, r.faultsInjected());
     f.duplicates = Math.max(f.duplicates, r.duplicatesRejected());
     f.stale = Math.max(f.stale, r.staleRejected());
@@ -78,7 +83,12 @@ final class RunReport {
   }
 
   /** The {@code distributed} object of the summary. */
-  Map<String, Object> distributed(long steps, long generation, long coordinatorSent, long coordinatorReceived) {
+  /**
+   * @param firstStep the step the run started from: a worker's bytes are averaged over the steps
+   *                  up to its last report (the others report every few steps)
+   */
+  Map<String, Object> distributed(long steps, long firstStep, long generation, long coordinatorSent,
+      long coordinatorReceived) {
     Map<String, Object> out = new LinkedHashMap<>();
     Map<String, Object> compute = new TreeMap<>();
     Map<String, Object> share = new TreeMap<>();
@@ -102,8 +112,11 @@ final class RunReport {
     long n = Math.max(1, steps);
     traffic.put("coordinator", Map.of("sent_bytes_per_step", coordinatorSent / n, "received_bytes_per_step",
         coordinatorReceived / n));
-    workers.forEach((id, f) -> traffic.put(id, Map.of("sent_bytes_per_step", f.sent / n,
-        "received_bytes_per_step", f.received / n)));
+    workers.forEach((id, f) -> {
+      long covered = Math.max(1, f.trafficStep - firstStep);
+      traffic.put(id, Map.of("sent_bytes_per_step", f.sent / covered, "received_bytes_per_step",
+          f.received / covered));
+    });
     out.put("traffic", traffic);
     out.put("final_generation", generation);
     out.put("shard_assignment", assignment);
