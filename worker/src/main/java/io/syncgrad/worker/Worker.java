@@ -130,6 +130,12 @@ public final class Worker extends AbstractBehavior<Command> {
   private final Map<Long, Long> partitions = new HashMap<>();
   private long duplicatesRejected;
   private long staleRejected;
+  /**
+   * Held by whoever touches the step under way: this actor, and a peer link's reader thread that
+   * takes a partial sum at once (see {@link #takePartial}).
+   */
+  private final java.util.concurrent.locks.ReentrantLock stepLock = new java.util.concurrent.locks.ReentrantLock();
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Worker.class);
 
   /**
    * @param workerId a name unique in the cluster
@@ -184,9 +190,9 @@ public final class Worker extends AbstractBehavior<Command> {
         .onMessage(CoordinatorsListed.class, this::onCoordinatorsListed)
         .onMessage(StartRun.class, this::onStartRun)
         .onMessage(DataChunk.class, this::onDataChunk)
-        .onMessage(CoordinatorFrame.class, this::onCoordinatorFrame)
-        .onMessage(Prepare.class, this::onPrepare)
-        .onMessage(Go.class, this::onGo)
+        .onMessage(CoordinatorFrame.class, m -> locked(() -> onCoordinatorFrame(m)))
+        .onMessage(Prepare.class, m -> locked(() -> onPrepare(m)))
+        .onMessage(Go.class, m -> locked(() -> onGo(m)))
         .onMessage(Credit.class, this::onCredit)
         .onMessage(NextStep.class, this::onNextStep)
         .onMessage(PeerHello.class, m -> {
@@ -197,7 +203,7 @@ public final class Worker extends AbstractBehavior<Command> {
           }
           return this;
         })
-        .onMessage(PeerFrame.class, this::onPeerFrame)
+        .onMessage(PeerFrame.class, m -> locked(() -> onPeerFrame(m)))
         .onMessage(PeerClosed.class, m -> {
           if (peers != null) {
             peers.forgetClosed();
@@ -319,8 +325,11 @@ public final class Worker extends AbstractBehavior<Command> {
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
     ActorRef<Command> self = getContext().getSelf();
     try {
-      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
-          (peer, frame) -> self.tell(new PeerFrame(peer, frame)), () -> self.tell(new PeerClosed()));
+      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(), (peer, frame) -> {
+        if (!frame.hasPartial() || !takePartial(peer, frame.getPartial())) {
+          self.tell(new PeerFrame(peer, frame));
+        }
+      }, () -> self.tell(new PeerClosed()));
       LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(runId)
           .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
       link = TensorLink.connect(msg.tensorLink(), linkSettings, hello);
@@ -518,11 +527,21 @@ public final class Worker extends AbstractBehavior<Command> {
       ownLosses[s - me.firstShard()] = computer.lossSum(s);
     }
     computeNanos = System.nanoTime() - stepStarted;
-    computed = true;
-    reducedSent = false;
     if (exchange.alone()) {
+      computed = true;
+      reducedSent = false;
       return applyAlone(step);
     }
+    return locked(() -> exchangeOwn(step));
+  }
+
+  /** This worker's shards are computed: hand their sums to the chunks' owners, and take its own. */
+  private Behavior<Command> exchangeOwn(long step) {
+    if (exchange == null || state.step() != step) {
+      return this;
+    }
+    computed = true;
+    reducedSent = false;
     exchange.sumOwn(computer);
     for (int c = 0; c < exchange.members.size(); c++) {
       if (c != exchange.rank) {
@@ -549,22 +568,72 @@ public final class Worker extends AbstractBehavior<Command> {
     return applied(step, loss, alone.gradientNorm());
   }
 
+  /** Runs {@code body} holding the step's lock. */
+  private Behavior<Command> locked(java.util.function.Supplier<Behavior<Command>> body) {
+    stepLock.lock();
+    try {
+      return body.get();
+    } finally {
+      stepLock.unlock();
+    }
+  }
+
+  /**
+   * A partial sum taken on the reader thread of its peer link, without waiting for this actor:
+   * when it completes this worker's chunk, the chunk is reduced and sent at once, saving a
+   * hand-over to the actor's thread, which on a busy machine waits for a core. Anything but a
+   * partial sum of the step under way in this generation goes through the actor.
+   *
+   * @return whether the frame was dealt with here
+   */
+  private boolean takePartial(String peer, io.syncgrad.proto.PartialSumProto p) {
+    stepLock.lock();
+    try {
+      StepExchange ex = exchange;
+      if (ex == null || state == null || p.getGeneration() != ex.generation || !p.getFromWorker().equals(peer)) {
+        return false;
+      }
+      StepExchange.Outcome outcome = ex.offerPartial(p, state.step());
+      switch (outcome) {
+        case TAKEN:
+          sendReducedIfReady(state.step());
+          return true;
+        case DUPLICATE:
+          duplicatesRejected++;
+          return true;
+        case STALE:
+          staleRejected++;
+          return true;
+        default:
+          return false;
+      }
+    } finally {
+      stepLock.unlock();
+    }
+  }
+
+  /** Reduces this worker's chunk and sends it to every member, once its own shards and every partial sum are in. */
+  private void sendReducedIfReady(long step) {
+    if (!computed || reducedSent || !exchange.reducible(step)) {
+      return;
+    }
+    reducedSent = true;
+    LinkFrameProto frame = exchange.reducedFrame(step);
+    for (int c = 0; c < exchange.members.size(); c++) {
+      if (c != exchange.rank) {
+        String to = exchange.members.get(c).workerId();
+        peers.send(to, frame, 1, exchange.generation, step, route(workerId, to), exchange.rank,
+            "reduced chunk " + exchange.rank + " of step " + step + " to " + to);
+      }
+    }
+  }
+
   /** Moves the step on as far as what is in allows: reduce this worker's chunk, apply the step. */
   private Behavior<Command> progressed(long step) {
     if (!computed) {
       return this;
     }
-    if (exchange.reducible(step) && !reducedSent) {
-      reducedSent = true;
-      LinkFrameProto frame = exchange.reducedFrame(step);
-      for (int c = 0; c < exchange.members.size(); c++) {
-        if (c != exchange.rank) {
-          String to = exchange.members.get(c).workerId();
-          peers.send(to, frame, 1, exchange.generation, step, route(workerId, to), exchange.rank,
-              "reduced chunk " + exchange.rank + " of step " + step + " to " + to);
-        }
-      }
-    }
+    sendReducedIfReady(step);
     if (!exchange.complete(step)) {
       return this;
     }
