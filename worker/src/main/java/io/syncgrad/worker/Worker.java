@@ -82,6 +82,9 @@ public final class Worker extends AbstractBehavior<Command> {
   /** A peer link closed. */
   private record PeerClosed() implements Internal {}
 
+  /** Every chunk of {@code step} is in, the last one this worker's own, reduced on a reader thread. */
+  private record Gathered(long generation, long step) implements Internal {}
+
   /** Go on with the next step, if the credit allows: a message so that others come in between. */
   private record NextStep(long generation) implements Internal {}
 
@@ -135,7 +138,8 @@ public final class Worker extends AbstractBehavior<Command> {
    * takes a partial sum at once (see {@link #takePartial}).
    */
   private final java.util.concurrent.locks.ReentrantLock stepLock = new java.util.concurrent.locks.ReentrantLock();
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Worker.class);
+  /** This actor, for the reader threads (which may not touch the actor's context). */
+  private final ActorRef<Command> selfRef;
 
   /**
    * @param workerId a name unique in the cluster
@@ -171,6 +175,7 @@ public final class Worker extends AbstractBehavior<Command> {
     this.loader = loader;
     this.onStop = onStop;
     this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
+    this.selfRef = ctx.getSelf();
     this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
   }
 
@@ -204,6 +209,8 @@ public final class Worker extends AbstractBehavior<Command> {
           return this;
         })
         .onMessage(PeerFrame.class, m -> locked(() -> onPeerFrame(m)))
+        .onMessage(Gathered.class, m -> locked(() -> exchange != null && m.generation() == exchange.generation
+            && m.step() == state.step() ? progressed(m.step()) : this))
         .onMessage(PeerClosed.class, m -> {
           if (peers != null) {
             peers.forgetClosed();
@@ -597,6 +604,10 @@ public final class Worker extends AbstractBehavior<Command> {
       switch (outcome) {
         case TAKEN:
           sendReducedIfReady(state.step());
+          if (reducedSent && ex.complete(state.step())) {
+            // The other chunks came first: the actor applies the step.
+            selfRef.tell(new Gathered(ex.generation, state.step()));
+          }
           return true;
         case DUPLICATE:
           duplicatesRejected++;
