@@ -474,7 +474,10 @@ public final class Coordinator {
   }
 
   private Behavior<Command> onStepReport(StepReport r) {
-    if (!r.runId().equals(run.state().runId())) {
+    // Only a worker of the run reports: a lost one's late reports are not needed (the survivors
+    // send theirs again when a generation forms), a stranger's are refused.
+    if (!r.runId().equals(run.state().runId()) || !membership.known(r.workerId())) {
+      ctx.getLog().debug("Refused a report of step [{}] from [{}]", r.step(), r.workerId());
       return Behaviors.same();
     }
     report.report(r);

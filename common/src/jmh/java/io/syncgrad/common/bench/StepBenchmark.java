@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * One whole training step of the 784-256-128-10 MLP, batch 128, on one thread: every shard's
- * forward and backward pass, the aggregation in shard order and the momentum update. Samples per
+ * forward and backward pass, the sum in tree order and the momentum update. Samples per
  * second = 128 / the time per operation.
  */
 @State(Scope.Thread)

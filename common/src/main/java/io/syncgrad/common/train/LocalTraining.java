@@ -17,12 +17,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The one-node trainer: the coordinator's and the workers' halves of every step in one process.
+ * The one-node trainer: every step of a run in one process.
  *
- * <p>It does exactly what a distributed run does: the batch is split into the same virtual
+ * <p>It does the arithmetic of a distributed run: the batch is split into the same virtual
  * shards, each shard's gradient sum is computed on its own (on several threads, one shard per
- * thread at a time), and the sums are added in shard order. So it produces the same bytes as a
- * cluster of any size, and the same bytes whatever {@code --threads} is.
+ * thread at a time), and the sums are added in the reduction tree's order. So it produces the
+ * same bytes as a cluster of any size, and the same bytes whatever {@code --threads} is.
  */
 public final class LocalTraining {
 
@@ -58,7 +58,7 @@ public final class LocalTraining {
 
   /**
    * Computes the shards of a step on a fixed pool of threads, each thread a fixed subset of the
-   * shards, then aggregates in shard order on the calling thread.
+   * shards, then adds them up in tree order and updates on the calling thread.
    */
   private static final class StepRunner implements AutoCloseable {
     private final TrainingState state;
