@@ -9,7 +9,10 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.actor.typed.receptionist.Receptionist;
 import io.syncgrad.common.checkpoint.StateParts;
+import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.metrics.ClusterMetrics;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Internal;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Prepared;
@@ -96,6 +99,8 @@ public final class Coordinator {
   private final RunProgress progress;
   private final RunReport report = new RunReport();
   private final PairKeys keys = new PairKeys();
+  private final Telemetry telemetry;
+  private final ClusterMetrics metrics;
   private boolean started;
   /** Whether a generation is being formed: between form() and go(). */
   private boolean forming;
@@ -144,6 +149,9 @@ public final class Coordinator {
     this.result = result;
     this.links = links;
     this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
+    this.telemetry = run.telemetry();
+    this.metrics = telemetry.cluster();
+    telemetry.ready(Telemetry.Role.COORDINATOR, true, "waiting for " + settings.workers() + " workers");
     TrainingState s = run.state();
     this.progress = new RunProgress(s.step(), run.totalSteps(), run.checkpointEvery(), s.config().stepsPerEpoch(),
         WINDOW);
@@ -189,7 +197,7 @@ public final class Coordinator {
           ctx.getLog().info("Worker [{}] left before the run started", m.workerId());
           return startIfReady();
         })
-        .onMessage(WaitExpired.class, m -> fail(new UserException("waited " + settings.waitTimeout()
+        .onMessage(WaitExpired.class, m -> fail(new ClusterUnavailableException("waited " + settings.waitTimeout()
             + " for workers (" + membership.readyCount() + " ready, " + settings.workers() + " needed); giving up")))
         .build();
   }
@@ -205,6 +213,7 @@ public final class Coordinator {
       return Behaviors.same();
     }
     ctx.watchWith(msg.worker(), new WorkerLost(msg.workerId()));
+    observeWorkers();
     ctx.getLog().info("Worker [{}] joined ({} of {})", msg.workerId(), membership.size(), settings.workers());
     if (started || membership.size() == settings.workers()) {
       // At the start, once all are here; later, a worker joining a run under way at once.
@@ -261,6 +270,7 @@ public final class Coordinator {
       return Behaviors.same();
     }
     membership.ready(msg.workerId());
+    observeWorkers();
     return startIfReady();
   }
 
@@ -273,6 +283,7 @@ public final class Coordinator {
     started = true;
     membership.started();
     run.start();
+    telemetry.ready(Telemetry.Role.COORDINATOR, true, "training");
     if (progress.done()) {
       return finish();
     }
@@ -409,6 +420,10 @@ public final class Coordinator {
           credit, snapshotStep, start == snapshotStep, partitions));
     }
     report.generation(assignment);
+    metrics.generation(generation);
+    observeWorkers();
+    telemetry.ready(Telemetry.Role.COORDINATOR, true, "training in generation " + generation);
+    metrics.totals(report.shardsReassigned(), 0, 0, 0, 0);
     if (generation > 1) {
       run.event("recovery", Map.of("kind", "generation_formed", "what", assignment.toString(), "generation",
           generation));
@@ -447,6 +462,7 @@ public final class Coordinator {
     ctx.getLog().warn("No step since [{}] for {}: forming a new generation", msg.recorded(), deadline());
     run.event("recovery", Map.of("kind", "deadline_missed", "what", "no step for " + deadline().toMillis() + " ms",
         "generation", generation));
+    metrics.deadlineMissed();
     return form("a deadline was missed");
   }
 
@@ -456,6 +472,7 @@ public final class Coordinator {
       return Behaviors.same();
     }
     membership.ready(msg.workerId());
+    observeWorkers();
     ctx.getLog().info("Worker [{}] is ready; it joins with the next generation", msg.workerId());
     return Behaviors.same();
   }
@@ -467,6 +484,8 @@ public final class Coordinator {
       return false;
     }
     ctx.getLog().warn("Worker [{}] lost at step [{}]", id, progress.recorded());
+    metrics.workerLost();
+    observeWorkers();
     if (started) {
       run.event("recovery", Map.of("kind", "worker_lost", "what", id, "generation", generation));
     }
@@ -481,6 +500,7 @@ public final class Coordinator {
       return Behaviors.same();
     }
     report.report(r);
+    metrics.computed(r.workerId(), r.computeNanos());
     for (String e : r.faultEvents()) {
       int colon = e.indexOf(':');
       run.event("fault", Map.of("kind", colon > 0 ? e.substring(0, colon) : e, "what",
@@ -533,7 +553,7 @@ public final class Coordinator {
         credit();
       }
       try {
-        run.stepApplied(next.lossSum() / next.samples(), next.gradientNorm(), next.stepNanos(),
+        run.stepApplied(next.lossSum() / next.samples(), next.gradientNorm(), next.stepNanos(), next.computeNanos(),
             Map.of("worker", next.workerId(), "compute_ms", Math.round(next.computeNanos() / 1e3) / 1e3));
       } catch (IOException | RuntimeException e) {
         return fail(e);
@@ -545,6 +565,7 @@ public final class Coordinator {
       return finish();
     }
     if (moved) {
+      observeFaults();
       credit();
       startDeadline();
       if (!forming && !members.isEmpty() && (membership.dueAgain(progress.recorded()) || readyOutside())) {
@@ -552,6 +573,19 @@ public final class Coordinator {
       }
     }
     return Behaviors.same();
+  }
+
+  /** The membership gauges, after a change. */
+  private void observeWorkers() {
+    metrics.workers(membership.size(), membership.readyCount(), members.size());
+  }
+
+  /** The fault and recovery counters, from the workers' cumulative reports. */
+  private void observeFaults() {
+    Map<String, Object> f = report.faults(settings.scriptedFaultSteps().stream()
+        .filter(step -> step <= progress.recorded()).count(), membership.lostCount());
+    metrics.totals((Long) f.get("shards_reassigned"), (Long) f.get("stale_rejected"),
+        (Long) f.get("duplicates_rejected"), (Long) f.get("retransmitted"), (Long) f.get("injected"));
   }
 
   /** Tells the members how far they may go now, when that moved on. */
@@ -621,6 +655,8 @@ public final class Coordinator {
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
     members = List.of();
     forming = false;
+    observeWorkers();
+    telemetry.ready(Telemetry.Role.COORDINATOR, true, "waiting for workers at step " + progress.recorded());
     return common()
         .onMessage(WorkerReady.class, m -> {
           onReadyLater(m);
@@ -634,7 +670,7 @@ public final class Coordinator {
           lost(m.workerId());
           return Behaviors.same();
         })
-        .onMessage(WaitExpired.class, m -> fail(new UserException("waited " + settings.waitTimeout()
+        .onMessage(WaitExpired.class, m -> fail(new ClusterUnavailableException("waited " + settings.waitTimeout()
             + " for workers at step " + progress.recorded() + " (" + membership.readyCount() + " ready, "
             + settings.minWorkers() + " needed); giving up")))
         .onMessage(Prepared.class, m -> Behaviors.same())
@@ -655,6 +691,7 @@ public final class Coordinator {
       RunSummary summary = run.finish(membership.size(), 1, distributed,
           report.faults(scripted, membership.lostCount()));
       stopWorkers("finished");
+      telemetry.ready(Telemetry.Role.COORDINATOR, false, "finished");
       result.complete(summary);
     } catch (Exception e) {
       return fail(e);
@@ -665,6 +702,7 @@ public final class Coordinator {
   private Behavior<Command> fail(Exception e) {
     ctx.getLog().error("Run [{}] failed at step [{}]: {}", run.state().runId(), progress.recorded(), e.getMessage());
     stopWorkers("failed: " + e.getMessage());
+    telemetry.ready(Telemetry.Role.COORDINATOR, false, "failed: " + e.getMessage());
     result.completeExceptionally(e);
     return Behaviors.stopped();
   }

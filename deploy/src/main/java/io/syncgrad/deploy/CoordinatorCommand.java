@@ -3,6 +3,7 @@ package io.syncgrad.deploy;
 import akka.actor.typed.ActorSystem;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingRun;
@@ -50,6 +51,9 @@ final class CoordinatorCommand implements Callable<Integer> {
   private boolean plain;
 
   @Mixin
+  private MetricsOptions metrics;
+
+  @Mixin
   private TrainOptions options;
 
   @Override
@@ -58,10 +62,13 @@ final class CoordinatorCommand implements Callable<Integer> {
       throw new UserException("--workers must be >= 1, got " + workers);
     }
     address.check();
+    metrics.check();
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
+    Telemetry telemetry = new Telemetry(Telemetry.Role.COORDINATOR);
     ProgressReporter reporter = new ProgressReporter(plain);
-    try (TrainingRun run = TrainingRun.prepare(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
-        reporter)) {
+    try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port);
+        TrainingRun run = TrainingRun.prepare(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
+            reporter, telemetry)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
       DataSpec data = new DataSpec(r.settings().data(), r.settings().testData(), r.settings().testFraction(),
           r.settings().labelColumn(), r.settings().seed());

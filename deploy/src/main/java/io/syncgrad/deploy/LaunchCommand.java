@@ -40,6 +40,10 @@ final class LaunchCommand implements Callable<Integer> {
   @picocli.CommandLine.Mixin
   private FaultOptions faults;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Serve metrics and health: the coordinator on PORT, worker i on PORT+1+i (default: none).")
+  private Integer metricsPort;
+
   @Unmatched
   private List<String> trainArgs = new ArrayList<>();
 
@@ -69,6 +73,9 @@ final class LaunchCommand implements Callable<Integer> {
       for (String spec : faults.specs) {
         coordinatorArgs.addAll(List.of("--fault", spec));
       }
+      if (metricsPort != null) {
+        coordinatorArgs.addAll(List.of("--metrics-port", String.valueOf(metricsPort)));
+      }
       coordinatorArgs.addAll(trainArgs);
       if (!hasOut()) {
         coordinatorArgs.addAll(List.of("--out", out.toString()));
@@ -76,8 +83,12 @@ final class LaunchCommand implements Callable<Integer> {
       coordinator = start("coordinator", coordinatorArgs);
       for (int i = 0; i < workers; i++) {
         String id = String.format("worker-%02d", i);
-        workerProcesses.add(start(id, List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
-            "--kernel", kernel)));
+        List<String> workerArgs = new ArrayList<>(List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
+            "--kernel", kernel));
+        if (metricsPort != null) {
+          workerArgs.addAll(List.of("--metrics-port", String.valueOf(metricsPort + 1 + i)));
+        }
+        workerProcesses.add(start(id, workerArgs));
       }
       Thread injector = null;
       if (plan.processFaults().stream().anyMatch(f -> f.kind() != FaultPlan.Kind.PARTITION)) {
@@ -211,7 +222,7 @@ final class LaunchCommand implements Callable<Integer> {
             + "; restarting it with --resume " + out);
         coordinatorRestarting = true;
         coordinator.destroyForcibly().waitFor();
-        List<String> args = new ArrayList<>(coordinatorArgs);
+        List<String> args = withoutResume(coordinatorArgs);
         args.addAll(List.of("--resume", out.toString()));
         try {
           coordinator = start("coordinator", args);
@@ -223,6 +234,20 @@ final class LaunchCommand implements Callable<Integer> {
       }
       default -> throw new IllegalStateException("not the launcher's fault: " + f.kind());
     }
+  }
+
+  /** The arguments less any {@code --resume}: a restarted coordinator is given its own. */
+  static List<String> withoutResume(List<String> args) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("--resume")) {
+        i++;
+      } else if (!a.startsWith("--resume=")) {
+        out.add(a);
+      }
+    }
+    return out;
   }
 
   private static void signal(String signal, long pid) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package io.syncgrad.deploy;
 
+import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.error.UserException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -7,7 +8,8 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code syncgrad}: the command line. User errors (bad data, bad flags, bad checkpoints) print
- * one line per problem and exit 2; bugs print a stack trace and exit 70.
+ * one line per problem and exit 2; a cluster that did not come (no coordinator, too few workers
+ * within the timeouts) exits 3; bugs print a stack trace and exit 70.
  */
 @Command(
     name = "syncgrad",
@@ -20,6 +22,8 @@ public final class SyncgradCli implements Runnable {
 
   /** Exit code of a user error. */
   public static final int USER_ERROR = 2;
+  /** Exit code when the cluster did not come within the timeouts: retrying may succeed. */
+  public static final int CLUSTER_UNAVAILABLE = 3;
   /** Exit code of a bug (EX_SOFTWARE). */
   public static final int INTERNAL_ERROR = 70;
 
@@ -41,7 +45,7 @@ public final class SyncgradCli implements Runnable {
           cmd.getErr().println("syncgrad: error: " + problem);
         }
         cmd.getErr().flush();
-        return USER_ERROR;
+        return user instanceof ClusterUnavailableException ? CLUSTER_UNAVAILABLE : USER_ERROR;
       }
       cmd.getErr().println("syncgrad: internal error (a bug; please report it with this trace):");
       ex.printStackTrace(cmd.getErr());

@@ -2,6 +2,7 @@ package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.deploy.cluster.LocalCluster;
@@ -39,6 +40,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
   private boolean plain;
 
+  @Mixin
+  private MetricsOptions metrics;
+
   @Override
   public Integer call() throws Exception {
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
@@ -48,14 +52,16 @@ final class TrainCommand implements Callable<Integer> {
     if (workers == 0 && !faults.specs.isEmpty()) {
       throw new UserException("--fault needs a cluster: add --workers N (or use syncgrad launch)");
     }
+    metrics.check();
+    Telemetry telemetry = new Telemetry(workers == 0 ? Telemetry.Role.TRAINER : Telemetry.Role.COORDINATOR);
     ProgressReporter reporter = new ProgressReporter(plain);
     RunSummary summary;
-    try {
+    try (MetricsServer server = MetricsServer.start(telemetry, metrics.host("127.0.0.1"), metrics.port)) {
       summary = workers == 0
-          ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter)
+          ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, telemetry)
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter,
               new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
-                  faults.minWorkers, faults.waitTimeout()));
+                  faults.minWorkers, faults.waitTimeout()), telemetry);
     } finally {
       reporter.close();
     }

@@ -1,7 +1,10 @@
 package io.syncgrad.deploy;
 
 import akka.actor.typed.ActorSystem;
+import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.math.Kernels;
+import io.syncgrad.common.metrics.Telemetry;
+import java.time.Duration;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
 import io.syncgrad.worker.Worker;
@@ -34,20 +37,37 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
   private String kernel;
 
+  @Option(names = "--join-timeout", defaultValue = "10m", paramLabel = "DURATION",
+      description = "How long to wait for a coordinator to start a run on this worker, at the start and after "
+          + "losing one, before exiting with status 3 (default 10m).")
+  private String joinTimeout;
+
+  @Mixin
+  private MetricsOptions metrics;
+
   @Override
   public Integer call() {
     address.check();
+    metrics.check();
+    Duration wait = Durations.parse("--join-timeout", joinTimeout);
     String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
     var matrixKernel = Kernels.select(kernel);
-    while (true) {
-      AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
-      ActorSystem<Void> node = Nodes.worker(name, matrixKernel, NodeConfig.of(address.host, port, seedNodes, "worker", address.tls()),
-          outcome::set);
-      node.getWhenTerminated().toCompletableFuture().join();
-      if (outcome.get() != Worker.Outcome.COORDINATOR_LOST) {
-        return 0;
+    Telemetry telemetry = new Telemetry(Telemetry.Role.WORKER);
+    try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port)) {
+      while (true) {
+        AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
+        ActorSystem<Void> node = Nodes.worker(name, matrixKernel,
+            NodeConfig.of(address.host, port, seedNodes, "worker", address.tls()), outcome::set, telemetry, wait);
+        node.getWhenTerminated().toCompletableFuture().join();
+        if (outcome.get() == Worker.Outcome.NO_COORDINATOR) {
+          throw new ClusterUnavailableException("worker " + name + ": no coordinator started a run on it within "
+              + "--join-timeout " + joinTimeout + " (seed nodes " + String.join(",", seedNodes) + ")");
+        }
+        if (outcome.get() != Worker.Outcome.COORDINATOR_LOST) {
+          return 0;
+        }
+        // The coordinator's node is gone: start afresh and join whichever coordinator comes back.
       }
-      // The coordinator's node is gone: start afresh and join whichever coordinator comes back.
     }
   }
 }

@@ -13,6 +13,8 @@ import io.syncgrad.common.data.DataSources;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.metrics.Telemetry;
+import io.syncgrad.common.metrics.WorkerMetrics;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
 import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
@@ -70,6 +72,9 @@ public final class Worker extends AbstractBehavior<Command> {
 
   private record CoordinatorLost(String runId) implements Internal {}
 
+  /** No coordinator started a run on this worker within the join timeout. */
+  private record JoinExpired() implements Internal {}
+
   /** A frame on the link to the coordinator: the state to start from. */
   private record CoordinatorFrame(LinkFrameProto frame) implements Internal {}
 
@@ -88,13 +93,23 @@ public final class Worker extends AbstractBehavior<Command> {
   /** Go on with the next step, if the credit allows: a message so that others come in between. */
   private record NextStep(long generation) implements Internal {}
 
-  /** Why a worker stopped: its run is over, or its coordinator was lost (the node should rejoin). */
-  public enum Outcome { RUN_OVER, COORDINATOR_LOST }
+  /**
+   * Why a worker stopped: its run is over, its coordinator was lost (the node should rejoin), or
+   * no coordinator gave it a run within the join timeout (the node should give up).
+   */
+  public enum Outcome { RUN_OVER, COORDINATOR_LOST, NO_COORDINATOR }
+
+  /** How long a worker waits for a coordinator to start a run on it, unless told otherwise. */
+  public static final java.time.Duration DEFAULT_JOIN_TIMEOUT = java.time.Duration.ofMinutes(10);
 
   private final String workerId;
   private final MatrixKernel kernel;
   private final Function<DataSpec, Dataset> loader;
   private final java.util.function.Consumer<Outcome> onStop;
+  private final Telemetry telemetry;
+  private final WorkerMetrics metrics;
+  private final java.time.Duration joinTimeout;
+  private akka.actor.Cancellable joinTimer;
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
   private final Traffic traffic;
   private final TensorLinkSettings linkSettings;
@@ -155,10 +170,20 @@ public final class Worker extends AbstractBehavior<Command> {
    */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
       java.util.function.Consumer<Outcome> onStop) {
+    return create(workerId, kernel, loader, onStop, Telemetry.unserved(), DEFAULT_JOIN_TIMEOUT);
+  }
+
+  /**
+   * The full form: {@code telemetry} hears of this worker's readiness and steps, and the worker
+   * stops with {@link Outcome#NO_COORDINATOR} when no coordinator started a run on it within
+   * {@code joinTimeout} of its start.
+   */
+  public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
+      java.util.function.Consumer<Outcome> onStop, Telemetry telemetry, java.time.Duration joinTimeout) {
     return Behaviors.setup(ctx -> {
       ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
       ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
-      return new Worker(ctx, workerId, kernel, loader, onStop);
+      return new Worker(ctx, workerId, kernel, loader, onStop, telemetry, joinTimeout);
     });
   }
 
@@ -168,8 +193,14 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
-      java.util.function.Consumer<Outcome> onStop) {
+      java.util.function.Consumer<Outcome> onStop, Telemetry telemetry, java.time.Duration joinTimeout) {
     super(ctx);
+    this.telemetry = telemetry;
+    this.metrics = telemetry.worker();
+    this.joinTimeout = joinTimeout;
+    metrics.ready(workerId, false);
+    telemetry.ready(Telemetry.Role.WORKER, false, "waiting for a coordinator");
+    this.joinTimer = ctx.scheduleOnce(joinTimeout, ctx.getSelf(), new JoinExpired());
     this.workerId = workerId;
     this.kernel = kernel;
     this.loader = loader;
@@ -219,6 +250,7 @@ public final class Worker extends AbstractBehavior<Command> {
         })
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
+        .onMessage(JoinExpired.class, this::onJoinExpired)
         .onSignal(PostStop.class, signal -> {
           closeLinks();
           return this;
@@ -330,6 +362,8 @@ public final class Worker extends AbstractBehavior<Command> {
     fromCoordinator = new StateParts.Assembly(StateParts.maxBytes(msg.model()));
     computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
+    // From here on the coordinator is watched: its loss ends the wait, not a timer.
+    joinTimer.cancel();
     ActorRef<Command> self = getContext().getSelf();
     try {
       peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(), (peer, frame) -> {
@@ -372,6 +406,8 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     getContext().getLog().info("Worker [{}] ready for run [{}] at step [{}]", workerId, runId, state.step());
     coordinator.tell(new WorkerReady(runId, workerId, state.step()));
+    metrics.ready(workerId, true);
+    telemetry.ready(Telemetry.Role.WORKER, true, "prepared for run " + runId);
     return this;
   }
 
@@ -443,6 +479,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     exchange = new StepExchange(runId, workerId, msg.generation(), msg.members(), state.params(),
         state.config().shards());
+    metrics.generation(workerId, msg.generation());
     credit = msg.creditStep();
     snapshotStep = msg.snapshotStep();
     partitions.clear();
@@ -693,6 +730,7 @@ public final class Worker extends AbstractBehavior<Command> {
     StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
         state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "");
+    metrics.applied(workerId, applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
     kept.addLast(report);
     if (kept.size() > KEPT_REPORTS) {
       kept.removeFirst();
@@ -843,6 +881,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
+    notReady("run over");
     onStop.accept(Outcome.RUN_OVER);
     return Behaviors.stopped();
   }
@@ -852,7 +891,24 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     getContext().getLog().warn("Worker [{}] lost the coordinator of run [{}]; rejoining", workerId, runId);
+    notReady("coordinator lost");
     onStop.accept(Outcome.COORDINATOR_LOST);
     return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onJoinExpired(JoinExpired msg) {
+    if (runId != null) {
+      return this;
+    }
+    getContext().getLog().error("Worker [{}]: no coordinator started a run on it within {}; giving up", workerId,
+        joinTimeout);
+    notReady("no coordinator");
+    onStop.accept(Outcome.NO_COORDINATOR);
+    return Behaviors.stopped();
+  }
+
+  private void notReady(String why) {
+    metrics.ready(workerId, false);
+    telemetry.ready(Telemetry.Role.WORKER, false, why);
   }
 }

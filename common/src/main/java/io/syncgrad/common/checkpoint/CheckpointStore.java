@@ -164,6 +164,14 @@ public final class CheckpointStore {
     return best;
   }
 
+  /**
+   * Whether a run directory holds a checkpoint to continue (valid or not: a damaged one is
+   * reported by {@link #newestValid}, never silently replaced by a fresh run).
+   */
+  public static boolean hasCheckpoint(Path runDir) {
+    return Files.isRegularFile(runDir.resolve(MODEL_FILE)) || !periodic(runDir).isEmpty();
+  }
+
   /** The periodic checkpoints of a run directory, oldest first. */
   public static List<Path> periodic(Path runDir) {
     Path dir = runDir.resolve(CHECKPOINT_DIR);

@@ -32,7 +32,7 @@ import java.util.function.Function;
  * @param maxSteps       step limit, 0 for none
  * @param lrPeriod       cosine period, 0 for the whole run
  * @param checkpointEvery steps between checkpoints, 0 for none
- * @param resume         a run directory or checkpoint to continue; null for a fresh run
+ * @param resume         a run directory or checkpoint to continue, {@link #RESUME_AUTO}, or null for a fresh run
  * @param out            output directory; null for a fresh {@code runs/run-...}
  * @param threads        threads computing shards; 0 for one per core
  * @param kernel         the matrix kernel's name, see {@link io.syncgrad.common.math.Kernels}
@@ -74,6 +74,9 @@ public record TrainSettings(
     String out,
     int threads,
     String kernel) {
+
+  /** {@code --resume auto}: continue the output directory's newest checkpoint if it has one, else start fresh. */
+  public static final String RESUME_AUTO = "auto";
 
   /** The configuration path whose keys this record reads. */
   public static final String PATH = "syncgrad.train";

@@ -4,6 +4,7 @@ import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.run.TrainingState;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -40,19 +41,31 @@ public final class LocalTraining {
    */
   public static RunSummary run(TrainSettings settings, Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener) throws IOException {
-    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, listener)) {
+    return run(settings, explicitKeys, kernel, listener, Telemetry.unserved());
+  }
+
+  /** Like {@link #run(TrainSettings, Set, MatrixKernel, TrainingListener)}, reporting to {@code telemetry}. */
+  public static RunSummary run(TrainSettings settings, Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Telemetry telemetry) throws IOException {
+    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, listener, telemetry)) {
       TrainingState state = run.state();
       int threads = Math.min(state.config().shards(),
           settings.threads() > 0 ? settings.threads() : Runtime.getRuntime().availableProcessors());
       run.start();
+      telemetry.ready(Telemetry.Role.TRAINER, true, "training");
       try (StepRunner runner = new StepRunner(state, run.train(), kernel, threads)) {
         while (!run.done()) {
           long t0 = System.nanoTime();
-          runner.step(run.state().step());
-          run.stepApplied(runner.meanLoss(), runner.gradientNorm(), System.nanoTime() - t0, Map.of());
+          long shards = runner.step(run.state().step());
+          run.stepApplied(runner.meanLoss(), runner.gradientNorm(), System.nanoTime() - t0, shards, Map.of());
         }
       }
-      return run.finish(1, threads, Map.of());
+      RunSummary summary = run.finish(1, threads, Map.of());
+      telemetry.ready(Telemetry.Role.TRAINER, false, "finished");
+      return summary;
+    } catch (RuntimeException | IOException e) {
+      telemetry.ready(Telemetry.Role.TRAINER, false, "failed");
+      throw e;
     }
   }
 
@@ -89,7 +102,9 @@ public final class LocalTraining {
       }
     }
 
-    void step(long step) {
+    /** Computes and applies {@code step}; returns the time spent computing the shards. */
+    long step(long step) {
+      long t0 = System.nanoTime();
       current = step;
       computer.prepare(step);
       if (pool == null) {
@@ -108,7 +123,9 @@ public final class LocalTraining {
           throw new IllegalStateException("shard computation failed at step " + step, e.getCause());
         }
       }
+      long computed = System.nanoTime() - t0;
       aggregator.apply(step, computer, state.params(), state.optimizer());
+      return computed;
     }
 
     double meanLoss() {

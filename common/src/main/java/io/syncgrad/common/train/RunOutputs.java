@@ -11,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -47,10 +49,17 @@ public final class RunOutputs implements Closeable {
     return dir;
   }
 
-  /** Appends one line, {@code {"type": type, ...fields}}, and flushes it to the file. */
+  /**
+   * Appends one line, {@code {"type": type, "step": ..., "time": ..., ...fields}}, and flushes it
+   * to the file. {@code time} is when the line was written, RFC 3339 in UTC with milliseconds.
+   */
   public void metric(String type, Map<String, Object> fields) throws IOException {
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("type", type);
+    if (fields.containsKey("step")) {
+      line.put("step", fields.get("step"));
+    }
+    line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
     line.putAll(fields);
     metrics.write(LINES.writeValueAsString(line));
     metrics.newLine();

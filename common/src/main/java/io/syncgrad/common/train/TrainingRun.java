@@ -7,6 +7,8 @@ import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.metrics.Telemetry;
+import io.syncgrad.common.metrics.TrainingMetrics;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.LearningRateSchedule;
@@ -51,6 +53,8 @@ public final class TrainingRun implements Closeable {
   private final RunOutputs outputs;
   private final Evaluator evaluator;
   private final TrainingListener listener;
+  private final Telemetry telemetry;
+  private final TrainingMetrics metrics;
   private final long wallStart;
   private TrainingState state;
   private long trainNanos;
@@ -58,7 +62,8 @@ public final class TrainingRun implements Closeable {
   private long lastEvaluated = -1;
 
   private TrainingRun(TrainSettings settings, MatrixKernel kernel, DataSources.TrainTest data, TrainingState state,
-      long resumedFrom, TrainingListener listener, long wallStart) throws IOException {
+      String resume, long resumedFrom, TrainingListener listener, Telemetry telemetry, long wallStart)
+      throws IOException {
     this.settings = settings;
     this.kernel = kernel;
     this.train = data.train();
@@ -67,14 +72,16 @@ public final class TrainingRun implements Closeable {
     this.state = state;
     this.resumedFrom = resumedFrom;
     this.listener = listener;
+    this.telemetry = telemetry;
+    this.metrics = telemetry.training();
     this.wallStart = wallStart;
     TrainingConfig config = state.config();
     long t = settings.epochs() * config.stepsPerEpoch();
     this.total = settings.maxSteps() > 0 ? Math.min(t, settings.maxSteps()) : t;
     this.out = settings.out() != null ? Path.of(settings.out())
         : Path.of("runs", "run-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-    boolean sameDir = settings.resume() != null && Files.isDirectory(Path.of(settings.resume()))
-        && Files.isSameFile(Path.of(settings.resume()), Files.createDirectories(out));
+    boolean sameDir = resume != null && Files.isDirectory(Path.of(resume))
+        && Files.isSameFile(Path.of(resume), Files.createDirectories(out));
     this.outputs = new RunOutputs(out, sameDir);
     this.evaluator = new Evaluator(state.model(), kernel);
   }
@@ -87,6 +94,16 @@ public final class TrainingRun implements Closeable {
    */
   public static TrainingRun prepare(TrainSettings settings, Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener) throws IOException {
+    return prepare(settings, explicitKeys, kernel, listener, Telemetry.unserved());
+  }
+
+  /**
+   * Like {@link #prepare(TrainSettings, Set, MatrixKernel, TrainingListener)}, reporting the
+   * run's progress to {@code telemetry} as well.
+   */
+  public static TrainingRun prepare(TrainSettings settings, Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Telemetry telemetry) throws IOException {
+    String resume = resumeLocation(settings);
     long wallStart = System.nanoTime();
     DataSources.TrainTest data = DataSources.load(settings.data(), settings.testData(), settings.testFraction(),
         settings.labelColumn(), settings.seed());
@@ -99,11 +116,11 @@ public final class TrainingRun implements Closeable {
     }
     TrainingState state;
     long resumedFrom = 0;
-    if (settings.resume() != null) {
-      state = CheckpointStore.newestValid(Path.of(settings.resume()));
+    if (resume != null) {
+      state = CheckpointStore.newestValid(Path.of(resume));
       checkResumable(settings, explicitKeys, state, train, fingerprint);
       resumedFrom = state.step();
-      log.info("Resuming run [{}] at step [{}] from [{}]", state.runId(), state.step(), settings.resume());
+      log.info("Resuming run [{}] at step [{}] from [{}]", state.runId(), state.step(), resume);
       if (!state.kernel().equals(kernel.identity())) {
         log.warn("The checkpoint's weights come from kernel [{}]; continuing with [{}] gives other bytes than an "
             + "uninterrupted run", state.kernel(), kernel.identity());
@@ -117,7 +134,28 @@ public final class TrainingRun implements Closeable {
     DataSources.checkLabels(test, state.model().outputSize(), "the model's " + state.model().outputSize() + " classes");
     state.normalization().applyInPlace(train);
     state.normalization().applyInPlace(test);
-    return new TrainingRun(settings, kernel, data, state, resumedFrom, listener, wallStart);
+    return new TrainingRun(settings, kernel, data, state, resume, resumedFrom, listener, telemetry, wallStart);
+  }
+
+  /**
+   * Where the run resumes from: {@code --resume DIR}, or with {@code --resume auto} the output
+   * directory when it holds a checkpoint, so that one command line serves the first start and
+   * every restart; null for a fresh run.
+   */
+  static String resumeLocation(TrainSettings settings) {
+    if (!TrainSettings.RESUME_AUTO.equals(settings.resume())) {
+      return settings.resume();
+    }
+    if (settings.out() == null) {
+      throw new UserException("--resume auto needs --out DIR: it continues the run in DIR when DIR holds a checkpoint "
+          + "and starts one there otherwise");
+    }
+    Path out = Path.of(settings.out());
+    if (!CheckpointStore.hasCheckpoint(out)) {
+      log.info("No checkpoint in [{}]: starting a fresh run there (--resume auto)", out);
+      return null;
+    }
+    return settings.out();
   }
 
   /** The state before the next step: weights, optimiser, step. */
@@ -133,6 +171,11 @@ public final class TrainingRun implements Closeable {
   /** Steps the run ends at. */
   public long totalSteps() {
     return total;
+  }
+
+  /** Where this run's node reports its progress and readiness. */
+  public Telemetry telemetry() {
+    return telemetry;
   }
 
   /** Steps between checkpoints, 0 for none. */
@@ -188,6 +231,8 @@ public final class TrainingRun implements Closeable {
     if (resumedFrom > 0) {
       event("resume", ordered("from_step", resumedFrom));
     }
+    metrics.started(state.runId(), kernel.identity(), state.model().describe(), state.step(), total,
+        state.config().stepsPerEpoch());
     listener.started(state.step(), total, state.config().stepsPerEpoch(), description);
   }
 
@@ -200,6 +245,19 @@ public final class TrainingRun implements Closeable {
    */
   public void stepApplied(double meanLoss, double gradientNorm, long computeNanos, Map<String, Object> extra)
       throws IOException {
+    stepApplied(meanLoss, gradientNorm, computeNanos, 0, extra);
+  }
+
+  /**
+   * Like {@link #stepApplied(double, double, long, Map)}, with the part of the step spent
+   * computing shards, for the step's time split.
+   *
+   * @param stepNanos  the step's wall-clock time
+   * @param shardNanos the part of it computing shards
+   */
+  public void stepApplied(double meanLoss, double gradientNorm, long stepNanos, long shardNanos,
+      Map<String, Object> extra) throws IOException {
+    long computeNanos = stepNanos;
     TrainingConfig config = state.config();
     long stepsPerEpoch = config.stepsPerEpoch();
     double lr = config.schedule().at(state.step());
@@ -212,12 +270,14 @@ public final class TrainingRun implements Closeable {
         gradientNorm, "samples_per_second", round(rate));
     line.putAll(extra);
     outputs.metric("step", line);
+    metrics.stepped(step, total, stepsPerEpoch, meanLoss, lr, gradientNorm, config.batchSize(), stepNanos, shardNanos);
     listener.stepped(step, epoch, meanLoss, lr, rate);
     if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0 && step < total) {
       Path file = CheckpointStore.periodicPath(out, step);
       CheckpointStore.write(state, file);
       CheckpointStore.retain(out, settings.keepCheckpoints());
       outputs.metric("checkpoint", ordered("step", step, "file", file.getFileName().toString()));
+      metrics.checkpointWritten();
     }
     if (step % stepsPerEpoch == 0 || step == total) {
       last = evaluator.evaluate(state.params(), test);
@@ -226,6 +286,7 @@ public final class TrainingRun implements Closeable {
       outputs.metric("eval", ordered("step", step, "epoch", round(epochs), "test_loss", last.loss(),
           "test_accuracy", last.accuracy()));
       outputs.flush();
+      metrics.evaluated(last.accuracy(), last.loss());
       listener.evaluated(epochs, last);
     }
   }

@@ -154,7 +154,11 @@ class LocalTrainingIT {
     assertEquals(s.weightsSha256(), CheckpointStore.read(out.resolve("model.pb")).params().sha256Hex());
     List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
     assertEquals(STEPS + 1, lines.size(), "a line per step and one evaluation at the end");
-    assertTrue(lines.get(0).startsWith("{\"type\":\"step\",\"step\":1,\"epoch\":1,\"loss\":"), lines.get(0));
+    assertTrue(lines.get(0).matches("\\{\"type\":\"step\",\"step\":1,\"time\":\"[0-9-]{10}T[0-9:.]{8,12}Z\","
+        + "\"epoch\":1,\"loss\":.*"), "type, step, time (RFC 3339, UTC), then the step's figures: " + lines.get(0));
+    String time = lines.get(0).replaceAll(".*\"time\":\"([^\"]+)\".*", "$1");
+    assertTrue(java.time.Duration.between(java.time.Instant.parse(time), java.time.Instant.now()).abs().toMinutes() < 10,
+        time);
     assertTrue(lines.get(STEPS).startsWith("{\"type\":\"eval\",\"step\":" + STEPS), lines.get(STEPS));
     String summary = Files.readString(out.resolve("summary.json"));
     for (String key : List.of("weights_sha256", "test_accuracy", "test_loss", "steps", "epochs", "workers",

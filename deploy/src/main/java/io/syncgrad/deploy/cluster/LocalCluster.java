@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingListener;
@@ -90,6 +91,15 @@ public final class LocalCluster {
    */
   public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
       TrainingListener listener, Options options) throws IOException {
+    return run(settings, explicitKeys, kernel, listener, options, new Telemetry(Telemetry.Role.COORDINATOR));
+  }
+
+  /**
+   * Like {@link #run(TrainSettings, java.util.Set, MatrixKernel, TrainingListener, Options)}; the
+   * coordinator and every worker report to {@code telemetry}, whose readiness is the coordinator's.
+   */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Options options, Telemetry telemetry) throws IOException {
     int workers = options.workers();
     FaultPlan faults = options.faults();
     List<ActorSystem<Void>> workerSystems = new ArrayList<>();
@@ -127,7 +137,7 @@ public final class LocalCluster {
             + " needs worker processes: use syncgrad launch");
       }
     }
-    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, withFaults)) {
+    try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, withFaults, telemetry)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
       DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
           settings.labelColumn(), settings.seed());
@@ -146,7 +156,8 @@ public final class LocalCluster {
           // leaves through CoordinatedShutdown itself.
           ActorSystem<Void> worker = Nodes.worker(String.format("worker-%02d", i), kernel,
               NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
-                  "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)));
+                  "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
+              outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT);
           systems.add(worker);
           workerSystems.add(worker);
           Cluster.get(worker).manager().tell(Join.create(address));

@@ -9,11 +9,13 @@ import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import io.syncgrad.common.math.MatrixKernel;
+import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.Coordinator;
 import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.worker.Worker;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /** Starts the actor system of a coordinator node or a worker node. */
@@ -36,8 +38,17 @@ public final class Nodes {
   /** Like {@link #worker(String, MatrixKernel, Config)}, telling {@code onStop} why the worker stopped. */
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
       java.util.function.Consumer<Worker.Outcome> onStop) {
-    return ActorSystem.create(guardian(Worker.create(workerId, kernel, Worker::loadTrainingDataForNodes, onStop),
-        "worker"), NodeConfig.SYSTEM, config);
+    return worker(workerId, kernel, config, onStop, Telemetry.unserved(), Worker.DEFAULT_JOIN_TIMEOUT);
+  }
+
+  /**
+   * Like {@link #worker(String, MatrixKernel, Config, java.util.function.Consumer)}, reporting to
+   * {@code telemetry} and giving up after {@code joinTimeout} without a coordinator.
+   */
+  public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
+      java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
+    return ActorSystem.create(guardian(Worker.create(workerId, kernel, Worker::loadTrainingDataForNodes, onStop,
+        telemetry, joinTimeout), "worker"), NodeConfig.SYSTEM, config);
   }
 
   private static <T> Behavior<Void> guardian(Behavior<T> actor, String name) {
