@@ -107,7 +107,7 @@ public final class Worker extends AbstractBehavior<Command> {
   private final Function<DataSpec, Dataset> loader;
   private final java.util.function.Consumer<Outcome> onStop;
   private final Telemetry telemetry;
-  private final WorkerMetrics metrics;
+  private final WorkerMetrics.Of metrics;
   private final java.time.Duration joinTimeout;
   private akka.actor.Cancellable joinTimer;
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
@@ -196,9 +196,9 @@ public final class Worker extends AbstractBehavior<Command> {
       java.util.function.Consumer<Outcome> onStop, Telemetry telemetry, java.time.Duration joinTimeout) {
     super(ctx);
     this.telemetry = telemetry;
-    this.metrics = telemetry.worker();
+    this.metrics = telemetry.worker().of(workerId);
     this.joinTimeout = joinTimeout;
-    metrics.ready(workerId, false);
+    metrics.ready(false);
     telemetry.ready(Telemetry.Role.WORKER, false, "waiting for a coordinator");
     this.joinTimer = ctx.scheduleOnce(joinTimeout, ctx.getSelf(), new JoinExpired());
     this.workerId = workerId;
@@ -406,7 +406,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     getContext().getLog().info("Worker [{}] ready for run [{}] at step [{}]", workerId, runId, state.step());
     coordinator.tell(new WorkerReady(runId, workerId, state.step()));
-    metrics.ready(workerId, true);
+    metrics.ready(true);
     telemetry.ready(Telemetry.Role.WORKER, true, "prepared for run " + runId);
     return this;
   }
@@ -479,7 +479,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     exchange = new StepExchange(runId, workerId, msg.generation(), msg.members(), state.params(),
         state.config().shards());
-    metrics.generation(workerId, msg.generation());
+    metrics.generation(msg.generation());
     credit = msg.creditStep();
     snapshotStep = msg.snapshotStep();
     partitions.clear();
@@ -730,7 +730,7 @@ public final class Worker extends AbstractBehavior<Command> {
     StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
         state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "");
-    metrics.applied(workerId, applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
+    metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
     kept.addLast(report);
     if (kept.size() > KEPT_REPORTS) {
       kept.removeFirst();
@@ -908,7 +908,7 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private void notReady(String why) {
-    metrics.ready(workerId, false);
+    metrics.ready(false);
     telemetry.ready(Telemetry.Role.WORKER, false, why);
   }
 }

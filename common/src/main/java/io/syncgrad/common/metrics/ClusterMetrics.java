@@ -1,5 +1,6 @@
 package io.syncgrad.common.metrics;
 
+import io.prometheus.metrics.core.datapoints.GaugeDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -25,6 +26,7 @@ public final class ClusterMetrics {
   private final Counter retransmitted;
   private final Counter faultsInjected;
   private final Map<Counter, Long> seen = new HashMap<>();
+  private final Map<String, GaugeDataPoint> computeOf = new HashMap<>();
 
   ClusterMetrics(PrometheusRegistry registry) {
     workers = Gauge.builder().name("syncgrad_workers")
@@ -77,7 +79,7 @@ public final class ClusterMetrics {
 
   /** A worker's compute time in the step it reported. */
   public void computed(String worker, long computeNanos) {
-    computeSeconds.labelValues(worker).set(computeNanos / 1e9);
+    computeOf.computeIfAbsent(worker, computeSeconds::labelValues).set(computeNanos / 1e9);
   }
 
   /** The run's totals so far; each counter goes up by what is new. */

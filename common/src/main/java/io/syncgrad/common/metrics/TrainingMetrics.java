@@ -1,5 +1,6 @@
 package io.syncgrad.common.metrics;
 
+import io.prometheus.metrics.core.datapoints.GaugeDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -24,7 +25,8 @@ public final class TrainingMetrics {
   private final Gauge samplesPerSecond;
   private final Counter samples;
   private final Gauge stepSeconds;
-  private final Gauge phaseSeconds;
+  private final GaugeDataPoint computePhase;
+  private final GaugeDataPoint exchangePhase;
   private final Gauge testAccuracy;
   private final Gauge testLoss;
   private final Counter checkpoints;
@@ -47,10 +49,12 @@ public final class TrainingMetrics {
         .register(registry);
     stepSeconds = Gauge.builder().name("syncgrad_step_seconds").help("Wall-clock time of the last recorded step")
         .register(registry);
-    phaseSeconds = Gauge.builder().name("syncgrad_step_phase_seconds")
+    Gauge phaseSeconds = Gauge.builder().name("syncgrad_step_phase_seconds")
         .help("The last recorded step's time by phase: compute (the shards' forward and backward passes), "
             + "exchange_update (adding the shards' sums up, across the workers in a cluster, the update, waiting)")
         .labelNames("phase").register(registry);
+    computePhase = phaseSeconds.labelValues("compute");
+    exchangePhase = phaseSeconds.labelValues("exchange_update");
     testAccuracy = Gauge.builder().name("syncgrad_test_accuracy").help("Test accuracy at the last evaluation")
         .register(registry);
     testLoss = Gauge.builder().name("syncgrad_test_loss").help("Test loss at the last evaluation").register(registry);
@@ -64,6 +68,8 @@ public final class TrainingMetrics {
         testLoss}) {
       g.set(Double.NaN);
     }
+    computePhase.set(Double.NaN);
+    exchangePhase.set(Double.NaN);
   }
 
   /** The run starts (or resumes) at {@code firstStep}. */
@@ -90,8 +96,8 @@ public final class TrainingMetrics {
     if (stepNanos > 0) {
       samplesPerSecond.set(batchSize / (stepNanos / 1e9));
       stepSeconds.set(stepNanos / 1e9);
-      phaseSeconds.labelValues("compute").set(computeNanos / 1e9);
-      phaseSeconds.labelValues("exchange_update").set(Math.max(0, stepNanos - computeNanos) / 1e9);
+      computePhase.set(computeNanos / 1e9);
+      exchangePhase.set(Math.max(0, stepNanos - computeNanos) / 1e9);
     }
   }
 

@@ -1,5 +1,7 @@
 package io.syncgrad.common.metrics;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.GaugeDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -7,7 +9,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 /**
  * What each worker measures of itself, labelled by worker: steps applied, time computing and in
  * the whole step, bytes on its links, its generation and whether it is prepared. Several
- * workers of a cluster simulated in one JVM share one registry, told apart by the label.
+ * workers of a cluster simulated in one JVM share one registry, told apart by the label; each
+ * takes its own {@link Of} once, so that a step's updates look nothing up and allocate nothing.
  */
 public final class WorkerMetrics {
 
@@ -19,8 +22,6 @@ public final class WorkerMetrics {
   private final Counter stepSeconds;
   private final Counter sentBytes;
   private final Counter receivedBytes;
-  /** The cumulative byte counts last seen, by worker: sent, received. */
-  private final java.util.Map<String, long[]> seenBytes = new java.util.concurrent.ConcurrentHashMap<>();
 
   WorkerMetrics(PrometheusRegistry registry) {
     appliedStep = Gauge.builder().name("syncgrad_worker_applied_step").help("The last step this worker applied")
@@ -41,35 +42,65 @@ public final class WorkerMetrics {
         .help("Bytes this worker read from its links and Artery").labelNames("worker").register(registry);
   }
 
-  /** The worker is prepared for a run, or no longer. */
-  public void ready(String worker, boolean isReady) {
-    ready.labelValues(worker).set(isReady ? 1 : 0);
+  /** The series of one worker. */
+  public Of of(String worker) {
+    return new Of(this, worker);
   }
 
-  /** The worker steps in {@code number}. */
-  public void generation(String worker, long number) {
-    generation.labelValues(worker).set(number);
-  }
+  /** One worker's series, updated by that worker alone. */
+  public static final class Of {
+    private final GaugeDataPoint appliedStep;
+    private final GaugeDataPoint generation;
+    private final GaugeDataPoint ready;
+    private final CounterDataPoint steps;
+    private final CounterDataPoint computeSeconds;
+    private final CounterDataPoint stepSeconds;
+    private final CounterDataPoint sentBytes;
+    private final CounterDataPoint receivedBytes;
+    /** The cumulative byte counts last seen. */
+    private long sent;
+    private long received;
 
-  /**
-   * The worker applied {@code step}.
-   *
-   * @param sent     bytes the worker's node has written so far (cumulative)
-   * @param received bytes it has read so far (cumulative)
-   */
-  public void applied(String worker, long step, long computeNanos, long stepNanos, long sent, long received) {
-    appliedStep.labelValues(worker).set(step);
-    steps.labelValues(worker).inc();
-    computeSeconds.labelValues(worker).inc(computeNanos / 1e9);
-    stepSeconds.labelValues(worker).inc(stepNanos / 1e9);
-    long[] seen = seenBytes.computeIfAbsent(worker, w -> new long[2]);
-    if (sent > seen[0]) {
-      sentBytes.labelValues(worker).inc(sent - seen[0]);
-      seen[0] = sent;
+    private Of(WorkerMetrics m, String worker) {
+      appliedStep = m.appliedStep.labelValues(worker);
+      generation = m.generation.labelValues(worker);
+      ready = m.ready.labelValues(worker);
+      steps = m.steps.labelValues(worker);
+      computeSeconds = m.computeSeconds.labelValues(worker);
+      stepSeconds = m.stepSeconds.labelValues(worker);
+      sentBytes = m.sentBytes.labelValues(worker);
+      receivedBytes = m.receivedBytes.labelValues(worker);
     }
-    if (received > seen[1]) {
-      receivedBytes.labelValues(worker).inc(received - seen[1]);
-      seen[1] = received;
+
+    /** The worker is prepared for a run, or no longer. */
+    public void ready(boolean isReady) {
+      ready.set(isReady ? 1 : 0);
+    }
+
+    /** The worker steps in {@code number}. */
+    public void generation(long number) {
+      generation.set(number);
+    }
+
+    /**
+     * The worker applied {@code step}.
+     *
+     * @param sentTotal     bytes the worker's node has written so far (cumulative)
+     * @param receivedTotal bytes it has read so far (cumulative)
+     */
+    public void applied(long step, long computeNanos, long stepNanos, long sentTotal, long receivedTotal) {
+      appliedStep.set(step);
+      steps.inc();
+      computeSeconds.inc(computeNanos / 1e9);
+      stepSeconds.inc(stepNanos / 1e9);
+      if (sentTotal > sent) {
+        sentBytes.inc(sentTotal - sent);
+        sent = sentTotal;
+      }
+      if (receivedTotal > received) {
+        receivedBytes.inc(receivedTotal - received);
+        received = receivedTotal;
+      }
     }
   }
 }

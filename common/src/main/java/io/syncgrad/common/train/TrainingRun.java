@@ -54,7 +54,8 @@ public final class TrainingRun implements Closeable {
   private final Evaluator evaluator;
   private final TrainingListener listener;
   private final Telemetry telemetry;
-  private final TrainingMetrics metrics;
+  /** The run's series, registered when the run starts: before, the node serves only its membership. */
+  private TrainingMetrics metrics;
   private final long wallStart;
   private TrainingState state;
   private long trainNanos;
@@ -73,7 +74,6 @@ public final class TrainingRun implements Closeable {
     this.resumedFrom = resumedFrom;
     this.listener = listener;
     this.telemetry = telemetry;
-    this.metrics = telemetry.training();
     this.wallStart = wallStart;
     TrainingConfig config = state.config();
     long t = settings.epochs() * config.stepsPerEpoch();
@@ -231,6 +231,7 @@ public final class TrainingRun implements Closeable {
     if (resumedFrom > 0) {
       event("resume", ordered("from_step", resumedFrom));
     }
+    metrics = telemetry.training();
     metrics.started(state.runId(), kernel.identity(), state.model().describe(), state.step(), total,
         state.config().stepsPerEpoch());
     listener.started(state.step(), total, state.config().stepsPerEpoch(), description);

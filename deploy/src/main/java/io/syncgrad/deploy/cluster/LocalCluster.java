@@ -6,6 +6,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.config.TrainSettings;
+import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
 import io.syncgrad.common.metrics.Telemetry;
@@ -17,7 +18,10 @@ import io.syncgrad.coordinator.CoordinatorSettings;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +89,22 @@ public final class LocalCluster {
   }
 
   /**
+   * How the workers of one JVM read their training samples: the files are parsed once, and each
+   * worker gets a copy of its own (it normalises its copy in place, and checks its fingerprint as
+   * a worker on another machine would).
+   */
+  private static Function<DataSpec, Dataset> sharedLoader() {
+    Map<DataSpec, Dataset> parsed = new HashMap<>();
+    return spec -> {
+      Dataset d;
+      synchronized (parsed) {
+        d = parsed.computeIfAbsent(spec, io.syncgrad.worker.Worker::loadTrainingDataForNodes);
+      }
+      return new Dataset(d.source(), d.features().clone(), d.labels().clone(), d.size(), d.width(), d.byteValued());
+    };
+  }
+
+  /**
    * Runs the whole training and returns its summary. In one JVM a killed worker's actor system
    * terminates without leaving the cluster; {@code pause-worker} and {@code kill-coordinator}
    * need separate processes ({@code syncgrad launch}).
@@ -137,11 +157,38 @@ public final class LocalCluster {
             + " needs worker processes: use syncgrad launch");
       }
     }
+    DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
+        settings.labelColumn(), settings.seed());
+    Function<DataSpec, Dataset> loader = sharedLoader();
+    // The worker nodes start, and their copy of the data is parsed once for all of them, while
+    // this thread loads and checks the data for the run (measured with 4 workers on 2 cores, full
+    // Fashion-MNIST: 4.9 s from the JVM's start to the first step one after the other, 4.6 s so).
+    CompletableFuture<List<ActorSystem<Void>>> starting = CompletableFuture.supplyAsync(() -> {
+      List<ActorSystem<Void>> started = new ArrayList<>();
+      for (int i = 0; i < workers; i++) {
+        // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
+        // leaves through CoordinatedShutdown itself.
+        started.add(Nodes.worker(String.format("worker-%02d", i), kernel,
+            NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
+                "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
+            outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT, loader));
+      }
+      if (!options.shipData()) {
+        try {
+          loader.apply(data);
+        } catch (RuntimeException e) {
+          // The workers load it again and report the problem.
+        }
+      }
+      return started;
+    }, task -> {
+      Thread t = new Thread(task, "start-workers");
+      t.setDaemon(true);
+      t.start();
+    });
+    List<ActorSystem<Void>> systems = new ArrayList<>();
     try (TrainingRun run = TrainingRun.prepare(settings, explicitKeys, kernel, withFaults, telemetry)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
-      DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
-          settings.labelColumn(), settings.seed());
-      List<ActorSystem<Void>> systems = new ArrayList<>();
       try {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
@@ -151,13 +198,7 @@ public final class LocalCluster {
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));
-        for (int i = 0; i < workers; i++) {
-          // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
-          // leaves through CoordinatedShutdown itself.
-          ActorSystem<Void> worker = Nodes.worker(String.format("worker-%02d", i), kernel,
-              NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
-                  "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
-              outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT);
+        for (ActorSystem<Void> worker : starting.join()) {
           systems.add(worker);
           workerSystems.add(worker);
           Cluster.get(worker).manager().tell(Join.create(address));
@@ -190,6 +231,14 @@ public final class LocalCluster {
           } catch (ExecutionException e) {
             // Terminated with an error: nothing more to do.
           }
+        }
+      }
+    } finally {
+      if (systems.isEmpty()) {
+        // The run never started (bad data, a bad checkpoint): its worker nodes end at once.
+        for (ActorSystem<Void> worker : starting.join()) {
+          worker.terminate();
+          awaitQuietly(worker);
         }
       }
     }
