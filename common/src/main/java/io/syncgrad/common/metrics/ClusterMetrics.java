@@ -79,7 +79,12 @@ public final class ClusterMetrics {
 
   /** A worker's compute time in the step it reported. */
   public void computed(String worker, long computeNanos) {
-    computeOf.computeIfAbsent(worker, computeSeconds::labelValues).set(computeNanos / 1e9);
+    GaugeDataPoint point = computeOf.get(worker);
+    if (point == null) {
+      point = computeSeconds.labelValues(worker);
+      computeOf.put(worker, point);
+    }
+    point.set(computeNanos / 1e9);
   }
 
   /** The run's totals so far; each counter goes up by what is new. */

@@ -91,4 +91,26 @@ class TelemetryTest {
     }
     assertEquals(2, gauge(t, "syncgrad_worker_applied_step", Labels.of("worker", "worker-00")));
   }
+
+  @Test
+  void aStepsUpdatesAllocateNothing() {
+    Telemetry t = Telemetry.unserved();
+    TrainingMetrics run = t.training();
+    WorkerMetrics.Of worker = t.worker().of("worker-00");
+    ClusterMetrics cluster = t.cluster();
+    run.started("run", "kernel", "model", 0, 1_000_000, 400);
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long before = 0;
+    for (int i = 0; i < 20_000; i++) {
+      if (i == 10_000) {
+        before = threads.getCurrentThreadAllocatedBytes();
+      }
+      run.stepped(i, 1_000_000, 400, 0.5, 0.01, 1.0, 128, 2_000_000, 1_000_000);
+      worker.applied(i, 1_000_000, 2_000_000, 1000L * i, 1000L * i);
+      cluster.computed("worker-00", 1_000_000);
+    }
+    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(allocated < 4096, allocated + " bytes allocated over 10,000 steps' metric updates");
+  }
 }
