@@ -57,6 +57,10 @@ final class LaunchCommand implements Callable<Integer> {
     if (workers < 1) {
       throw new UserException("--workers must be >= 1, got " + workers);
     }
+    if (metricsPort != null && (metricsPort < 1 || metricsPort + workers > 65535)) {
+      throw new UserException("--metrics-port must leave room for the workers' ports in 1.." + (65535 - workers)
+          + ", got " + metricsPort);
+    }
     FaultPlan plan = faults.plan(workers);
     Path out = outDir();
     Thread cleanup = new Thread(this::destroyAll, "launch-cleanup");
