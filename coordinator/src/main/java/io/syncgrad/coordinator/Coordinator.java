@@ -67,6 +67,9 @@ public final class Coordinator {
   /** Forming {@code generation} took too long: it goes on with those that answered. */
   private record FormTimeout(long generation) implements Internal {}
 
+  /** A registration from a node not yet up in this node's view of the cluster, taken again later. */
+  private record RegisterAgain(RegisterWorker registration, int attempt) implements Internal {}
+
   /** Waited too long for workers. */
   private record WaitExpired() implements Internal {}
 
@@ -161,7 +164,8 @@ public final class Coordinator {
   /** What every phase handles the same way. */
   private BehaviorBuilder<Command> common() {
     return Behaviors.receive(Command.class)
-        .onMessage(RegisterWorker.class, this::onRegisterWorker)
+        .onMessage(RegisterWorker.class, m -> onRegisterWorker(m, 0))
+        .onMessage(RegisterAgain.class, m -> onRegisterWorker(m.registration(), m.attempt()))
         .onMessage(WorkerFailed.class, this::onWorkerFailed)
         .onMessage(LinkOpened.class, this::onLinkOpened)
         .onMessage(LinkClosed.class, m -> {
@@ -202,7 +206,22 @@ public final class Coordinator {
         .build();
   }
 
-  private Behavior<Command> onRegisterWorker(RegisterWorker msg) {
+  /** Tries of a registration whose node is not up yet, 100 ms apart. */
+  private static final int REGISTER_TRIES = 100;
+
+  private Behavior<Command> onRegisterWorker(RegisterWorker msg, int attempt) {
+    if (!nodeUp(msg.worker())) {
+      // A node restarted at the address of a removed one (a pod's container restarted in place)
+      // is a tombstone in this node's view until its new incarnation is up here: watching it
+      // before then reports it dead at once, and the worker would never take part.
+      if (attempt < REGISTER_TRIES) {
+        ctx.scheduleOnce(Duration.ofMillis(100), ctx.getSelf(), new RegisterAgain(msg, attempt + 1));
+      } else {
+        ctx.getLog().warn("Worker [{}] registered from {}, which is not up in this node's view of the cluster; "
+            + "ignored", msg.workerId(), msg.worker().path().address());
+      }
+      return Behaviors.same();
+    }
     String problem = membership.kernelProblem(msg.kernel(), settings.allowMixedKernels());
     if (problem != null) {
       ctx.getLog().warn("Refusing worker [{}]: {}", msg.workerId(), problem);
@@ -224,6 +243,23 @@ public final class Coordinator {
       }
     }
     return Behaviors.same();
+  }
+
+  /** Whether the node of {@code ref} is an up member in this node's view of the cluster (always, without a cluster). */
+  private boolean nodeUp(ActorRef<?> ref) {
+    akka.actor.Address address = ref.path().address();
+    if (!address.hasGlobalScope()
+        || !"cluster".equals(ctx.getSystem().settings().config().getString("akka.actor.provider"))) {
+      return true;
+    }
+    akka.cluster.Cluster cluster = akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(
+        ctx.getSystem()));
+    for (akka.cluster.Member m : cluster.state().getMembers()) {
+      if (m.address().equals(address)) {
+        return m.status() == akka.cluster.MemberStatus.up();
+      }
+    }
+    return false;
   }
 
   private void startRunOn(ActorRef<WorkerProtocol.Command> w) {
