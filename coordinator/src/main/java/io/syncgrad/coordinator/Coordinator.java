@@ -495,7 +495,8 @@ public final class Coordinator {
     if (msg.generation() != generation || msg.recorded() != progress.recorded() || progress.done()) {
       return Behaviors.same();
     }
-    ctx.getLog().warn("No step since [{}] for {}: forming a new generation", msg.recorded(), deadline());
+    ctx.getLog().warn("No step for {} ms after step [{}]: forming a new generation",
+        deadline().toMillis(), msg.recorded());
     run.event("recovery", Map.of("kind", "deadline_missed", "what", "no step for " + deadline().toMillis() + " ms",
         "generation", generation));
     metrics.deadlineMissed();
@@ -527,6 +528,9 @@ public final class Coordinator {
     }
     return true;
   }
+
+  /** Steps between the lines of each worker's compute time in {@code metrics.jsonl}. */
+  private static final int WORKER_LINE_EVERY = 10;
 
   private Behavior<Command> onStepReport(StepReport r) {
     // Only a worker of the run reports: a lost one's late reports are not needed (the survivors
@@ -590,12 +594,19 @@ public final class Coordinator {
       }
       try {
         run.stepApplied(next.lossSum() / next.samples(), next.gradientNorm(), next.stepNanos(), next.computeNanos(),
-            Map.of("worker", next.workerId(), "compute_ms", Math.round(next.computeNanos() / 1e3) / 1e3));
+            Map.of("worker", next.workerId()));
+        if (next.step() % WORKER_LINE_EVERY == 0) {
+          run.event("workers", Map.of("compute_ms", report.computeWindow()));
+        }
       } catch (IOException | RuntimeException e) {
         return fail(e);
       }
       moved = true;
       afterStep(next.step());
+      if (run.done()) {
+        // Early stopping ends the run at an evaluation, where this node holds the step's state.
+        return finish();
+      }
     }
     if (progress.done()) {
       return finish();

@@ -18,6 +18,9 @@ final class RunReport {
   private static final class WorkerFigures {
     long reports;
     long computeNanos;
+    /** Reports and compute time since the last {@link #computeWindow()}. */
+    long windowReports;
+    long windowNanos;
     long stepNanos;
     long sent;
     long received;
@@ -40,6 +43,8 @@ final class RunReport {
     WorkerFigures f = workers.computeIfAbsent(r.workerId(), k -> new WorkerFigures());
     f.reports++;
     f.computeNanos += r.computeNanos();
+    f.windowReports++;
+    f.windowNanos += r.computeNanos();
     f.stepNanos += r.stepNanos();
     if (r.sentBytes() >= f.sent) {
       f.sent = r.sentBytes();
@@ -50,6 +55,23 @@ final class RunReport {
     f.duplicates = Math.max(f.duplicates, r.duplicatesRejected());
     f.stale = Math.max(f.stale, r.staleRejected());
     f.retries = Math.max(f.retries, r.retries());
+  }
+
+  /**
+   * Each worker's mean compute time per step, in milliseconds, since the last call: the series
+   * in which a slow worker stands out. Workers without reports since are left out.
+   */
+  Map<String, Object> computeWindow() {
+    Map<String, Object> out = new TreeMap<>();
+    for (Map.Entry<String, WorkerFigures> e : workers.entrySet()) {
+      WorkerFigures f = e.getValue();
+      if (f.windowReports > 0) {
+        out.put(e.getKey(), Math.round(f.windowNanos / 1e3 / f.windowReports) / 1e3);
+        f.windowReports = 0;
+        f.windowNanos = 0;
+      }
+    }
+    return out;
   }
 
   /** A generation formed with this shard assignment. */

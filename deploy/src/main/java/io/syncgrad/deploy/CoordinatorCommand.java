@@ -10,6 +10,7 @@ import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -47,8 +48,8 @@ final class CoordinatorCommand implements Callable<Integer> {
       + "from the path this node names (for workers without shared storage).")
   private boolean shipData;
 
-  @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
-  private boolean plain;
+  @Mixin
+  private ConsoleOptions console;
 
   @Mixin
   private MetricsOptions metrics;
@@ -64,14 +65,14 @@ final class CoordinatorCommand implements Callable<Integer> {
     address.check();
     metrics.check();
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
+    console.logTo(Path.of(r.settings().out()), "coordinator");
     Telemetry telemetry = new Telemetry(Telemetry.Role.COORDINATOR);
-    ProgressReporter reporter = new ProgressReporter(plain);
+    ProgressReporter reporter = new ProgressReporter(console.plain);
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port);
         TrainingRun run = TrainingRun.prepare(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
             reporter, telemetry)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
-      DataSpec data = new DataSpec(r.settings().data(), r.settings().testData(), r.settings().testFraction(),
-          r.settings().labelColumn(), r.settings().seed());
+      DataSpec data = DataSpec.of(r.settings());
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
           faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData,

@@ -12,45 +12,68 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.nio.file.Files;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Unmatched;
 
 /**
  * {@code syncgrad launch}: the coordinator and N workers as separate JVM processes on this
- * machine, their output forwarded line by line with the node's name, all of them stopped when
- * the launcher ends or is interrupted.
+ * machine, all of them stopped when the launcher ends or is interrupted. The console shows what
+ * the coordinator prints (progress and results) and the nodes' warnings, each line with the
+ * node's name; each node's full log is in {@code RUN/logs/}.
  */
-@Command(name = "launch", mixinStandardHelpOptions = true,
+@Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Run a cluster of separate JVM processes on this machine: a coordinator and N workers. "
-        + "Every other option is passed to the coordinator (the options of train).")
+        + "Takes every option of train; the nodes' full logs go to RUN/logs/.")
 final class LaunchCommand implements Callable<Integer> {
 
   private static final long WORKER_EXIT_SECONDS = 30;
 
+  /** Options that are the launcher's own: every other one goes to the coordinator as given. */
+  private static final Set<String> OWN = Set.of("--workers", "--metrics-port", "--plain", "--out", "--help",
+      "--version");
+
+  @CommandLine.Spec
+  private CommandLine.Model.CommandSpec spec;
+
   @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Worker processes (default 2).")
   private int workers;
 
-  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products of every node: auto, native, java or ejml.")
-  private String kernel;
+  @Option(names = "--allow-mixed-kernels", description = "Accept workers whose kernel differs (the result is then not reproducible).")
+  private boolean allowMixedKernels;
 
-  @picocli.CommandLine.Mixin
+  @Mixin
   private FaultOptions faults;
+
+  @Option(names = "--ship-data", description = "The coordinator sends the workers their training data instead of "
+      + "each reading it.")
+  private boolean shipData;
+
+  @Mixin
+  private ConsoleOptions console;
 
   @Option(names = "--metrics-port", paramLabel = "PORT",
       description = "Serve metrics and health: the coordinator on PORT, worker i on PORT+1+i (default: none).")
   private Integer metricsPort;
 
-  @Unmatched
-  private List<String> trainArgs = new ArrayList<>();
+  @Option(names = "--metrics-host", paramLabel = "HOST",
+      description = "Address the metrics endpoints bind to (default 127.0.0.1).")
+  private String metricsHost;
+
+  @Mixin
+  private TrainOptions options;
 
   private final List<Process> processes = new ArrayList<>();
   private final List<Process> workerProcesses = new ArrayList<>();
   private volatile Process coordinator;
   private volatile boolean coordinatorRestarting;
+  private boolean vectorModule;
 
   @Override
   public Integer call() throws Exception {
@@ -61,36 +84,37 @@ final class LaunchCommand implements Callable<Integer> {
       throw new UserException("--metrics-port must leave room for the workers' ports in 1.." + (65535 - workers)
           + ", got " + metricsPort);
     }
+    // Every option is checked here, before any process starts.
+    TrainOptions.Resolved resolved = options.resolve(spec.commandLine().getParseResult());
     FaultPlan plan = faults.plan(workers);
-    Path out = outDir();
+    Path out = Path.of(resolved.settings().out());
+    String kernel = resolved.settings().kernel();
+    vectorModule = VectorModule.present() || VectorModule.neededFor(kernel);
+    Path logs = out.resolve(NodeLogs.DIR);
+    Files.createDirectories(logs);
     Thread cleanup = new Thread(this::destroyAll, "launch-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       int port = freePort();
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--workers", String.valueOf(workers),
-          "--port", String.valueOf(port), "--kernel", kernel, "--plain", "--fault-seed", String.valueOf(faults.seed)));
-      if (faults.stepTimeout != null) {
-        coordinatorArgs.addAll(List.of("--step-timeout", faults.stepTimeout));
-      }
-      coordinatorArgs.addAll(List.of("--min-workers", String.valueOf(faults.minWorkers), "--wait-timeout",
-          faults.waitTimeout));
-      for (String spec : faults.specs) {
-        coordinatorArgs.addAll(List.of("--fault", spec));
-      }
+          "--port", String.valueOf(port), "--plain", "--out", out.toString()));
       if (metricsPort != null) {
         coordinatorArgs.addAll(List.of("--metrics-port", String.valueOf(metricsPort)));
       }
-      coordinatorArgs.addAll(trainArgs);
-      if (!hasOut()) {
-        coordinatorArgs.addAll(List.of("--out", out.toString()));
-      }
+      coordinatorArgs.addAll(forwarded(spec.commandLine().getParseResult()));
       coordinator = start("coordinator", coordinatorArgs);
       for (int i = 0; i < workers; i++) {
         String id = String.format("worker-%02d", i);
         List<String> workerArgs = new ArrayList<>(List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
-            "--kernel", kernel));
+            "--kernel", kernel, "--log-file", logs.resolve(id + ".log").toString()));
+        if (console.verbose) {
+          workerArgs.add("--verbose");
+        }
         if (metricsPort != null) {
           workerArgs.addAll(List.of("--metrics-port", String.valueOf(metricsPort + 1 + i)));
+        }
+        if (metricsHost != null) {
+          workerArgs.addAll(List.of("--metrics-host", metricsHost));
         }
         workerProcesses.add(start(id, workerArgs));
       }
@@ -129,23 +153,23 @@ final class LaunchCommand implements Callable<Integer> {
     }
   }
 
-  private boolean hasOut() {
-    return trainArgs.stream().anyMatch(a -> a.equals("--out") || a.startsWith("--out="));
-  }
-
-  /** The run's output directory: the one given, or a fresh one that the coordinator is told. */
-  private Path outDir() {
-    for (int i = 0; i < trainArgs.size(); i++) {
-      String a = trainArgs.get(i);
-      if (a.equals("--out") && i + 1 < trainArgs.size()) {
-        return Path.of(trainArgs.get(i + 1));
+  /** The options the user gave that the coordinator takes, as given. */
+  static List<String> forwarded(CommandLine.ParseResult parsed) {
+    List<String> args = new ArrayList<>();
+    for (CommandLine.Model.OptionSpec o : parsed.matchedOptions()) {
+      if (OWN.contains(o.longestName())) {
+        continue;
       }
-      if (a.startsWith("--out=")) {
-        return Path.of(a.substring("--out=".length()));
+      if (o.arity().max() == 0) {
+        args.add(o.longestName());
+        continue;
+      }
+      for (String v : o.originalStringValues()) {
+        args.add(o.longestName());
+        args.add(v);
       }
     }
-    return Path.of("runs", "run-" + java.time.LocalDateTime.now().format(
-        java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    return args;
   }
 
   /**
@@ -272,8 +296,10 @@ final class LaunchCommand implements Callable<Integer> {
   private Process start(String name, List<String> args) throws IOException, URISyntaxException {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
-    command.add("--add-modules");
-    command.add("jdk.incubator.vector");
+    if (vectorModule) {
+      command.add("--add-modules");
+      command.add(VectorModule.NAME);
+    }
     String extra = System.getenv("SYNCGRAD_JAVA_OPTS");
     if (extra == null || !extra.matches(".*-XX:\\+Use\\w*GC.*")) {
       command.add(SERIAL_GC);

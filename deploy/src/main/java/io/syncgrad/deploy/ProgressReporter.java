@@ -22,6 +22,7 @@ final class ProgressReporter implements TrainingListener, AutoCloseable {
   private long startNanos;
   private long lastLine;
   private double smoothedRate;
+  private Evaluator.Result validation;
 
   ProgressReporter(boolean plain) {
     this.bar = !plain && System.console() != null;
@@ -61,9 +62,27 @@ final class ProgressReporter implements TrainingListener, AutoCloseable {
   }
 
   @Override
+  public void validated(double epoch, Evaluator.Result result) {
+    validation = result;
+  }
+
+  @Override
+  public void stoppedEarly(long step, long bestStep, double bestLoss, int patience) {
+    String line = String.format("early stopping after step %d: no lower validation loss in %d evaluation%s; "
+        + "best %.4f after step %d (best.pb)", step, patience, patience == 1 ? "" : "s", bestLoss, bestStep);
+    if (bar) {
+      progress.setExtraMessage(line);
+    } else {
+      System.err.println(line);
+    }
+  }
+
+  @Override
   public void evaluated(double epoch, Evaluator.Result result) {
-    String line = String.format("epoch %.2f: test loss %.4f, test accuracy %.4f", epoch, result.loss(),
-        result.accuracy());
+    String line = String.format("epoch %.2f: %stest loss %.4f, test accuracy %.4f", epoch,
+        validation == null ? "" : String.format("validation loss %.4f, validation accuracy %.4f; ", validation.loss(),
+            validation.accuracy()), result.loss(), result.accuracy());
+    validation = null;
     if (bar) {
       progress.setExtraMessage(line);
     } else {

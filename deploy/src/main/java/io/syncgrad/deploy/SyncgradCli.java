@@ -30,7 +30,11 @@ public final class SyncgradCli implements Runnable {
   @CommandLine.Spec
   private CommandLine.Model.CommandSpec spec;
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
+    NodeLogs.init();
+    if (VectorModule.relaunchNeeded(args)) {
+      System.exit(VectorModule.relaunch(args));
+    }
     System.exit(execute(new PrintWriter(System.err, true), args));
   }
 
@@ -38,6 +42,7 @@ public final class SyncgradCli implements Runnable {
   public static int execute(PrintWriter err, String... args) {
     CommandLine cl = new CommandLine(new SyncgradCli());
     cl.setErr(err);
+    cl.setParameterExceptionHandler(SyncgradCli::badCommandLine);
     cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
       UserException user = findUserException(ex);
       if (user != null) {
@@ -53,6 +58,31 @@ public final class SyncgradCli implements Runnable {
       return INTERNAL_ERROR;
     });
     return cl.execute(args);
+  }
+
+  /**
+   * A command line that does not parse: one line naming the problem (for an unknown option, with
+   * the closest valid one) and where to find the usage, instead of the whole usage.
+   */
+  private static int badCommandLine(CommandLine.ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    String name = cmd.getCommandSpec().qualifiedName();
+    if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+      String arg = u.getUnmatched().get(0);
+      String option = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+      if (option.startsWith("-")) {
+        String near = OptionNames.nearest(option, cmd.getCommandSpec());
+        err.println(name + ": unknown option '" + option + "'" + (near != null ? "; did you mean '" + near + "'?" : ""));
+      } else {
+        err.println(name + ": unexpected argument '" + arg + "'");
+      }
+    } else {
+      err.println(name + ": " + ex.getMessage());
+    }
+    err.println("See '" + name + " --help'.");
+    err.flush();
+    return USER_ERROR;
   }
 
   private static UserException findUserException(Throwable t) {

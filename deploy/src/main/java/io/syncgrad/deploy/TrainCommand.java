@@ -6,6 +6,7 @@ import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.deploy.cluster.LocalCluster;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,8 +38,8 @@ final class TrainCommand implements Callable<Integer> {
       + "instead of each reading it.")
   private boolean shipData;
 
-  @Option(names = "--plain", description = "Periodic log lines instead of a progress bar.")
-  private boolean plain;
+  @Mixin
+  private ConsoleOptions console;
 
   @Mixin
   private MetricsOptions metrics;
@@ -53,8 +54,9 @@ final class TrainCommand implements Callable<Integer> {
       throw new UserException("--fault needs a cluster: add --workers N (or use syncgrad launch)");
     }
     metrics.check();
+    console.logTo(Path.of(r.settings().out()), "train");
     Telemetry telemetry = new Telemetry(workers == 0 ? Telemetry.Role.TRAINER : Telemetry.Role.COORDINATOR);
-    ProgressReporter reporter = new ProgressReporter(plain);
+    ProgressReporter reporter = new ProgressReporter(console.plain);
     RunSummary summary;
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host("127.0.0.1"), metrics.port)) {
       summary = workers == 0
@@ -74,7 +76,13 @@ final class TrainCommand implements Callable<Integer> {
     System.out.printf("test accuracy %.4f, test loss %.4f after %d steps (%.2f epochs), %.0f samples/s, %d worker(s)%n",
         summary.testAccuracy(), summary.testLoss(), summary.steps(), summary.epochs(), summary.samplesPerSecond(),
         summary.workers());
+    if (summary.validation() != null && !summary.validation().isEmpty()) {
+      var v = summary.validation();
+      System.out.printf("validation accuracy %.4f, validation loss %.4f; best validation loss %.4f after step %s "
+          + "(best.pb)%s%n", (Double) v.get("accuracy"), (Double) v.get("loss"), (Double) v.get("best_loss"),
+          v.get("best_step"), Boolean.TRUE.equals(v.get("stopped_early")) ? ", stopped early" : "");
+    }
     System.out.println("weights sha256 " + summary.weightsSha256() + " (kernel " + summary.kernel() + ")");
-    System.out.println("outputs in " + summary.out() + " (model.pb, metrics.jsonl, summary.json)");
+    System.out.println("outputs in " + summary.out() + " (model.pb, metrics.jsonl, summary.json, logs/)");
   }
 }

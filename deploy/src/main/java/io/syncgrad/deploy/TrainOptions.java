@@ -6,6 +6,9 @@ import com.typesafe.config.ConfigFactory;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.error.UserException;
 import java.io.File;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,7 +29,7 @@ final class TrainOptions {
   /** Options of the commands that are not configuration keys. */
   private static final Set<String> NOT_KEYS = Set.of("config", "plain", "workers", "allow-mixed-kernels", "host",
       "port", "help", "version", "step-timeout", "fault", "fault-seed", "insecure", "tls-keystore", "tls-truststore", "ship-data", "min-workers", "wait-timeout", "metrics-port",
-      "metrics-host");
+      "metrics-host", "verbose");
 
   @Option(names = "--config", paramLabel = "FILE", description = "HOCON file with any of the keys below.")
   private File config;
@@ -41,6 +44,14 @@ final class TrainOptions {
   @Option(names = "--test-fraction", paramLabel = "F", description = "Hold out this share of a CSV training file.")
   private String testFraction;
 
+  @Option(names = "--validation-fraction", paramLabel = "F",
+      description = "Hold out this share of the training set (chosen by the seed) for validation (default 0).")
+  private String validationFraction;
+
+  @Option(names = "--early-stopping", paramLabel = "PATIENCE",
+      description = "Stop after PATIENCE evaluations without a lower validation loss (needs --validation-fraction).")
+  private String earlyStopping;
+
   @Option(names = "--label-column", paramLabel = "COL", description = "CSV label column: index (negative from the end) or header name (default 0).")
   private String labelColumn;
 
@@ -50,8 +61,9 @@ final class TrainOptions {
   @Option(names = "--activation", description = "relu (default), tanh or sigmoid.")
   private String activation;
 
-  @Option(names = "--output", description = "Output activation: softmax (default), sigmoid or identity.")
-  private String output;
+  @Option(names = {"--output-activation", "--output"}, paramLabel = "ACTIVATION",
+      description = "Output activation: softmax (default), sigmoid or identity. (--output is a deprecated alias.)")
+  private String outputActivation;
 
   @Option(names = "--loss", description = "cross-entropy (default) or mse.")
   private String loss;
@@ -149,6 +161,9 @@ final class TrainOptions {
         flags.put(key, o.getValue());
       }
     }
+    if (parsed.originalArgs().stream().anyMatch(a -> a.equals("--output") || a.startsWith("--output="))) {
+      deprecated("--output", "--output-activation");
+    }
     Config file = ConfigFactory.empty();
     if (config != null) {
       if (!config.isFile()) {
@@ -162,6 +177,13 @@ final class TrainOptions {
       if (file.hasPath(TrainSettings.PATH)) {
         file = file.getConfig(TrainSettings.PATH);
       }
+      if (file.hasPath("output")) {
+        deprecated(config + ": key 'output'", "'output-activation'");
+        if (!file.hasPath("output-activation")) {
+          file = file.withValue("output-activation", file.getValue("output"));
+        }
+        file = file.withoutPath("output");
+      }
     }
     Set<String> explicit = new HashSet<>(flags.keySet());
     file.root().keySet().forEach(explicit::add);
@@ -169,6 +191,25 @@ final class TrainOptions {
         .withFallback(file)
         .withFallback(ConfigFactory.defaultReference().getConfig(TrainSettings.PATH))
         .resolve();
-    return new Resolved(TrainSettings.fromConfig(merged), explicit);
+    TrainSettings settings = TrainSettings.fromConfig(merged);
+    if (settings.out() == null) {
+      if (TrainSettings.RESUME_AUTO.equals(settings.resume())) {
+        throw new UserException("--resume auto needs --out DIR: it continues the run in DIR when DIR holds a "
+            + "checkpoint and starts one there otherwise");
+      }
+      // Named here, not by the run, so that the node's log goes into the same folder from the start.
+      settings = settings.withOut(defaultOut().toString());
+    }
+    return new Resolved(settings, explicit);
+  }
+
+  /** A fresh output directory, {@code runs/run-<date>-<time>}. */
+  static Path defaultOut() {
+    return Path.of("runs", "run-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+  }
+
+  private static void deprecated(String old, String replacement) {
+    System.err.println("syncgrad: warning: " + old + " is deprecated and will be removed in the next release; use "
+        + replacement);
   }
 }

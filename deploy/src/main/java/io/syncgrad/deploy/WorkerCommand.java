@@ -45,10 +45,24 @@ final class WorkerCommand implements Callable<Integer> {
   @Mixin
   private MetricsOptions metrics;
 
+  @Option(names = "--log-file", paramLabel = "FILE",
+      description = "Write this node's full log here (appending) and show only warnings on the console "
+          + "(default: the full log on the console).")
+  private java.nio.file.Path logFile;
+
+  @Option(names = "--verbose", description = "With --log-file: the full log on the console too.")
+  private boolean verbose;
+
   @Override
   public Integer call() {
     address.check();
     metrics.check();
+    if (logFile != null) {
+      NodeLogs.console(verbose);
+      NodeLogs.toFile(logFile);
+    } else {
+      NodeLogs.console(true);
+    }
     Duration wait = Durations.parse("--join-timeout", joinTimeout);
     String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
     var matrixKernel = Kernels.select(kernel);

@@ -91,8 +91,7 @@ class JoinIT {
     io.syncgrad.common.config.TrainSettings settings = Fixtures.settings(f);
     try (TrainingRun run = TrainingRun.prepare(settings, f.keySet(), kernel, joinAt)) {
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
-      DataSpec spec = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
-          settings.labelColumn(), settings.seed());
+      DataSpec spec = DataSpec.of(settings);
       ActorSystem<Void> coordinator = Nodes.coordinator(run, new CoordinatorSettings(2, spec, false,
           Duration.ofSeconds(2)), result, NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
       systems.add(coordinator);

@@ -1,6 +1,7 @@
 package io.syncgrad.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -98,7 +99,12 @@ class LaunchIT {
     }
     String output = Files.readString(log);
     assertEquals(0, p.exitValue(), output);
-    assertTrue(output.contains("[worker-00] ") && output.contains("[worker-01] "), "worker output is forwarded");
+    for (String node : List.of("coordinator", "worker-00", "worker-01")) {
+      Path nodeLog = dir.resolve(name).resolve("logs").resolve(node + ".log");
+      assertTrue(Files.isRegularFile(nodeLog) && Files.readString(nodeLog).contains(" INFO "),
+          "every node's full log is in RUN/logs/: " + nodeLog);
+    }
+    assertFalse(output.contains(" INFO "), "the console is quiet:\n" + output);
     return new ObjectMapper().readTree(dir.resolve(name).resolve("summary.json").toFile());
   }
 }

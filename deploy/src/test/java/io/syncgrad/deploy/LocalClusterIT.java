@@ -141,4 +141,32 @@ class LocalClusterIT {
     assertEquals(1L, s.faults().get("injected"));
     assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
   }
+
+  /**
+   * Model selection is part of the result: the validation split, the validation losses, the
+   * best model and the step early stopping ends at are the same for any worker count.
+   */
+  @Test
+  void validationBestModelAndEarlyStoppingDoNotDependOnTheWorkers() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    List<String> common = List.of("layers", "16", "batch-size", "200", "validation-fraction", "0.2",
+        "early-stopping", "1", "optimizer", "sgd", "lr", "0.5", "epochs", "12");
+    Map<String, Object> local = Fixtures.flags(data, dir.resolve("select-local"), common.toArray(String[]::new));
+    RunSummary one = LocalTraining.run(Fixtures.settings(local), local.keySet(), kernel, new TrainingListener() {});
+    assertEquals(Boolean.TRUE, one.validation().get("stopped_early"), one.validation().toString());
+    assertTrue(one.steps() < 12 * 20, "stopped before the last epoch: " + one.steps());
+    Map<String, Object> f = Fixtures.flags(data, dir.resolve("select-3"), common.toArray(String[]::new));
+    RunSummary three = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3));
+    assertEquals(one.weightsSha256(), three.weightsSha256());
+    assertEquals(one.steps(), three.steps());
+    assertEquals(one.validation(), three.validation());
+    assertEquals(best(dir.resolve("select-local")), best(dir.resolve("select-3")), "best.pb holds the same weights");
+    assertTrue(java.nio.file.Files.readString(dir.resolve("select-3").resolve("metrics.jsonl"))
+        .contains("\"validation_loss\""), "validation metrics are recorded");
+  }
+
+  private static String best(Path run) {
+    return io.syncgrad.common.checkpoint.CheckpointStore.read(run.resolve("best.pb")).params().sha256Hex();
+  }
 }

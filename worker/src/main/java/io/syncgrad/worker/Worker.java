@@ -217,7 +217,7 @@ public final class Worker extends AbstractBehavior<Command> {
 
   /** The training samples of a data spec, as the coordinator loaded them (not yet normalised). */
   static Dataset loadTrainingData(DataSpec d) {
-    return DataSources.load(d.data(), d.testData(), d.testFraction(), d.labelColumn(), d.seed()).train();
+    return d.load().train();
   }
 
   @Override

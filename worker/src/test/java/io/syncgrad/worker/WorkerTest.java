@@ -61,7 +61,7 @@ class WorkerTest {
   private static final TrainingConfig CONFIG = withFingerprint(Fixtures.config(SEED, 16, 4, Optimizer.Kind.ADAM, 0.01,
       DATA.size()), DATA.fingerprint());
   private static final Normalization IDENTITY = Normalization.fit(Normalization.Kind.NONE, DATA);
-  private static final DataSpec SPEC = new DataSpec("test-data", null, 0, "0", SEED);
+  private static final DataSpec SPEC = new DataSpec("test-data", null, 0, 0, "0", SEED);
   private static final String TOKEN = "secret";
 
   @AfterAll

@@ -40,6 +40,8 @@ public final class CheckpointStore {
 
   /** The final model's name inside a run directory. */
   public static final String MODEL_FILE = "model.pb";
+  /** The model with the lowest validation loss, beside {@link #MODEL_FILE} in a run with a validation set. */
+  public static final String BEST_FILE = "best.pb";
   /** The folder of periodic checkpoints inside a run directory. */
   public static final String CHECKPOINT_DIR = "checkpoints";
 

@@ -29,6 +29,7 @@ import java.util.function.Function;
  * @param labelColumn    CSV label column: index or header name
  * @param layers         hidden sizes
  * @param lr             the base learning rate (already defaulted for the optimiser)
+ * @param validationFraction share of the training set held out (by the seed) for validation; 0 for none
  * @param maxSteps       step limit, 0 for none
  * @param lrPeriod       cosine period, 0 for the whole run
  * @param checkpointEvery steps between checkpoints, 0 for none
@@ -36,11 +37,13 @@ import java.util.function.Function;
  * @param out            output directory; null for a fresh {@code runs/run-...}
  * @param threads        threads computing shards; 0 for one per core
  * @param kernel         the matrix kernel's name, see {@link io.syncgrad.common.math.Kernels}
+ * @param earlyStopping  evaluations without a lower validation loss before the run stops; 0 for never
  */
 public record TrainSettings(
     String data,
     String testData,
     double testFraction,
+    double validationFraction,
     String labelColumn,
     List<Integer> layers,
     Activation activation,
@@ -73,7 +76,8 @@ public record TrainSettings(
     String resume,
     String out,
     int threads,
-    String kernel) {
+    String kernel,
+    int earlyStopping) {
 
   /** {@code --resume auto}: continue the output directory's newest checkpoint if it has one, else start fresh. */
   public static final String RESUME_AUTO = "auto";
@@ -91,16 +95,17 @@ public record TrainSettings(
     String data = f.optionalString("data");
     String testData = f.optionalString("test-data");
     double testFraction = f.number("test-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
+    double validationFraction = f.number("validation-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
     String labelColumn = f.string("label-column");
     List<Integer> layers = f.layers("layers");
     Activation activation = f.choice("activation", Activation::parse, "relu, tanh or sigmoid");
     if (activation == Activation.IDENTITY) {
       f.problem("activation", "must be relu, tanh or sigmoid, got identity");
     }
-    OutputActivation output = f.choice("output", OutputActivation::parse, "softmax, sigmoid or identity");
+    OutputActivation output = f.choice("output-activation", OutputActivation::parse, "softmax, sigmoid or identity");
     LossFunction loss = f.choice("loss", LossFunction::parse, "cross-entropy or mse");
     if (loss == LossFunction.CROSS_ENTROPY && output != null && output != OutputActivation.SOFTMAX) {
-      f.problem("output", "must be softmax with loss cross-entropy, got " + output.label());
+      f.problem("output-activation", "must be softmax with loss cross-entropy, got " + output.label());
     }
     String initLabel = f.optionalString("init");
     Initializer init = initLabel == null
@@ -118,7 +123,7 @@ public record TrainSettings(
         "constant, step or cosine");
     long lrDecaySteps = f.integer("lr-decay-steps", 1, Long.MAX_VALUE);
     double lrDecayRate = f.number("lr-decay-rate", v -> v > 0 && v <= 1, "in (0, 1]");
-    long lrPeriod = f.integer("lr-period", 0, Long.MAX_VALUE);
+    long lrPeriod = f.optionalInteger("lr-period", 1, Long.MAX_VALUE, 0, "the whole run");
     double lrMin = f.number("lr-min", v -> v >= 0, ">= 0");
     int batchSize = (int) f.integer("batch-size", 1, 1 << 20);
     int shards = (int) f.integer("shards", 1, 4096);
@@ -126,26 +131,38 @@ public record TrainSettings(
       f.problem("shards", "must be at most batch-size (" + batchSize + "), got " + shards);
     }
     int epochs = (int) f.integer("epochs", 1, 1_000_000);
-    long maxSteps = f.integer("max-steps", 0, Long.MAX_VALUE);
+    long maxSteps = f.optionalInteger("max-steps", 1, Long.MAX_VALUE, 0, "no limit");
     long seed = f.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE);
     double l1 = f.number("l1", v -> v >= 0, ">= 0");
     double l2 = f.number("l2", v -> v >= 0, ">= 0");
     float dropout = (float) f.number("dropout", v -> v >= 0 && v < 1, "in [0, 1)");
-    double clipNorm = f.number("clip-norm", v -> v >= 0, ">= 0");
-    long checkpointEvery = f.integer("checkpoint-every", 0, Long.MAX_VALUE);
+    double clipNorm = f.isNull("clip-norm") ? 0 : f.number("clip-norm", v -> v > 0, "> 0 (leave it out for no clipping)");
+    long checkpointEvery = f.optionalInteger("checkpoint-every", 1, Long.MAX_VALUE, 0, "only the final model");
     int keepCheckpoints = (int) f.integer("keep-checkpoints", 1, 1000);
     String resume = f.optionalString("resume");
     String out = f.optionalString("out");
-    int threads = (int) f.integer("threads", 0, 1024);
+    int threads = (int) f.optionalInteger("threads", 1, 1024, 0, "one per core");
     String kernel = f.string("kernel");
     if (kernel != null && !List.of("auto", "native", "java", "ejml").contains(kernel)) {
       f.problem("kernel", "must be " + io.syncgrad.common.math.Kernels.CHOICES + ", got '" + kernel + "'");
     }
+    int earlyStopping = (int) f.optionalInteger("early-stopping", 1, 1_000_000, 0, "never");
+    if (earlyStopping > 0 && validationFraction == 0) {
+      f.problem("early-stopping", "needs a validation set: add --validation-fraction F (for example 0.1)");
+    }
     f.throwIfAny();
-    return new TrainSettings(data, testData, testFraction, labelColumn, layers, activation, output, loss, init,
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation, output, loss, init,
         normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate, lrPeriod,
         lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, out, threads, kernel);
+        keepCheckpoints, resume, out, threads, kernel, earlyStopping);
+  }
+
+  /** These settings with another output directory. */
+  public TrainSettings withOut(String dir) {
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation, output,
+        loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate,
+        lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
+        keepCheckpoints, resume, dir, threads, kernel, earlyStopping);
   }
 
   /** Reads typed fields, collecting a problem per bad one instead of stopping at the first. */
@@ -221,7 +238,16 @@ public record TrainSettings(
       return v;
     }
 
+    /** An integer that may be left out ({@code none} then); given, it must be in range. */
+    long optionalInteger(String key, long min, long max, long none, String leftOut) {
+      return isNull(key) ? none : integer(key, min, max, " (leave it out for " + leftOut + ")");
+    }
+
     long integer(String key, long min, long max) {
+      return integer(key, min, max, "");
+    }
+
+    long integer(String key, long min, long max, String hint) {
       long v;
       try {
         v = config.getLong(key);
@@ -231,7 +257,7 @@ public record TrainSettings(
       }
       if (v < min || v > max) {
         problem(key, "must be " + (max == Long.MAX_VALUE ? ">= " + min : "in [" + min + ", " + max + "]")
-            + ", got " + v);
+            + hint + ", got " + v);
       }
       return v;
     }

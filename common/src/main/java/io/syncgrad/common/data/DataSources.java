@@ -20,8 +20,28 @@ public final class DataSources {
 
   private DataSources() {}
 
-  /** A training set, its test set, and a line saying where they came from. */
-  public record TrainTest(Dataset train, Dataset test, String description) {}
+  /**
+   * A training set, the validation set held out of it (null without one), the test set, and a
+   * line saying where they came from.
+   */
+  public record TrainTest(Dataset train, Dataset validation, Dataset test, String description) {}
+
+  /**
+   * Loads and validates the training, validation and test sets.
+   *
+   * @param validationFraction share of the training set to hold out for validation, chosen by the seed
+   * @see #load(String, String, double, String, long)
+   */
+  public static TrainTest load(String data, String testData, double testFraction, double validationFraction,
+      String labelColumn, long seed) {
+    TrainTest t = load(data, testData, testFraction, labelColumn, seed);
+    if (validationFraction <= 0) {
+      return t;
+    }
+    Dataset[] split = holdOut(t.train(), validationFraction, Hashing.mix(seed, 0x7A11DL), "--validation-fraction",
+        "validation");
+    return new TrainTest(split[0], split[1], t.test(), t.description());
+  }
 
   /**
    * Loads and validates the training and test sets.
@@ -77,13 +97,13 @@ public final class DataSources {
         throw new UserException(train.source() + ": no test set: give --test-data FILE or --test-fraction F"
             + " (an IDX folder's t10k files are used when present)");
       }
-      TrainTest split = split(train, testFraction, seed);
-      train = split.train();
-      test = split.test();
+      Dataset[] split = holdOut(train, testFraction, Hashing.mix(seed, 0x7E57L), "--test-fraction", "test");
+      train = split[0];
+      test = split[1];
     }
     checkWidth(test, train.width(), "the training data (" + train.source() + ")");
     checkLabels(test, train.classes(), "the training data's " + train.classes() + " classes");
-    return new TrainTest(train, test, description);
+    return new TrainTest(train, null, test, description);
   }
 
   /** Reads the {@code prefix}-images/labels pair of an IDX folder. */
@@ -155,18 +175,19 @@ public final class DataSources {
     }
   }
 
-  private static TrainTest split(Dataset all, double fraction, long seed) {
+  /** Splits {@code all} by the seed into the rest and a held-out share, each in its original row order. */
+  private static Dataset[] holdOut(Dataset all, double fraction, long seed, String option, String what) {
     int n = all.size();
     int testSize = (int) Math.round(n * fraction);
     if (testSize < 1 || testSize >= n) {
-      throw new UserException(all.source() + ": --test-fraction " + fraction + " of " + n
-          + " samples leaves no training or no test samples");
+      throw new UserException(all.source() + ": " + option + " " + fraction + " of " + n
+          + " samples leaves no training or no " + what + " samples");
     }
     int[] order = new int[n];
     for (int i = 0; i < n; i++) {
       order[i] = i;
     }
-    SplittableRandom random = new SplittableRandom(Hashing.mix(seed, 0x7E57L));
+    SplittableRandom random = new SplittableRandom(seed);
     for (int i = n - 1; i > 0; i--) {
       int j = random.nextInt(i + 1);
       int t = order[i];
@@ -177,6 +198,7 @@ public final class DataSources {
     int[] testIdx = java.util.Arrays.copyOfRange(order, n - testSize, n);
     java.util.Arrays.sort(trainIdx);
     java.util.Arrays.sort(testIdx);
-    return new TrainTest(all.select(trainIdx, all.source()), all.select(testIdx, all.source() + " (held out)"), "");
+    return new Dataset[] {all.select(trainIdx, all.source()), all.select(testIdx, all.source() + " (" + what
+        + " share held out)")};
   }
 }

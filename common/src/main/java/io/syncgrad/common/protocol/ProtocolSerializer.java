@@ -138,6 +138,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
     } else if (o instanceof WorkerProtocol.StartRun m) {
       DataSpec d = m.data();
       DataSpecProto.Builder data = DataSpecProto.newBuilder().setTestFraction(d.testFraction())
+          .setValidationFraction(d.validationFraction())
           .setLabelColumn(d.labelColumn()).setSeed(d.seed());
       if (d.data() != null) {
         data.setData(d.data());
@@ -227,7 +228,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           StartRunProto p = StartRunProto.parseFrom(bytes);
           DataSpecProto d = p.getData();
           DataSpec data = new DataSpec(d.getData().isEmpty() ? null : d.getData(),
-              d.getTestData().isEmpty() ? null : d.getTestData(), d.getTestFraction(), d.getLabelColumn(), d.getSeed());
+              d.getTestData().isEmpty() ? null : d.getTestData(), d.getTestFraction(), d.getValidationFraction(),
+              d.getLabelColumn(), d.getSeed());
           ModelSpec model = ModelCodec.decode(p.getModel());
           TrainingConfig config = ModelCodec.decode(p.getConfig());
           PeerFaultsProto f = p.getPeerFaults();

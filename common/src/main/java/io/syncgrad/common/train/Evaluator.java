@@ -34,6 +34,37 @@ public final class Evaluator {
     return new Result(loss / n, (double) correct / n, data.size());
   }
 
+  /**
+   * The model's outputs for every sample of {@code data}: {@code size × classes} values, row by
+   * row, after the output activation (class probabilities for softmax). The values are those
+   * {@link #evaluate} and {@link #predict} decide by.
+   */
+  public float[] outputs(Parameters params, Dataset data) {
+    int k = network.spec().outputSize();
+    float[] out = new float[data.size() * k];
+    for (int from = 0; from < data.size(); from += BLOCK) {
+      int to = Math.min(data.size(), from + BLOCK);
+      network.loadRange(data.features(), data.labels(), from, to);
+      network.evaluate(params);
+      network.copyOutputs(out, from * k);
+    }
+    return out;
+  }
+
+  /**
+   * The confusion matrix of {@code params} on {@code data}: entry {@code [t][p]} counts the
+   * samples of class {@code t} predicted as {@code p}.
+   */
+  public long[][] confusion(Parameters params, Dataset data) {
+    int k = network.spec().outputSize();
+    long[][] m = new long[k][k];
+    int[] predicted = predict(params, data);
+    for (int i = 0; i < predicted.length; i++) {
+      m[data.labels()[i]][predicted[i]]++;
+    }
+    return m;
+  }
+
   /** The predicted class of every sample of {@code data}. */
   public int[] predict(Parameters params, Dataset data) {
     int[] out = new int[data.size()];

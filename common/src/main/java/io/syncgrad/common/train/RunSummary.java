@@ -9,6 +9,9 @@ package io.syncgrad.common.train;
  * @param resumedFromStep  the checkpoint step this process started from; 0 for a fresh run
  * @param distributed      what a cluster run adds: per-worker times, the slowest worker, the
  *                         split of a step's time; absent for a one-node run
+ * @param validation       with a validation set: its final loss and accuracy, the best step and
+ *                         its loss (the model in {@code best.pb}), and whether the run stopped early
+ * @param settings         every setting of the run, as the configuration keys name them
  * @param faults           faults injected and recoveries: {@code injected}, {@code workers_lost},
  *                         {@code shards_reassigned}, {@code stale_rejected},
  *                         {@code duplicates_rejected}, {@code resumes}
@@ -38,4 +41,7 @@ public record RunSummary(
     String out,
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
     java.util.Map<String, Object> distributed,
-    java.util.Map<String, Object> faults) {}
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+    java.util.Map<String, Object> validation,
+    java.util.Map<String, Object> faults,
+    java.util.Map<String, Object> settings) {}

@@ -12,6 +12,7 @@ import io.syncgrad.common.metrics.TrainingMetrics;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.LearningRateSchedule;
+import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.run.TrainingState;
 import java.io.Closeable;
@@ -23,6 +24,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -46,6 +48,11 @@ public final class TrainingRun implements Closeable {
   private final MatrixKernel kernel;
   private final Dataset train;
   private final Dataset test;
+  /** The validation set held out of the training data, or null. */
+  private final Dataset validation;
+  private final EarlyStopping selection;
+  private Evaluator.Result lastValidation;
+  private boolean stoppedEarly;
   private final String description;
   private final long total;
   private final long resumedFrom;
@@ -69,6 +76,8 @@ public final class TrainingRun implements Closeable {
     this.kernel = kernel;
     this.train = data.train();
     this.test = data.test();
+    this.validation = data.validation();
+    this.selection = new EarlyStopping(settings.earlyStopping());
     this.description = data.description();
     this.state = state;
     this.resumedFrom = resumedFrom;
@@ -84,6 +93,31 @@ public final class TrainingRun implements Closeable {
         && Files.isSameFile(Path.of(resume), Files.createDirectories(out));
     this.outputs = new RunOutputs(out, sameDir);
     this.evaluator = new Evaluator(state.model(), kernel);
+    if (validation != null && resume != null) {
+      restoreSelection(Path.of(resume), state.config().stepsPerEpoch());
+    }
+  }
+
+  /**
+   * A resumed run goes on choosing its best model where it left off: the best model so far is
+   * the resumed run's {@code best.pb} (evaluated again, which gives the same loss), and the
+   * evaluations since it are the epochs since its step.
+   */
+  private void restoreSelection(Path resume, long stepsPerEpoch) throws IOException {
+    Path best = (Files.isDirectory(resume) ? resume : resume.toAbsolutePath().getParent().getParent())
+        .resolve(CheckpointStore.BEST_FILE);
+    if (!Files.isRegularFile(best)) {
+      return;
+    }
+    TrainingState b = CheckpointStore.read(best);
+    if (!b.runId().equals(state.runId()) || b.step() > state.step()) {
+      return;
+    }
+    selection.restore(b.step(), evaluator.evaluate(b.params(), validation).loss(),
+        (int) (state.step() / stepsPerEpoch - b.step() / stepsPerEpoch));
+    if (!Files.isSameFile(best.toAbsolutePath().getParent(), out)) {
+      CheckpointStore.write(b, out.resolve(CheckpointStore.BEST_FILE));
+    }
   }
 
   /**
@@ -105,8 +139,7 @@ public final class TrainingRun implements Closeable {
       TrainingListener listener, Telemetry telemetry) throws IOException {
     String resume = resumeLocation(settings);
     long wallStart = System.nanoTime();
-    DataSources.TrainTest data = DataSources.load(settings.data(), settings.testData(), settings.testFraction(),
-        settings.labelColumn(), settings.seed());
+    DataSources.TrainTest data = DataSpec.of(settings).load();
     Dataset train = data.train();
     Dataset test = data.test();
     String fingerprint = train.fingerprint();
@@ -131,6 +164,9 @@ public final class TrainingRun implements Closeable {
       state = freshState(settings, train, fingerprint, kernel);
     }
     DataSources.checkWidth(test, state.model().inputSize(), "the model");
+    if (data.validation() != null) {
+      state.normalization().applyInPlace(data.validation());
+    }
     DataSources.checkLabels(test, state.model().outputSize(), "the model's " + state.model().outputSize() + " classes");
     state.normalization().applyInPlace(train);
     state.normalization().applyInPlace(test);
@@ -188,9 +224,9 @@ public final class TrainingRun implements Closeable {
     return resumedFrom;
   }
 
-  /** Whether every step has been applied. */
+  /** Whether every step has been applied, or early stopping ended the run. */
   public boolean done() {
-    return state.step() >= total;
+    return state.step() >= total || stoppedEarly;
   }
 
   /**
@@ -268,7 +304,10 @@ public final class TrainingRun implements Closeable {
     double rate = config.batchSize() / (computeNanos / 1e9);
     long epoch = (step - 1) / stepsPerEpoch + 1;
     Map<String, Object> line = ordered("step", step, "epoch", epoch, "loss", meanLoss, "lr", lr, "grad_norm",
-        gradientNorm, "samples_per_second", round(rate));
+        gradientNorm, "samples_per_second", round(rate), "step_ms", Math.round(stepNanos / 1e3) / 1e3);
+    if (shardNanos > 0) {
+      line.put("compute_ms", Math.round(shardNanos / 1e3) / 1e3);
+    }
     line.putAll(extra);
     outputs.metric("step", line);
     metrics.stepped(step, total, stepsPerEpoch, meanLoss, lr, gradientNorm, config.batchSize(), stepNanos, shardNanos);
@@ -281,14 +320,34 @@ public final class TrainingRun implements Closeable {
       metrics.checkpointWritten();
     }
     if (step % stepsPerEpoch == 0 || step == total) {
+      double epochs = (double) step / stepsPerEpoch;
+      Map<String, Object> line2 = ordered("step", step, "epoch", round(epochs));
+      if (validation != null) {
+        lastValidation = evaluator.evaluate(state.params(), validation);
+        line2.put("validation_loss", lastValidation.loss());
+        line2.put("validation_accuracy", lastValidation.accuracy());
+        if (selection.observe(step, lastValidation.loss())) {
+          CheckpointStore.write(state, out.resolve(CheckpointStore.BEST_FILE));
+        }
+        line2.put("best_step", selection.bestStep());
+        listener.validated(epochs, lastValidation);
+      }
       last = evaluator.evaluate(state.params(), test);
       lastEvaluated = step;
-      double epochs = (double) step / stepsPerEpoch;
-      outputs.metric("eval", ordered("step", step, "epoch", round(epochs), "test_loss", last.loss(),
-          "test_accuracy", last.accuracy()));
+      line2.put("test_loss", last.loss());
+      line2.put("test_accuracy", last.accuracy());
+      outputs.metric("eval", line2);
       outputs.flush();
       metrics.evaluated(last.accuracy(), last.loss());
       listener.evaluated(epochs, last);
+      if (selection.exhausted() && step < total) {
+        stoppedEarly = true;
+        event("early_stop", ordered("best_step", selection.bestStep(), "best_validation_loss", selection.bestLoss(),
+            "patience", settings.earlyStopping()));
+        log.info("Early stopping after step [{}]: no lower validation loss in {} evaluations (best [{}] after step [{}])",
+            step, settings.earlyStopping(), selection.bestLoss(), selection.bestStep());
+        listener.stoppedEarly(step, selection.bestStep(), selection.bestLoss(), settings.earlyStopping());
+      }
     }
   }
 
@@ -313,6 +372,19 @@ public final class TrainingRun implements Closeable {
     allFaults.put("resumes", resumedFrom > 0 ? 1L : 0L);
     if (lastEvaluated != state.step()) {
       last = evaluator.evaluate(state.params(), test);
+    }
+    Map<String, Object> selected = new LinkedHashMap<>();
+    if (validation != null) {
+      if (lastValidation == null) {
+        lastValidation = evaluator.evaluate(state.params(), validation);
+      }
+      selected.put("examples", validation.size());
+      selected.put("loss", lastValidation.loss());
+      selected.put("accuracy", lastValidation.accuracy());
+      selected.put("best_step", selection.bestStep());
+      selected.put("best_loss", selection.bestLoss());
+      selected.put("best_model", CheckpointStore.BEST_FILE);
+      selected.put("stopped_early", stoppedEarly);
     }
     CheckpointStore.write(state, out.resolve(CheckpointStore.MODEL_FILE));
     TrainingConfig config = state.config();
@@ -342,7 +414,9 @@ public final class TrainingRun implements Closeable {
         state.runId(),
         out.toAbsolutePath().toString(),
         distributed,
-        allFaults);
+        selected,
+        allFaults,
+        settingsMap());
     outputs.summary(summary);
     listener.finished(summary);
     return summary;
@@ -351,6 +425,23 @@ public final class TrainingRun implements Closeable {
   @Override
   public void close() throws IOException {
     outputs.close();
+  }
+
+  /** Every setting, keyed as the configuration names it, for the summary. */
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> settingsMap() {
+    Map<String, Object> m = new java.util.TreeMap<>();
+    Map<String, Object> raw = RunOutputs.JSON.convertValue(settings, Map.class);
+    raw.forEach((k, v) -> m.put(k.replace('_', '-'), v instanceof String t && t.equals(t.toUpperCase(Locale.ROOT))
+        && !t.isEmpty() && Character.isLetter(t.charAt(0)) ? t.toLowerCase(Locale.ROOT).replace('_', '-') : v));
+    m.put("output-activation", m.remove("output"));
+    // Settings whose zero stands for "none" inside the trainer are null here, as in the configuration.
+    for (String none : List.of("max-steps", "lr-period", "clip-norm", "checkpoint-every", "threads", "early-stopping")) {
+      if (m.get(none) instanceof Number n && n.doubleValue() == 0) {
+        m.put(none, null);
+      }
+    }
+    return m;
   }
 
   /** The model and hyper-parameters {@code settings} asks for, trained on {@code train}. */
@@ -403,7 +494,7 @@ public final class TrainingRun implements Closeable {
     Map<String, Object[]> pairs = new LinkedHashMap<>();
     pairs.put("layers", new Object[] {s.layers(), m.hiddenSizes()});
     pairs.put("activation", new Object[] {s.activation(), m.activation()});
-    pairs.put("output", new Object[] {s.output(), m.outputActivation()});
+    pairs.put("output-activation", new Object[] {s.output(), m.outputActivation()});
     pairs.put("loss", new Object[] {s.loss(), m.loss()});
     pairs.put("dropout", new Object[] {s.dropout(), m.dropout()});
     pairs.put("normalize", new Object[] {s.normalize(), st.normalization().kind()});

@@ -157,8 +157,7 @@ public final class LocalCluster {
             + " needs worker processes: use syncgrad launch");
       }
     }
-    DataSpec data = new DataSpec(settings.data(), settings.testData(), settings.testFraction(),
-        settings.labelColumn(), settings.seed());
+    DataSpec data = DataSpec.of(settings);
     Function<DataSpec, Dataset> loader = sharedLoader();
     // The worker nodes start, and their copy of the data is parsed once for all of them, while
     // this thread loads and checks the data for the run (measured with 4 workers on 2 cores, full

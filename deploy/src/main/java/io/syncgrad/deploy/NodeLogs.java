@@ -1,0 +1,130 @@
+package io.syncgrad.deploy;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.filter.ThresholdFilter;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.filter.Filter;
+import ch.qos.logback.core.spi.FilterReply;
+import ch.qos.logback.core.FileAppender;
+import io.syncgrad.common.error.UserException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * Where a node's log lines go. The console is for people: the progress bar, the results, and
+ * warnings when something is wrong; everything else a node logs (members joining, links opened,
+ * generations formed) goes to its file under {@code RUN/logs/}, where it is there when a run
+ * needs explaining. {@code --verbose} sends the full log to the console as well.
+ */
+final class NodeLogs {
+
+  /** The run directory's folder of node logs. */
+  static final String DIR = "logs";
+
+  private static final String CONSOLE = "STDERR";
+  private static final String FILE = "NODE_FILE";
+
+  private NodeLogs() {}
+
+  /**
+   * Starts logging before any thread can log: logback comes up once, on this thread (Akka's
+   * threads logging while it initialises would make SLF4J replay them with its own notice),
+   * and libraries that log through {@code java.util.logging} (the BLAS loader) go through it too.
+   */
+  static void init() {
+    LoggerFactory.getILoggerFactory();
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
+    console(false);
+  }
+
+  /**
+   * The console shows warnings and errors only, as {@code syncgrad: warning: ...} lines, or
+   * everything this node logs, with times, when {@code verbose}. The BLAS loader's notes on
+   * which implementation it found stay in the file: the kernel in the results says it.
+   */
+  static void console(boolean verbose) {
+    if (!(root().getAppender(CONSOLE) instanceof ConsoleAppender<ILoggingEvent> console)) {
+      return;
+    }
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    console.stop();
+    console.clearAllFilters();
+    ThresholdFilter threshold = new ThresholdFilter();
+    threshold.setLevel((verbose ? Level.DEBUG : Level.WARN).toString());
+    threshold.start();
+    console.addFilter(threshold);
+    Filter<ILoggingEvent> loader = new Filter<>() {
+      @Override
+      public FilterReply decide(ILoggingEvent event) {
+        return event.getLoggerName().startsWith(BLAS_LOADER) && !event.getLevel().isGreaterOrEqual(Level.ERROR)
+            ? FilterReply.DENY : FilterReply.NEUTRAL;
+      }
+    };
+    loader.start();
+    console.addFilter(loader);
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern(verbose ? "%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n"
+        : "syncgrad: %replace(%replace(%level){'WARN','warning'}){'ERROR','error'}: %msg%n");
+    encoder.start();
+    console.setEncoder(encoder);
+    console.start();
+  }
+
+  private static final String BLAS_LOADER = "dev.ludovic.netlib";
+
+  /**
+   * Writes this node's full log to {@code RUN/logs/NAME.log} (appending: a resumed run keeps
+   * the lines of its earlier starts). Returns the file.
+   */
+  static Path toRunDirectory(Path runDir, String name) {
+    return toFile(runDir.resolve(DIR).resolve(name + ".log"));
+  }
+
+  /** Writes this node's full log to {@code file}, appending. */
+  static Path toFile(Path file) {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (IOException e) {
+      throw new UserException(file + ": cannot create the log folder: " + e.getMessage(), e);
+    }
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    ch.qos.logback.classic.Logger root = root();
+    Appender<ILoggingEvent> old = root.getAppender(FILE);
+    if (old != null) {
+      root.detachAppender(old);
+      old.stop();
+    }
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX, UTC} %-5level [%thread] %logger{0} - %msg%n");
+    encoder.start();
+    FileAppender<ILoggingEvent> appender = new FileAppender<>();
+    appender.setContext(context);
+    appender.setName(FILE);
+    appender.setFile(file.toString());
+    appender.setAppend(true);
+    appender.setEncoder(encoder);
+    appender.start();
+    if (!appender.isStarted()) {
+      throw new UserException(file + ": cannot write the node's log there");
+    }
+    root.addAppender(appender);
+    return file;
+  }
+
+  private static ch.qos.logback.classic.Logger root() {
+    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+  }
+}
