@@ -153,6 +153,17 @@ public final class Network {
     return argmax(output[layers - 1].data, i * k, k);
   }
 
+  /**
+   * After {@link #evaluate}: the outputs of every loaded row (softmax probabilities, sigmoid
+   * outputs or logits, as the output activation says), rows×outputSize row-major, copied into
+   * {@code dst} from {@code offset}.
+   *
+   * @param dst where the outputs go. Modified.
+   */
+  public void copyOutputs(float[] dst, int offset) {
+    System.arraycopy(output[layers - 1].data, 0, dst, offset, rows * spec.outputSize());
+  }
+
   private static int argmax(float[] v, int offset, int n) {
     int best = 0;
     for (int j = 1; j < n; j++) {

@@ -37,14 +37,36 @@ public final class Evaluator {
   /** The predicted class of every sample of {@code data}. */
   public int[] predict(Parameters params, Dataset data) {
     int[] out = new int[data.size()];
+    forEachBlock(params, data, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        out[i] = network.predicted(i - from);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * What the network outputs for every sample of {@code data}: softmax probabilities, sigmoid
+   * outputs or logits, as the model's output activation says; size×outputSize, row-major.
+   */
+  public float[] outputs(Parameters params, Dataset data) {
+    int k = network.spec().outputSize();
+    float[] out = new float[data.size() * k];
+    forEachBlock(params, data, (from, to) -> network.copyOutputs(out, from * k));
+    return out;
+  }
+
+  /** Rows {@code [from, to)} have just been evaluated. */
+  private interface Block {
+    void evaluated(int from, int to);
+  }
+
+  private void forEachBlock(Parameters params, Dataset data, Block block) {
     for (int from = 0; from < data.size(); from += BLOCK) {
       int to = Math.min(data.size(), from + BLOCK);
       network.loadRange(data.features(), data.labels(), from, to);
       network.evaluate(params);
-      for (int i = from; i < to; i++) {
-        out[i] = network.predicted(i - from);
-      }
+      block.evaluated(from, to);
     }
-    return out;
   }
 }
