@@ -80,8 +80,8 @@ public record ModelSpec(
     return new ModelSpec(inputSize, hiddenSizes, outputSize, activation, outputActivation, loss, p);
   }
 
-  /** {@code 784-256-128-10 relu softmax cross-entropy}. */
-  public String describe() {
+  /** The layer sizes, input first: {@code 784-256-128-10}. */
+  public String sizes() {
     StringBuilder sb = new StringBuilder();
     for (int s : layerSizes()) {
       if (sb.length() > 0) {
@@ -89,7 +89,12 @@ public record ModelSpec(
       }
       sb.append(s);
     }
-    return sb + " " + activation.label() + " " + outputActivation.label() + " " + loss.label()
+    return sb.toString();
+  }
+
+  /** {@code 784-256-128-10 relu softmax cross-entropy}. */
+  public String describe() {
+    return sizes() + " " + activation.label() + " " + outputActivation.label() + " " + loss.label()
         + (dropout > 0 ? " dropout " + dropout : "");
   }
 }

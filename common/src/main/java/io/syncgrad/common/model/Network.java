@@ -147,19 +147,21 @@ public final class Network {
     return hits;
   }
 
-  /**
-   * After {@link #evaluate}: the output layer's values (after the output activation: softmax
-   * probabilities, sigmoids, or the identity) of every loaded row, copied to {@code dst} from
-   * {@code offset}, row after row.
-   */
-  public void copyOutputs(float[] dst, int offset) {
-    System.arraycopy(output[layers - 1].data, 0, dst, offset, rows * spec.outputSize());
-  }
-
   /** After {@link #evaluate}: the predicted class of row {@code i}. */
   public int predicted(int i) {
     int k = spec.outputSize();
     return argmax(output[layers - 1].data, i * k, k);
+  }
+
+  /**
+   * After {@link #evaluate}: the outputs of every loaded row (softmax probabilities, sigmoid
+   * outputs or logits, as the output activation says), rows×outputSize row-major, copied into
+   * {@code dst} from {@code offset}.
+   *
+   * @param dst where the outputs go. Modified.
+   */
+  public void copyOutputs(float[] dst, int offset) {
+    System.arraycopy(output[layers - 1].data, 0, dst, offset, rows * spec.outputSize());
   }
 
   private static int argmax(float[] v, int offset, int n) {

@@ -35,23 +35,6 @@ public final class Evaluator {
   }
 
   /**
-   * The model's outputs for every sample of {@code data}: {@code size × classes} values, row by
-   * row, after the output activation (class probabilities for softmax). The values are those
-   * {@link #evaluate} and {@link #predict} decide by.
-   */
-  public float[] outputs(Parameters params, Dataset data) {
-    int k = network.spec().outputSize();
-    float[] out = new float[data.size() * k];
-    for (int from = 0; from < data.size(); from += BLOCK) {
-      int to = Math.min(data.size(), from + BLOCK);
-      network.loadRange(data.features(), data.labels(), from, to);
-      network.evaluate(params);
-      network.copyOutputs(out, from * k);
-    }
-    return out;
-  }
-
-  /**
    * The confusion matrix of {@code params} on {@code data}: entry {@code [t][p]} counts the
    * samples of class {@code t} predicted as {@code p}.
    */
@@ -68,14 +51,36 @@ public final class Evaluator {
   /** The predicted class of every sample of {@code data}. */
   public int[] predict(Parameters params, Dataset data) {
     int[] out = new int[data.size()];
+    forEachBlock(params, data, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        out[i] = network.predicted(i - from);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * What the network outputs for every sample of {@code data}: softmax probabilities, sigmoid
+   * outputs or logits, as the model's output activation says; size×outputSize, row-major.
+   */
+  public float[] outputs(Parameters params, Dataset data) {
+    int k = network.spec().outputSize();
+    float[] out = new float[data.size() * k];
+    forEachBlock(params, data, (from, to) -> network.copyOutputs(out, from * k));
+    return out;
+  }
+
+  /** Rows {@code [from, to)} have just been evaluated. */
+  private interface Block {
+    void evaluated(int from, int to);
+  }
+
+  private void forEachBlock(Parameters params, Dataset data, Block block) {
     for (int from = 0; from < data.size(); from += BLOCK) {
       int to = Math.min(data.size(), from + BLOCK);
       network.loadRange(data.features(), data.labels(), from, to);
       network.evaluate(params);
-      for (int i = from; i < to; i++) {
-        out[i] = network.predicted(i - from);
-      }
+      block.evaluated(from, to);
     }
-    return out;
   }
 }
