@@ -137,6 +137,100 @@ class CliIT {
   }
 
   @Test
+  void repeatedOptionsAndNumericEdgesAreRefusedWithTheirRange() {
+    Result repeated = run("train", "--plain", "--plain");
+    assertEquals(SyncgradCli.USER_ERROR, repeated.code());
+    assertEquals(List.of("syncgrad train: option '--plain' should be specified only once",
+        "See 'syncgrad train --help'."), repeated.err().lines().toList());
+    Path out = dir.resolve("out-edges");
+    Result edges = run("train", "--max-steps", "0", "--threads", "0", "--checkpoint-every", "0", "--clip-norm", "0",
+        "--early-stopping", "2", "--out", out.toString());
+    assertEquals(SyncgradCli.USER_ERROR, edges.code());
+    assertEquals(List.of(
+        "syncgrad: error: --max-steps: field 'max-steps' must be >= 1 (leave it out for no limit), got 0",
+        "syncgrad: error: --clip-norm: field 'clip-norm' must be > 0 (leave it out for no clipping), got \"0\"",
+        "syncgrad: error: --checkpoint-every: field 'checkpoint-every' must be >= 1 (leave it out for only the final "
+            + "model), got 0",
+        "syncgrad: error: --threads: field 'threads' must be in [1, 1024] (leave it out for one per core), got 0",
+        "syncgrad: error: --early-stopping: field 'early-stopping' needs a validation set: add "
+            + "--validation-fraction F (for example 0.1)"), edges.err().lines().toList());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
+  void theOldOutputActivationNameStillWorks() throws IOException {
+    Path out = dir.resolve("run-alias");
+    Result r = run("train", "--data", sample.toString(), "--layers", "8", "--max-steps", "3", "--output", "sigmoid",
+        "--loss", "mse", "--out", out.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Files.readString(out.resolve("summary.json")).contains("\"output-activation\" : \"sigmoid\""));
+  }
+
+  @Test
+  void probabilitiesAndPerClassFigures() throws IOException {
+    Path out = dir.resolve("run-probabilities");
+    assertEquals(0, run("train", "--data", sample.toString(), "--layers", "16", "--max-steps", "40", "--out",
+        out.toString()).code());
+    String images = sample.resolve("t10k-images-idx3-ubyte.gz").toString();
+    Path csv = dir.resolve("probabilities.csv");
+    assertEquals(0, run("predict", "--model", out.toString(), "--input", images, "--probabilities", "--output",
+        csv.toString()).code());
+    List<String> rows = Files.readAllLines(csv);
+    assertEquals("class,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9", rows.get(0));
+    assertEquals(1001, rows.size());
+    List<String> classes = Files.readAllLines(predictions(out, images));
+    for (int i = 1; i < rows.size(); i++) {
+      String[] f = rows.get(i).split(",");
+      assertEquals(11, f.length, rows.get(i));
+      double sum = 0;
+      int argmax = 0;
+      for (int j = 1; j < 11; j++) {
+        float p = Float.parseFloat(f[j]);
+        assertEquals(f[j], Float.toString(p), "float precision, as the model computed it");
+        sum += p;
+        argmax = p > Float.parseFloat(f[argmax + 1]) ? j - 1 : argmax;
+      }
+      assertEquals(1, sum, 1e-5, "softmax outputs are probabilities: " + rows.get(i));
+      assertEquals(classes.get(i - 1), f[0]);
+      assertEquals(f[0], String.valueOf(argmax), "the class is the most probable one: " + rows.get(i));
+    }
+    Path jsonl = dir.resolve("probabilities.jsonl");
+    assertEquals(0, run("predict", "--model", out.toString(), "--input", images, "--probabilities", "--output",
+        jsonl.toString()).code());
+    var first = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllLines(jsonl).get(0));
+    assertEquals(Integer.parseInt(classes.get(0)), first.get("class").asInt());
+    assertEquals(10, first.get("probabilities").size());
+
+    Result json = run("evaluate", "--model", out.toString(), "--data", sample.toString(), "--json");
+    assertEquals(0, json.code(), json.err());
+    var e = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+    long correct = 0;
+    long all = 0;
+    for (int t = 0; t < 10; t++) {
+      long row = 0;
+      for (int c = 0; c < 10; c++) {
+        row += e.get("confusion").get(t).get(c).asLong();
+      }
+      correct += e.get("confusion").get(t).get(t).asLong();
+      all += row;
+      assertEquals(row, e.get("classes").get(t).get("support").asLong());
+      assertEquals((double) e.get("confusion").get(t).get(t).asLong() / row,
+          e.get("classes").get(t).get("recall").asDouble(), 1e-12);
+    }
+    assertEquals(1000, all);
+    assertEquals(e.get("accuracy").asDouble(), (double) correct / all, 1e-12);
+    Result table = run("evaluate", "--model", out.toString(), "--data", sample.toString());
+    assertTrue(table.out().contains("class  precision  recall  support")
+        && table.out().contains("confusion matrix (rows: true class, columns: predicted class)"), table.out());
+  }
+
+  private static Path predictions(Path model, String images) {
+    Path p = dir.resolve("classes.txt");
+    assertEquals(0, run("predict", "--model", model.toString(), "--input", images, "--output", p.toString()).code());
+    return p;
+  }
+
+  @Test
   void corruptModelIsRefused() throws IOException {
     Path bad = Files.write(dir.resolve("bad-model.pb"), new byte[] {8, 1, 18, 3, 1, 2});
     Result r = run("evaluate", "--model", bad.toString(), "--data", sample.toString());

@@ -85,8 +85,8 @@ class LaunchIT {
     Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
     assertTrue(Files.isRegularFile(jar), "the shaded jar is built before the integration tests: " + jar);
     List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"), "--add-modules", "jdk.incubator.vector",
-        "-jar", jar.toString(), "launch", "--workers", String.valueOf(workers)));
+        ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(), "launch", "--workers",
+        String.valueOf(workers), "--plain"));
     command.addAll(options);
     command.addAll(extra);
     command.addAll(List.of("--out", dir.resolve(name).toString()));
