@@ -115,6 +115,8 @@ public final class TrainingRun implements Closeable {
     }
     selection.restore(b.step(), evaluator.evaluate(b.params(), validation).loss(),
         (int) (state.step() / stepsPerEpoch - b.step() / stepsPerEpoch));
+    // A run that early stopping ended ends at once when started again, with the same outputs.
+    stoppedEarly = selection.exhausted();
     if (!Files.isSameFile(best.toAbsolutePath().getParent(), out)) {
       CheckpointStore.write(b, out.resolve(CheckpointStore.BEST_FILE));
     }
