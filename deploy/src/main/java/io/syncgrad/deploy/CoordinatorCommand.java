@@ -92,6 +92,7 @@ final class CoordinatorCommand implements Callable<Integer> {
       }
     } finally {
       reporter.close();
+      TrainCommand.writeReport(Path.of(r.settings().out()));
     }
   }
 }

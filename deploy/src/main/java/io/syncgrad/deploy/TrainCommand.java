@@ -6,6 +6,7 @@ import io.syncgrad.common.metrics.Telemetry;
 import io.syncgrad.common.train.LocalTraining;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.deploy.cluster.LocalCluster;
+import io.syncgrad.deploy.report.RunReportPage;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -66,9 +67,27 @@ final class TrainCommand implements Callable<Integer> {
                   faults.minWorkers, faults.waitTimeout()), telemetry);
     } finally {
       reporter.close();
+      writeReport(Path.of(r.settings().out()));
     }
     report(summary);
     return 0;
+  }
+
+  /**
+   * Writes the run's {@code report.html}, after a finished run and after a failed one (whose page
+   * says it did not finish). A report that cannot be written is a warning: the run's own outputs
+   * are complete without it.
+   */
+  static void writeReport(Path runDir) {
+    if (!java.nio.file.Files.isRegularFile(runDir.resolve("metrics.jsonl"))) {
+      return;
+    }
+    try {
+      RunReportPage.write(runDir);
+    } catch (Exception e) {
+      org.slf4j.LoggerFactory.getLogger(TrainCommand.class).warn("Could not write {}: {}",
+          runDir.resolve("report.html"), e.getMessage());
+    }
   }
 
   /** The closing lines every training command prints. */
@@ -83,6 +102,6 @@ final class TrainCommand implements Callable<Integer> {
           v.get("best_step"), Boolean.TRUE.equals(v.get("stopped_early")) ? ", stopped early" : "");
     }
     System.out.println("weights sha256 " + summary.weightsSha256() + " (kernel " + summary.kernel() + ")");
-    System.out.println("outputs in " + summary.out() + " (model.pb, metrics.jsonl, summary.json, logs/)");
+    System.out.println("outputs in " + summary.out() + " (model.pb, report.html, metrics.jsonl, summary.json, logs/)");
   }
 }
