@@ -48,7 +48,9 @@ final class NodeLogs {
   /**
    * The console shows warnings and errors only, as {@code syncgrad: warning: ...} lines, or
    * everything this node logs, with times, when {@code verbose}. The BLAS loader's notes on
-   * which implementation it found stay in the file: the kernel in the results says it.
+   * which implementation it found stay in the file (the kernel in the results says it), and so
+   * do Akka Cluster's warnings on unreachable and downed members, which the coordinator's own
+   * lines on lost workers say in the run's terms.
    */
   static void console(boolean verbose) {
     if (!(root().getAppender(CONSOLE) instanceof ConsoleAppender<ILoggingEvent> console)) {
@@ -64,8 +66,9 @@ final class NodeLogs {
     Filter<ILoggingEvent> loader = new Filter<>() {
       @Override
       public FilterReply decide(ILoggingEvent event) {
-        return event.getLoggerName().startsWith(BLAS_LOADER) && !event.getLevel().isGreaterOrEqual(Level.ERROR)
-            ? FilterReply.DENY : FilterReply.NEUTRAL;
+        String name = event.getLoggerName();
+        return (name.startsWith(BLAS_LOADER) || name.startsWith(CLUSTER_MEMBERSHIP))
+            && !event.getLevel().isGreaterOrEqual(Level.ERROR) ? FilterReply.DENY : FilterReply.NEUTRAL;
       }
     };
     loader.start();
@@ -80,6 +83,7 @@ final class NodeLogs {
   }
 
   private static final String BLAS_LOADER = "dev.ludovic.netlib";
+  private static final String CLUSTER_MEMBERSHIP = "akka.cluster";
 
   /**
    * Writes this node's full log to {@code RUN/logs/NAME.log} (appending: a resumed run keeps
