@@ -64,6 +64,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     }
     address.check();
     metrics.check();
+    faults.checkMinWorkers(workers);
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
     console.logTo(Path.of(r.settings().out()), "coordinator");
     Telemetry telemetry = new Telemetry(Telemetry.Role.COORDINATOR);

@@ -41,6 +41,14 @@ final class FaultOptions {
     return stepTimeout == null ? null : Durations.parse("--step-timeout", stepTimeout);
   }
 
+  /** Refuses a --min-workers that no cluster of {@code workers} workers can meet (or a meaningless one). */
+  void checkMinWorkers(int workers) {
+    if (minWorkers < 1 || minWorkers > workers) {
+      throw new io.syncgrad.common.error.UserException("--min-workers must be in [1, " + workers + "] (the "
+          + "workers of the run), got " + minWorkers);
+    }
+  }
+
   FaultPlan plan(int workers) {
     return FaultPlan.parse(specs, workers, seed);
   }

@@ -85,6 +85,7 @@ final class LaunchCommand implements Callable<Integer> {
           + ", got " + metricsPort);
     }
     // Every option is checked here, before any process starts.
+    faults.checkMinWorkers(workers);
     TrainOptions.Resolved resolved = options.resolve(spec.commandLine().getParseResult());
     FaultPlan plan = faults.plan(workers);
     Path out = Path.of(resolved.settings().out());

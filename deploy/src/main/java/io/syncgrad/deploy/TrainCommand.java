@@ -55,6 +55,9 @@ final class TrainCommand implements Callable<Integer> {
       throw new UserException("--fault needs a cluster: add --workers N (or use syncgrad launch)");
     }
     metrics.check();
+    if (workers > 0) {
+      faults.checkMinWorkers(workers);
+    }
     console.logTo(Path.of(r.settings().out()), "train");
     Telemetry telemetry = new Telemetry(workers == 0 ? Telemetry.Role.TRAINER : Telemetry.Role.COORDINATOR);
     ProgressReporter reporter = new ProgressReporter(console.plain);

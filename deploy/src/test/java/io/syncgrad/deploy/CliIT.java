@@ -155,6 +155,9 @@ class CliIT {
         "syncgrad: error: --early-stopping: field 'early-stopping' needs a validation set: add "
             + "--validation-fraction F (for example 0.1)"), edges.err().lines().toList());
     assertFalse(Files.exists(out));
+    Result minWorkers = run("train", "--workers", "2", "--min-workers", "3", "--out", out.toString());
+    assertEquals(List.of("syncgrad: error: --min-workers must be in [1, 2] (the workers of the run), got 3"),
+        minWorkers.err().lines().toList());
   }
 
   @Test
