@@ -72,6 +72,8 @@ final class CoordinatorCommand implements Callable<Integer> {
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port);
         TrainingRun run = TrainingRun.prepare(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
             reporter, telemetry)) {
+      // The inputs are valid and the run directory exists: the log file may be written.
+      NodeLogs.open();
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
       DataSpec data = DataSpec.of(r.settings());
       String self = address.host + ":" + port;

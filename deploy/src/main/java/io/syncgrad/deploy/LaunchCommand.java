@@ -92,6 +92,7 @@ final class LaunchCommand implements Callable<Integer> {
     String kernel = resolved.settings().kernel();
     vectorModule = VectorModule.present() || VectorModule.neededFor(kernel);
     Path logs = out.resolve(NodeLogs.DIR);
+    boolean fresh = !Files.exists(out);
     Files.createDirectories(logs);
     Thread cleanup = new Thread(this::destroyAll, "launch-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
@@ -143,6 +144,11 @@ final class LaunchCommand implements Callable<Integer> {
           w.destroyForcibly();
         }
       }
+      if (rc == SyncgradCli.USER_ERROR && fresh) {
+        // The coordinator refused the run's input: leave nothing behind, as train does.
+        destroyAll();
+        deleteTree(out);
+      }
       return rc;
     } finally {
       destroyAll();
@@ -150,6 +156,14 @@ final class LaunchCommand implements Callable<Integer> {
         Runtime.getRuntime().removeShutdownHook(cleanup);
       } catch (IllegalStateException shuttingDown) {
         // The hook is running already.
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
       }
     }
   }

@@ -11,8 +11,6 @@ import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 import ch.qos.logback.core.FileAppender;
 import io.syncgrad.common.error.UserException;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
@@ -87,22 +85,34 @@ final class NodeLogs {
 
   /**
    * Writes this node's full log to {@code RUN/logs/NAME.log} (appending: a resumed run keeps
-   * the lines of its earlier starts). Returns the file.
+   * the lines of its earlier starts) from {@link #open()} on, which the command calls once its
+   * inputs are validated; what the node logs before is held until then, so that a refused run
+   * leaves no folder behind.
    */
-  static Path toRunDirectory(Path runDir, String name) {
-    return toFile(runDir.resolve(DIR).resolve(name + ".log"));
+  static void toRunDirectory(Path runDir, String name) {
+    attach(runDir.resolve(DIR).resolve(name + ".log"), true);
   }
 
-  /** Writes this node's full log to {@code file}, appending. */
-  static Path toFile(Path file) {
-    try {
-      Path parent = file.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-    } catch (IOException e) {
-      throw new UserException(file + ": cannot create the log folder: " + e.getMessage(), e);
+  /** Writes this node's full log to {@code file}, appending, from now on. */
+  static void toFile(Path file) {
+    attach(file, false);
+  }
+
+  /**
+   * Creates the log file that {@link #toRunDirectory} named and writes what was held.
+   *
+   * @throws UserException when the file cannot be written
+   */
+  static void open() {
+    if (root().getAppender(FILE) instanceof DeferredFileAppender deferred && !deferred.open()) {
+      throw new UserException(file + ": cannot write the node's log there");
     }
+  }
+
+  private static Path file;
+
+  private static void attach(Path logFile, boolean deferred) {
+    file = logFile;
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     ch.qos.logback.classic.Logger root = root();
     Appender<ILoggingEvent> old = root.getAppender(FILE);
@@ -116,16 +126,19 @@ final class NodeLogs {
     encoder.start();
     FileAppender<ILoggingEvent> appender = new FileAppender<>();
     appender.setContext(context);
-    appender.setName(FILE);
-    appender.setFile(file.toString());
+    appender.setName(FILE + "-file");
+    appender.setFile(logFile.toString());
     appender.setAppend(true);
     appender.setEncoder(encoder);
-    appender.start();
-    if (!appender.isStarted()) {
-      throw new UserException(file + ": cannot write the node's log there");
+    // logback creates the missing folders when the file opens.
+    DeferredFileAppender holder = new DeferredFileAppender(appender);
+    holder.setContext(context);
+    holder.setName(FILE);
+    holder.start();
+    root.addAppender(holder);
+    if (!deferred && !holder.open()) {
+      throw new UserException(logFile + ": cannot write the node's log there");
     }
-    root.addAppender(appender);
-    return file;
   }
 
   private static ch.qos.logback.classic.Logger root() {

@@ -64,8 +64,10 @@ final class TrainCommand implements Callable<Integer> {
     RunSummary summary;
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host("127.0.0.1"), metrics.port)) {
       summary = workers == 0
-          ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter, telemetry)
-          : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()), reporter,
+          ? LocalTraining.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
+              ConsoleOptions.openingLogs(reporter), telemetry)
+          : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
+              ConsoleOptions.openingLogs(reporter),
               new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
                   faults.minWorkers, faults.waitTimeout()), telemetry);
     } finally {
