@@ -46,8 +46,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The start of a run and the end of a coordinator are bounded, on real nodes on 127.0.0.1: a
  * worker that registers and never gets ready, or one lost before the first step, does not hold
- * the start; a coordinator stopped from outside completes its result instead of leaving its
- * process waiting.
+ * the start; a PoisonPill from another node stops nothing; a coordinator whose node stops
+ * completes its result instead of leaving its process waiting.
  */
 class LivenessIT {
 
@@ -58,6 +58,7 @@ class LivenessIT {
   Path data;
   MatrixKernel kernel;
   final List<ActorSystem<?>> systems = java.util.Collections.synchronizedList(new ArrayList<>());
+  ActorSystem<Void> coordinatorNode;
 
   @BeforeEach
   void sample() throws Exception {
@@ -88,6 +89,7 @@ class LivenessIT {
         LinkFaults.NONE, List.of(), false, List.of(), 1, Duration.ofMinutes(2), joinTimeout), result,
         NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator"));
     systems.add(node);
+    coordinatorNode = node;
     Address address = Cluster.get(node).selfMember().address();
     Cluster.get(node).manager().tell(Join.create(address));
     return address;
@@ -123,10 +125,16 @@ class LivenessIT {
   }
 
   @Test
-  void aWorkerThatRegistersAndNeverGetsReadyDoesNotHoldTheStartPastTheJoinTimeout() throws Exception {
+  void aWorkerThatRegistersAndNeverGetsReadyNorAPoisonPillFromItsNodeHoldsOrStopsTheRun() throws Exception {
     CompletableFuture<RunSummary> result = new CompletableFuture<>();
     Address seed = coordinator("silent", Duration.ofSeconds(3), result);
-    silentWorker("worker-silent", seed);
+    ActorSystem<WorkerProtocol.Command> silent = silentWorker("worker-silent", seed);
+    // What stopped a coordinator from another node: a PoisonPill by path and to its reference.
+    akka.actor.ActorSystem classic = Adapter.toClassic(silent);
+    classic.actorSelection(seed + "/user/coordinator").tell(akka.actor.PoisonPill.getInstance(),
+        akka.actor.ActorRef.noSender());
+    Adapter.toClassic(ActorRefResolver.get(silent).<CoordinatorProtocol.Command>resolveActorRef(
+        seed + "/user/coordinator")).tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
     worker("worker-00", seed);
     worker("worker-01", seed);
     RunSummary s = result.get(60, TimeUnit.SECONDS);
@@ -150,13 +158,10 @@ class LivenessIT {
   }
 
   @Test
-  void aCoordinatorStoppedFromOutsideCompletesItsResult() throws Exception {
+  void aCoordinatorWhoseNodeStopsCompletesItsResult() throws Exception {
     CompletableFuture<RunSummary> result = new CompletableFuture<>();
-    Address seed = coordinator("stopped", Duration.ofMinutes(10), result);
-    ActorSystem<WorkerProtocol.Command> stranger = silentWorker("worker-stranger", seed);
-    // What a remote PoisonPill does to a typed actor: it stops.
-    Adapter.toClassic(stranger).actorSelection(seed + "/user/coordinator")
-        .tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
+    coordinator("stopped", Duration.ofMinutes(10), result);
+    coordinatorNode.terminate();
     ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(30, TimeUnit.SECONDS));
     assertInstanceOf(ClusterUnavailableException.class, e.getCause());
     assertTrue(e.getCause().getMessage().contains("the coordinator stopped"), e.getCause().getMessage());
