@@ -258,7 +258,7 @@ public final class Coordinator {
     ctx.getLog().info("Worker [{}] joined ({} of {})", msg.workerId(), membership.size(), settings.workers());
     // Each worker loads the data and takes the state as soon as it is here: the run starts when
     // enough are ready (see StartPolicy); a worker joining a run under way takes part when ready.
-    startRunOn(msg.worker());
+    startRunOn(membership.get(msg.workerId()));
     return Behaviors.same();
   }
 
@@ -279,11 +279,12 @@ public final class Coordinator {
     return false;
   }
 
-  private void startRunOn(ActorRef<WorkerProtocol.Command> w) {
+  private void startRunOn(Membership.Worker worker) {
     TrainingState s = run.state();
+    ActorRef<WorkerProtocol.Command> w = worker.ref();
     w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
-        ctx.getSelf(), shippedFingerprint(), links.endpoint(), links.token(), run.totalSteps(), settings.faults(),
-        WINDOW));
+        ctx.getSelf(), shippedFingerprint(), links.endpoint(), links.keyHexOf(s.runId(), worker), run.totalSteps(),
+        settings.faults(), WINDOW));
     if (settings.shipData()) {
       DataShipping.ship(run, w);
     }
@@ -298,11 +299,16 @@ public final class Coordinator {
     return shippedFingerprint;
   }
 
-  /** A link said who it is: kept when it names a worker of this run and knows the secret; it gets the state. */
+  /**
+   * A link said who it is: kept when it names a registered worker of this run and proves that
+   * worker's own key (another worker's key opens no link but its own); it gets the state.
+   */
   private Behavior<Command> onLinkOpened(LinkOpened msg) {
     LinkHelloProto hello = msg.hello();
     String worker = hello.getWorkerId();
-    if (!membership.known(worker) || !hello.getRunId().equals(run.state().runId()) || !links.knowsSecret(hello)) {
+    String runId = run.state().runId();
+    if (!membership.known(worker) || !hello.getRunId().equals(runId)
+        || !links.proves(runId, membership.get(worker), hello, msg.link())) {
       ctx.getLog().warn("Refused a link from {} claiming worker [{}] of run [{}]", msg.link().peer(), worker,
           hello.getRunId());
       msg.link().close();

@@ -2,6 +2,7 @@ package io.syncgrad.coordinator;
 
 import akka.actor.typed.ActorRef;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
+import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
@@ -10,7 +11,6 @@ import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.StateProto;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -18,21 +18,24 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * The coordinator's links to its workers: the port workers connect to, the run's secret a link
- * must present, and which link belongs to which worker. They carry whole states only: the state
+ * The coordinator's links to its workers: the port workers connect to, each worker's own link
+ * key, and which link belongs to which worker. They carry whole states only: the state
  * a worker starts from, and the snapshots workers send for checkpoints and evaluations.
  * Used by the coordinator actor only, on its own thread.
  */
 final class WorkerLinks implements AutoCloseable {
 
+  private static final byte[] PURPOSE = "worker link key".getBytes(StandardCharsets.UTF_8);
+
   private final TensorLinkServer server;
-  private final String token;
+  /** Known to this coordinator only: every worker's key is derived from it. */
+  private final byte[] secret;
   private final Map<String, TensorLink> links = new HashMap<>();
   private long accepted;
 
-  private WorkerLinks(TensorLinkServer server, String token) {
+  private WorkerLinks(TensorLinkServer server, byte[] secret) {
     this.server = server;
-    this.token = token;
+    this.secret = secret;
   }
 
   /**
@@ -44,9 +47,9 @@ final class WorkerLinks implements AutoCloseable {
   static WorkerLinks open(com.typesafe.config.Config config, BiConsumer<LinkHelloProto, TensorLink> onHello)
       throws IOException {
     TensorLinkSettings settings = TensorLinkSettings.fromConfig(config);
-    byte[] secret = new byte[24];
+    byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
-    return new WorkerLinks(TensorLinkServer.open(settings, onHello), HexFormat.of().formatHex(secret));
+    return new WorkerLinks(TensorLinkServer.open(settings, onHello), secret);
   }
 
   /** {@code host:port} for {@code StartRun}. */
@@ -54,15 +57,25 @@ final class WorkerLinks implements AutoCloseable {
     return server.endpoint();
   }
 
-  /** The run's secret for {@code StartRun}. */
-  String token() {
-    return token;
+  /**
+   * The key that {@code worker}, and no other worker, proves its link with: HMAC-SHA256 under
+   * this coordinator's secret of the run, the worker's id and its node's address. It goes in that
+   * worker's {@code StartRun} only; knowing it tells nothing about another worker's key.
+   */
+  byte[] keyOf(String runId, Membership.Worker worker) {
+    return LinkProof.hmac(secret, PURPOSE, runId.getBytes(StandardCharsets.UTF_8),
+        worker.id().getBytes(StandardCharsets.UTF_8),
+        worker.ref().path().address().toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Whether {@code hello} knows the run's secret. */
-  boolean knowsSecret(LinkHelloProto hello) {
-    return MessageDigest.isEqual(hello.getLinkToken().getBytes(StandardCharsets.UTF_8),
-        token.getBytes(StandardCharsets.UTF_8));
+  /** {@link #keyOf} in hex, for {@code StartRun}. */
+  String keyHexOf(String runId, Membership.Worker worker) {
+    return HexFormat.of().formatHex(keyOf(runId, worker));
+  }
+
+  /** Whether {@code link}'s {@code hello} proves the key of {@code worker}, over the challenge the link sent. */
+  boolean proves(String runId, Membership.Worker worker, LinkHelloProto hello, TensorLink link) {
+    return LinkProof.proves(hello, keyOf(runId, worker), link.challenge());
   }
 
   /**

@@ -13,6 +13,7 @@ import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.common.transport.Traffic;
@@ -41,9 +42,16 @@ class WorkerLinksTest {
 
   private record Hello(LinkHelloProto hello, TensorLink link) {}
 
-  private static LinkFrameProto hello(String worker, String token) {
-    return LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run").setWorkerId(worker)
-        .setLinkToken(token)).build();
+  /** The hello of a link that claims {@code worker} and proves {@code key}. */
+  private static java.util.function.Function<com.google.protobuf.ByteString, LinkFrameProto> hello(String worker,
+      byte[] key) {
+    return challenge -> LinkProof.hello(key, challenge, LinkHelloProto.newBuilder().setRunId("run")
+        .setWorkerId(worker));
+  }
+
+  private static Membership.Worker registered(String id) {
+    return new Membership.Worker(id, testKit.<io.syncgrad.common.protocol.WorkerProtocol.Command>createTestProbe()
+        .getRef(), "");
   }
 
   /** A state frame as a worker sends it: a checkpoint of {@code params} after {@code step} steps. */
@@ -54,21 +62,40 @@ class WorkerLinksTest {
   }
 
   @Test
-  void onlyTheRunsSecretOpensALinkAndItsFramesReachTheCoordinatorAsRecords() throws Exception {
+  void onlyTheWorkersOwnKeyOpensItsLinkAndItsFramesReachTheCoordinatorAsRecords() throws Exception {
     BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
     try (WorkerLinks links = WorkerLinks.open(NODE, (h, l) -> hellos.add(new Hello(h, l)))) {
       assertTrue(links.endpoint().startsWith("127.0.0.1:"), links.endpoint());
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
+      Membership.Worker w1 = registered("w1");
+      Membership.Worker w2 = registered("w2");
+      assertFalse(java.util.Arrays.equals(links.keyOf("run", w1), links.keyOf("run", w2)), "a key per worker");
 
-      TensorLink rogue = TensorLink.connect(links.endpoint(), client, hello("w1", "guessed"));
+      TensorLink rogue = TensorLink.connect(links.endpoint(), client, hello("w1", new byte[32]));
       Hello fromRogue = hellos.poll(10, TimeUnit.SECONDS);
-      assertFalse(links.knowsSecret(fromRogue.hello()), "a wrong secret is refused");
+      assertFalse(links.proves("run", w1, fromRogue.hello(), fromRogue.link()), "a guessed key is refused");
       fromRogue.link().close();
       rogue.close();
 
-      TensorLink worker = TensorLink.connect(links.endpoint(), client, hello("w1", links.token()));
+      // A registered worker with its own key claims another worker's link.
+      TensorLink impostor = TensorLink.connect(links.endpoint(), client, hello("w1", links.keyOf("run", w2)));
+      Hello fromImpostor = hellos.poll(10, TimeUnit.SECONDS);
+      assertFalse(links.proves("run", w1, fromImpostor.hello(), fromImpostor.link()),
+          "w2's key opens no link of w1");
+      fromImpostor.link().close();
+      impostor.close();
+
+      TensorLink worker = TensorLink.connect(links.endpoint(), client, hello("w1", links.keyOf("run", w1)));
       Hello fromWorker = hellos.poll(10, TimeUnit.SECONDS);
-      assertTrue(links.knowsSecret(fromWorker.hello()));
+      assertTrue(links.proves("run", w1, fromWorker.hello(), fromWorker.link()));
+
+      // The same hello again, on a new connection: its proof was for the other's challenge.
+      TensorLink replay = TensorLink.connect(links.endpoint(), client,
+          LinkFrameProto.newBuilder().setHello(fromWorker.hello()).build());
+      Hello replayed = hellos.poll(10, TimeUnit.SECONDS);
+      assertFalse(links.proves("run", w1, replayed.hello(), replayed.link()), "a replayed hello proves nothing");
+      replayed.link().close();
+      replay.close();
       TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
       CoordinatorProtocol.Command closed = new CoordinatorProtocol.Internal() {};
       Traffic traffic = new Traffic();

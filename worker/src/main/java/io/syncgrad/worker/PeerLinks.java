@@ -1,6 +1,7 @@
 package io.syncgrad.worker;
 
 import io.syncgrad.common.transport.LinkFaults;
+import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
@@ -8,11 +9,9 @@ import io.syncgrad.common.transport.Traffic;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import java.io.IOException;
-import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -129,10 +128,10 @@ final class PeerLinks implements AutoCloseable {
   }
 
   private void connect(String peer) {
-    LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(runId)
-        .setWorkerId(self).setToWorker(peer).setLinkToken(HexFormat.of().formatHex(keys.get(peer)))).build();
+    byte[] key = keys.get(peer);
     try {
-      adopt(peer, TensorLink.connect(endpoints.get(peer), settings, hello));
+      adopt(peer, TensorLink.connect(endpoints.get(peer), settings, challenge -> LinkProof.hello(key, challenge,
+          LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(self).setToWorker(peer))));
     } catch (IOException | RuntimeException e) {
       LOG.warn("Worker [{}] cannot open its peer link to [{}] at {}: {}", self, peer, endpoints.get(peer),
           e.getMessage());
@@ -156,8 +155,7 @@ final class PeerLinks implements AutoCloseable {
       return;
     }
     if (key == null || !hello.getRunId().equals(runId) || !hello.getToWorker().equals(self)
-        || !MessageDigest.isEqual(hello.getLinkToken().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            HexFormat.of().formatHex(key).getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+        || !LinkProof.proves(hello, key, link.challenge())) {
       LOG.warn("Worker [{}] refused a peer link from {} claiming worker [{}] of run [{}]", self, link.peer(), peer,
           hello.getRunId());
       link.close();

@@ -35,6 +35,7 @@ import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.train.StepUpdate;
+import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.common.transport.Traffic;
@@ -371,9 +372,9 @@ public final class Worker extends AbstractBehavior<Command> {
           self.tell(new PeerFrame(peer, frame));
         }
       }, () -> self.tell(new PeerClosed()));
-      LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId(runId)
-          .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
-      link = TensorLink.connect(msg.tensorLink(), linkSettings, hello);
+      byte[] key = java.util.HexFormat.of().parseHex(msg.linkToken());
+      link = TensorLink.connect(msg.tensorLink(), linkSettings, challenge -> LinkProof.hello(key, challenge,
+          LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(workerId)));
       link.countInto(traffic);
       org.slf4j.Logger log = getContext().getLog();
       link.start(frame -> self.tell(new CoordinatorFrame(frame)),

@@ -31,6 +31,7 @@ import io.syncgrad.common.testing.Fixtures;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.transport.LinkFaults;
+import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
@@ -62,7 +63,8 @@ class WorkerTest {
       DATA.size()), DATA.fingerprint());
   private static final Normalization IDENTITY = Normalization.fit(Normalization.Kind.NONE, DATA);
   private static final DataSpec SPEC = new DataSpec("test-data", null, 0, 0, "0", SEED);
-  private static final String TOKEN = "secret";
+  /** The worker's own link key, hex, as StartRun carries it. */
+  private static final String TOKEN = "5ec2e7".repeat(8);
 
   @AfterAll
   static void shutdown() {
@@ -118,8 +120,9 @@ class WorkerTest {
           server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(link, "the worker opens its link to the coordinator");
-      assertEquals(List.of("run-1", "w1", TOKEN), List.of(link.hello().getRunId(), link.hello().getWorkerId(),
-          link.hello().getLinkToken()));
+      assertEquals(List.of("run-1", "w1"), List.of(link.hello().getRunId(), link.hello().getWorkerId()));
+      assertTrue(LinkProof.proves(link.hello(), java.util.HexFormat.of().parseHex(TOKEN), link.link().challenge()),
+          "it proves its own key over the link's challenge");
       BlockingQueue<LinkFrameProto> fromWorker = new LinkedBlockingQueue<>();
       link.link().start(fromWorker::add, reason -> { });
       for (StateProto part : StateParts.split("run-1", 0, "", initial("run-1"))) {
@@ -205,7 +208,7 @@ class WorkerTest {
           List.of()));
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
       LinkFrameProto forged = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run-2")
-          .setWorkerId("w0").setToWorker("w9").setLinkToken("00".repeat(16))).build();
+          .setWorkerId("w0").setToWorker("w9").setProof(com.google.protobuf.ByteString.copyFrom(new byte[32]))).build();
       TensorLink stranger = TensorLink.connect(reg.peerEndpoint(), client, forged);
       BlockingQueue<String> closed = new LinkedBlockingQueue<>();
       stranger.start(f -> { }, closed::add);

@@ -29,7 +29,7 @@ public final class WorkerProtocol {
    *
    * @param shippedFingerprint non-empty when the coordinator ships the data in {@link DataChunk}s
    * @param tensorLink         {@code host:port} of the coordinator's link server
-   * @param linkToken          the secret that the worker presents on that link
+   * @param linkToken          the key (hex) that this worker, and no other, proves that link with
    * @param totalSteps         the run ends after this step
    * @param faults             the message faults the worker's peer links inject
    * @param window             how many steps a worker may run ahead of the coordinator's record

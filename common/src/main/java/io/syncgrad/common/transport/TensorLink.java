@@ -51,6 +51,7 @@ public final class TensorLink implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Consumer<String> onClosed = reason -> { };
   private volatile Traffic traffic = new Traffic();
+  private volatile com.google.protobuf.ByteString challenge = com.google.protobuf.ByteString.EMPTY;
 
   TensorLink(Socket socket, String peer, int maxFrameBytes) throws IOException {
     this.socket = socket;
@@ -64,12 +65,24 @@ public final class TensorLink implements AutoCloseable {
   }
 
   /**
-   * Opens a link to the coordinator's tensor link server and sends {@code hello} on it.
+   * Opens a link to a link server and sends {@code hello} on it, whatever the server's challenge
+   * (for tests of what a server does with a hello that proves nothing).
    *
    * @param endpoint {@code host:port}
    */
   public static TensorLink connect(String endpoint, TensorLinkSettings settings, LinkFrameProto hello)
       throws IOException {
+    return connect(endpoint, settings, challenge -> hello);
+  }
+
+  /**
+   * Opens a link to a link server, reads its challenge and answers with {@code hello} of it (see
+   * {@link LinkProof}).
+   *
+   * @param endpoint {@code host:port}
+   */
+  public static TensorLink connect(String endpoint, TensorLinkSettings settings,
+      java.util.function.Function<com.google.protobuf.ByteString, LinkFrameProto> hello) throws IOException {
     int colon = endpoint.lastIndexOf(':');
     if (colon <= 0) {
       throw new IOException("tensor link endpoint '" + endpoint + "' is not host:port");
@@ -91,13 +104,34 @@ public final class TensorLink implements AutoCloseable {
         tls.startHandshake();
       }
       TensorLink link = new TensorLink(socket, endpoint, settings.maxFrameBytes());
-      link.write(hello);
+      socket.setSoTimeout((int) settings.connectTimeout().toMillis());
+      LinkFrameProto challenge = link.read();
+      socket.setSoTimeout(0);
+      if (!challenge.hasChallenge()) {
+        throw new IOException("the link server at " + endpoint + " did not send a challenge");
+      }
+      link.write(hello.apply(challenge.getChallenge().getNonce()));
       link.out.flush();
       return link;
     } catch (IOException | RuntimeException e) {
       socket.close();
       throw e;
     }
+  }
+
+  /**
+   * Sends the accepting end's challenge, before anything else is read or written.
+   */
+  void sendChallenge() throws IOException {
+    challenge = LinkProof.nonce();
+    write(LinkFrameProto.newBuilder().setChallenge(io.syncgrad.proto.LinkChallengeProto.newBuilder()
+        .setNonce(challenge)).build());
+    out.flush();
+  }
+
+  /** The nonce this end sent as its challenge: what the hello must prove its key over; empty on the opening end. */
+  public com.google.protobuf.ByteString challenge() {
+    return challenge;
   }
 
   /** Counts this link's bytes into {@code counter} (the node's), from now on. */

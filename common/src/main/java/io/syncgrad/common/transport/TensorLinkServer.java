@@ -12,8 +12,9 @@ import javax.net.ssl.SSLServerSocket;
 
 /**
  * The coordinator's end of the tensor links: accepts connections on one port, reads each one's
- * {@link LinkHelloProto} and hands the link over. Whoever receives it checks the hello (the run,
- * the worker, the run's secret) before using the link.
+ * {@link LinkHelloProto}, the answer to the challenge it sends first, and hands the link over.
+ * Whoever receives it checks the hello (the run, the worker, its proof of the worker's key, see
+ * {@link LinkProof}) before using the link.
  */
 public final class TensorLinkServer implements AutoCloseable {
 
@@ -96,6 +97,7 @@ public final class TensorLinkServer implements AutoCloseable {
     try {
       TensorLink link = new TensorLink(socket, peer, settings.maxFrameBytes());
       link.setReadTimeout(HELLO_TIMEOUT_MS);
+      link.sendChallenge();
       LinkFrameProto first = link.read();
       link.setReadTimeout(0);
       if (!first.hasHello()) {

@@ -29,9 +29,11 @@ class TensorLinkTest {
         List.of(), List.of());
   }
 
-  private static LinkFrameProto hello(String worker) {
-    return LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run").setWorkerId(worker)
-        .setLinkToken("secret")).build();
+  private static final byte[] KEY = "a key of the link".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+  private static java.util.function.Function<ByteString, LinkFrameProto> hello(String worker) {
+    return challenge -> LinkProof.hello(KEY, challenge, LinkHelloProto.newBuilder().setRunId("run")
+        .setWorkerId(worker));
   }
 
   private static LinkFrameProto gradient(int shard, int bytes) {
@@ -53,7 +55,9 @@ class TensorLinkTest {
       TensorLink client = TensorLink.connect(server.endpoint(), plain(1 << 24), hello("w1"));
       Accepted a = accepted.poll(WAIT_S, TimeUnit.SECONDS);
       assertEquals("w1", a.hello().getWorkerId());
-      assertEquals("secret", a.hello().getLinkToken());
+      assertTrue(LinkProof.proves(a.hello(), KEY, a.link().challenge()), "the hello proves the key over the challenge");
+      assertFalse(LinkProof.proves(a.hello(), "another key".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          a.link().challenge()), "and no other key");
       BlockingQueue<LinkFrameProto> atServer = new LinkedBlockingQueue<>();
       BlockingQueue<LinkFrameProto> atClient = new LinkedBlockingQueue<>();
       Traffic sent = new Traffic();
@@ -113,6 +117,7 @@ class TensorLinkTest {
         raw.getOutputStream().flush();
         raw.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_S));
         InputStream in = raw.getInputStream();
+        assertTrue(LinkFrameProto.parseDelimitedFrom(in).hasChallenge(), "the server's first frame is its challenge");
         assertEquals(-1, readOrEof(in), "the server hangs up");
       }
       assertTrue(accepted.isEmpty(), "no link is handed over");
