@@ -62,7 +62,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     if (workers < 1) {
       throw new UserException("--workers must be >= 1, got " + workers);
     }
-    address.check();
+    NodeConfig.Tls tls = address.check();
     metrics.check();
     faults.checkMinWorkers(workers);
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
@@ -81,7 +81,7 @@ final class CoordinatorCommand implements Callable<Integer> {
           faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData,
           faults.plan(workers).partitions(), faults.minWorkers, faults.waitTimeout(), faults.joinTimeout()),
           result, faults.plan(workers).coordinatorNodeConfig(
-              NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls())));
+              NodeConfig.of(address.host, port, List.of(self), "coordinator", tls)));
       try {
         RunSummary summary = result.get();
         reporter.close();

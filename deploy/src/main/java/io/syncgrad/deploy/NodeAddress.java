@@ -1,9 +1,11 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.tls.NodeStores;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import io.syncgrad.deploy.cluster.NodeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,15 +28,16 @@ final class NodeAddress {
   boolean insecure;
 
   @Option(names = "--tls-keystore", paramLabel = "FILE",
-      description = "PKCS12 keystore with this node's key and certificate: turns on TLS with mutual authentication. "
-          + "Password in $" + KEYSTORE_PASSWORD + ".")
+      description = "PKCS12 keystore with this node's key and certificate (syncgrad certs makes them): TLS with "
+          + "mutual authentication. Password in $" + KEYSTORE_PASSWORD + ", else in FILE's .password sibling.")
   String keyStore;
 
   @Option(names = "--tls-truststore", paramLabel = "FILE",
-      description = "PKCS12 truststore with the certificates of the cluster's nodes. Password in $" + TRUSTSTORE_PASSWORD + ".")
+      description = "PKCS12 truststore with the certificate authority of the cluster's nodes. Password in $"
+          + TRUSTSTORE_PASSWORD + ", else in FILE's .password sibling.")
   String trustStore;
 
-  /** The TLS settings, or null for plain TCP. */
+  /** The TLS settings, or null for plain TCP ({@code --insecure}). */
   NodeConfig.Tls tls() {
     if (keyStore == null && trustStore == null) {
       return null;
@@ -43,16 +46,16 @@ final class NodeAddress {
     if (keyStore == null || trustStore == null) {
       problems.add("TLS needs both --tls-keystore and --tls-truststore");
     }
+    if (insecure) {
+      problems.add("--insecure turns TLS off: give it or the TLS stores, not both");
+    }
     for (String f : new String[] {keyStore, trustStore}) {
       if (f != null && !Files.isRegularFile(Path.of(f))) {
         problems.add(f + ": no such keystore file");
       }
     }
-    String ksPassword = System.getenv(KEYSTORE_PASSWORD);
-    String tsPassword = System.getenv(TRUSTSTORE_PASSWORD);
-    if (ksPassword == null || tsPassword == null) {
-      problems.add("TLS needs the passwords in $" + KEYSTORE_PASSWORD + " and $" + TRUSTSTORE_PASSWORD);
-    }
+    String ksPassword = problems.isEmpty() ? password(KEYSTORE_PASSWORD, keyStore, problems) : null;
+    String tsPassword = problems.isEmpty() ? password(TRUSTSTORE_PASSWORD, trustStore, problems) : null;
     if (!problems.isEmpty()) {
       throw new UserException(problems);
     }
@@ -60,15 +63,44 @@ final class NodeAddress {
         Path.of(trustStore).toAbsolutePath().toString(), tsPassword);
   }
 
-  /** Refuses a non-loopback address without TLS or {@code --insecure}. */
-  void check() {
+  /** A store's password: the variable's value, else what {@code syncgrad certs} wrote beside the store. */
+  private static String password(String variable, String store, List<String> problems) {
+    String value = System.getenv(variable);
+    if (value != null) {
+      return value;
+    }
+    Path file = NodeStores.passwordFile(Path.of(store));
+    if (!Files.isRegularFile(file)) {
+      problems.add(store + ": no password: set $" + variable + " or write it to " + file);
+      return null;
+    }
     try {
-      if (!InetAddress.getByName(host).isLoopbackAddress() && !insecure && tls() == null) {
-        throw new UserException("--host " + host + " is not a loopback address: cluster traffic would travel in "
-            + "plain text; give --tls-keystore and --tls-truststore, or pass --insecure to accept that");
-      }
+      return NodeStores.readPassword(file);
+    } catch (IOException e) {
+      problems.add(file + ": cannot read the password of " + store + ": " + e.getMessage());
+    } catch (IllegalStateException e) {
+      problems.add(e.getMessage());
+    }
+    return null;
+  }
+
+  /**
+   * Refuses an unknown host, and a non-loopback address without TLS or {@code --insecure}.
+   *
+   * @return the TLS settings; null for plain TCP
+   */
+  NodeConfig.Tls check() {
+    InetAddress address;
+    try {
+      address = InetAddress.getByName(host);
     } catch (UnknownHostException e) {
       throw new UserException("--host " + host + ": unknown host", e);
     }
+    NodeConfig.Tls tls = tls();
+    if (!address.isLoopbackAddress() && !insecure && tls == null) {
+      throw new UserException("--host " + host + " is not a loopback address: cluster traffic would travel in "
+          + "plain text; give --tls-keystore and --tls-truststore, or pass --insecure to accept that");
+    }
+    return tls;
   }
 }

@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
     versionProvider = SyncgradCli.Version.class,
     description = "Bit-exact data-parallel training of neural networks.",
     subcommands = {TrainCommand.class, LaunchCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-        EvaluateCommand.class, PredictCommand.class, ExportCommand.class, ReportCommand.class, VerifyCommand.class})
+        EvaluateCommand.class, PredictCommand.class, ExportCommand.class, ReportCommand.class, VerifyCommand.class,
+        CertsCommand.class})
 public final class SyncgradCli implements Runnable {
 
   /** Exit code of a user error. */

@@ -55,7 +55,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    address.check();
+    NodeConfig.Tls tls = address.check();
     metrics.check();
     if (logFile != null) {
       NodeLogs.console(verbose);
@@ -63,15 +63,15 @@ final class WorkerCommand implements Callable<Integer> {
     } else {
       NodeLogs.console(true);
     }
-    Duration wait = Durations.parse("--join-timeout", joinTimeout);
     String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
+    Duration wait = Durations.parse("--join-timeout", joinTimeout);
     var matrixKernel = Kernels.select(kernel);
     Telemetry telemetry = new Telemetry(Telemetry.Role.WORKER);
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port)) {
       while (true) {
         AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
         ActorSystem<Void> node = Nodes.worker(name, matrixKernel,
-            NodeConfig.of(address.host, port, seedNodes, "worker", address.tls()), outcome::set, telemetry, wait);
+            NodeConfig.of(address.host, port, seedNodes, "worker", tls), outcome::set, telemetry, wait);
         node.getWhenTerminated().toCompletableFuture().join();
         if (outcome.get() == Worker.Outcome.NO_COORDINATOR) {
           throw new ClusterUnavailableException("worker " + name + ": no coordinator started a run on it within "
