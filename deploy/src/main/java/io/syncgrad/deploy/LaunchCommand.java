@@ -2,6 +2,9 @@ package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.deploy.cluster.FaultPlan;
+import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.tls.PrivateFiles;
+import io.syncgrad.deploy.tls.RunCredentials;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -69,6 +72,9 @@ final class LaunchCommand implements Callable<Integer> {
   @Mixin
   private TrainOptions options;
 
+  private static final String COORDINATOR = "coordinator";
+
+  private RunCredentials credentials;
   private final List<Process> processes = new ArrayList<>();
   private final List<Process> workerProcesses = new ArrayList<>();
   private volatile Process coordinator;
@@ -94,21 +100,30 @@ final class LaunchCommand implements Callable<Integer> {
     Path logs = out.resolve(NodeLogs.DIR);
     boolean fresh = !Files.exists(out);
     Files.createDirectories(logs);
+    // The run's own authority and a keystore per node, in a private temporary folder: only the
+    // nodes this launcher starts can join, and the folder is gone when it ends.
+    List<String> nodes = new ArrayList<>(List.of(COORDINATOR));
+    for (int i = 0; i < workers; i++) {
+      nodes.add(workerName(i));
+    }
+    credentials = RunCredentials.create(nodes);
     Thread cleanup = new Thread(this::destroyAll, "launch-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       int port = freePort();
       List<String> coordinatorArgs = new ArrayList<>(List.of("coordinator", "--workers", String.valueOf(workers),
           "--port", String.valueOf(port), "--plain", "--out", out.toString()));
+      coordinatorArgs.addAll(tlsArgs(COORDINATOR));
       if (metricsPort != null) {
         coordinatorArgs.addAll(List.of("--metrics-port", String.valueOf(metricsPort)));
       }
       coordinatorArgs.addAll(forwarded(spec.commandLine().getParseResult()));
-      coordinator = start("coordinator", coordinatorArgs);
+      coordinator = start(COORDINATOR, coordinatorArgs);
       for (int i = 0; i < workers; i++) {
-        String id = String.format("worker-%02d", i);
+        String id = workerName(i);
         List<String> workerArgs = new ArrayList<>(List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
             "--kernel", kernel, "--log-file", logs.resolve(id + ".log").toString()));
+        workerArgs.addAll(tlsArgs(id));
         if (console.verbose) {
           workerArgs.add("--verbose");
         }
@@ -147,7 +162,7 @@ final class LaunchCommand implements Callable<Integer> {
       if (rc == SyncgradCli.USER_ERROR && fresh) {
         // The coordinator refused the run's input: leave nothing behind, as train does.
         destroyAll();
-        deleteTree(out);
+        PrivateFiles.deleteTree(out);
       }
       return rc;
     } finally {
@@ -160,12 +175,14 @@ final class LaunchCommand implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (var paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
+  private static String workerName(int i) {
+    return String.format("worker-%02d", i);
+  }
+
+  /** The node's stores; their passwords go through its environment (see {@link #start}). */
+  private List<String> tlsArgs(String node) {
+    NodeConfig.Tls tls = credentials.of(node);
+    return List.of("--tls-keystore", tls.keyStore(), "--tls-truststore", tls.trustStore());
   }
 
   /** The options the user gave that the coordinator takes, as given. */
@@ -268,7 +285,7 @@ final class LaunchCommand implements Callable<Integer> {
         List<String> args = withoutResume(coordinatorArgs);
         args.addAll(List.of("--resume", out.toString()));
         try {
-          coordinator = start("coordinator", args);
+          coordinator = start(COORDINATOR, args);
         } catch (java.net.URISyntaxException e) {
           throw new IOException(e);
         } finally {
@@ -327,6 +344,10 @@ final class LaunchCommand implements Callable<Integer> {
     command.add(SyncgradCli.class.getName());
     command.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    // Never on the command line, where every user of the machine can read it.
+    NodeConfig.Tls tls = credentials.of(name);
+    pb.environment().put(NodeAddress.KEYSTORE_PASSWORD, tls.keyStorePassword());
+    pb.environment().put(NodeAddress.TRUSTSTORE_PASSWORD, tls.trustStorePassword());
     pb.environment().putIfAbsent("OMP_NUM_THREADS", "1");
     pb.environment().putIfAbsent("OPENBLAS_NUM_THREADS", "1");
     Process p = pb.start();
@@ -359,7 +380,12 @@ final class LaunchCommand implements Callable<Integer> {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
       }
+      for (Process p : processes) {
+        // The stores are deleted once no node can still be reading them.
+        p.onExit().join();
+      }
     }
+    credentials.close();
   }
 
   private static int freePort() throws IOException {

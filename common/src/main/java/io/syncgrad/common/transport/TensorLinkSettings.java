@@ -42,12 +42,24 @@ public record TensorLinkSettings(String bindHost, String advertisedHost, int por
     String canonical = resolve(c.getString("akka.remote.artery.canonical.hostname"));
     String bind = c.getString("akka.remote.artery.bind.hostname");
     long frame = c.getBytes("akka.remote.artery.advanced.maximum-frame-size");
-    boolean tls = c.getString("akka.remote.artery.transport").equals("tls-tcp");
-    return new TensorLinkSettings(bind.isEmpty() ? canonical : bind, canonical,
+    String bindHost = bind.isEmpty() ? canonical : bind;
+    // On loopback only this host sees the bytes: links then prove who they are with their keys
+    // (challenge and response) and skip the encryption, unless told otherwise.
+    boolean tls = c.getString("akka.remote.artery.transport").equals("tls-tcp")
+        && (c.getBoolean("syncgrad.tensor-link.tls-on-loopback") || !loopback(bindHost));
+    return new TensorLinkSettings(bindHost, canonical,
         c.getInt("syncgrad.tensor-link.port"), (int) Math.min(Integer.MAX_VALUE - 8, frame),
         c.getDuration("syncgrad.tensor-link.connect-timeout"), tls ? sslContext(c) : null,
         tls ? List.of(c.getString(ENGINE + "protocol")) : List.of(),
         tls ? c.getStringList(ENGINE + "enabled-algorithms") : List.of());
+  }
+
+  private static boolean loopback(String host) {
+    try {
+      return java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   /** Akka's placeholders for this machine's address, as Akka resolves them. */

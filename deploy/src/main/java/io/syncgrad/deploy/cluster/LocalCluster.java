@@ -15,6 +15,7 @@ import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingListener;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
+import io.syncgrad.deploy.tls.RunCredentials;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -106,26 +107,10 @@ public final class LocalCluster {
     };
   }
 
-  /**
-   * Runs the whole training and returns its summary. In one JVM a killed worker's actor system
-   * terminates without leaving the cluster; {@code pause-worker} and {@code kill-coordinator}
-   * need separate processes ({@code syncgrad launch}).
-   */
-  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, Options options) throws IOException {
-    return run(settings, explicitKeys, kernel, listener, options, new Telemetry(Telemetry.Role.COORDINATOR));
-  }
-
-  /**
-   * Like {@link #run(TrainSettings, java.util.Set, MatrixKernel, TrainingListener, Options)}; the
-   * coordinator and every worker report to {@code telemetry}, whose readiness is the coordinator's.
-   */
-  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
-      TrainingListener listener, Options options, Telemetry telemetry) throws IOException {
-    int workers = options.workers();
-    FaultPlan faults = options.faults();
-    List<ActorSystem<Void>> workerSystems = new ArrayList<>();
-    TrainingListener withFaults = new TrainingListener() {
+  /** {@code listener}, and the scripted kills of worker nodes after their steps. */
+  private static TrainingListener withFaults(TrainingListener listener, FaultPlan faults,
+      List<ActorSystem<Void>> workerSystems) {
+    return new TrainingListener() {
       @Override
       public void started(long firstStep, long totalSteps, long stepsPerEpoch, String description) {
         listener.started(firstStep, totalSteps, stepsPerEpoch, description);
@@ -153,12 +138,54 @@ public final class LocalCluster {
         listener.finished(summary);
       }
     };
-    for (FaultPlan.ProcessFault f : faults.processFaults()) {
+  }
+
+  /**
+   * Runs the whole training and returns its summary. In one JVM a killed worker's actor system
+   * terminates without leaving the cluster; {@code pause-worker} and {@code kill-coordinator}
+   * need separate processes ({@code syncgrad launch}).
+   */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Options options) throws IOException {
+    return run(settings, explicitKeys, kernel, listener, options, new Telemetry(Telemetry.Role.COORDINATOR));
+  }
+
+  /**
+   * Like {@link #run(TrainSettings, java.util.Set, MatrixKernel, TrainingListener, Options)}; the
+   * coordinator and every worker report to {@code telemetry}, whose readiness is the coordinator's.
+   */
+  public static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Options options, Telemetry telemetry) throws IOException {
+    int workers = options.workers();
+    for (FaultPlan.ProcessFault f : options.faults().processFaults()) {
       if (f.kind() == FaultPlan.Kind.PAUSE_WORKER || f.kind() == FaultPlan.Kind.KILL_COORDINATOR) {
         throw new UserException("--fault " + f.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
             + " needs worker processes: use syncgrad launch");
       }
     }
+    // The run's own authority and a certificate per node: nothing outside this JVM can join.
+    List<String> names = new ArrayList<>(List.of(COORDINATOR));
+    for (int i = 0; i < workers; i++) {
+      names.add(workerName(i));
+    }
+    try (RunCredentials credentials = RunCredentials.create(names)) {
+      return run(settings, explicitKeys, kernel, listener, options, telemetry, credentials);
+    }
+  }
+
+  private static final String COORDINATOR = "coordinator";
+
+  private static String workerName(int i) {
+    return String.format("worker-%02d", i);
+  }
+
+  private static RunSummary run(TrainSettings settings, java.util.Set<String> explicitKeys, MatrixKernel kernel,
+      TrainingListener listener, Options options, Telemetry telemetry, RunCredentials credentials)
+      throws IOException {
+    int workers = options.workers();
+    FaultPlan faults = options.faults();
+    List<ActorSystem<Void>> workerSystems = new ArrayList<>();
+    TrainingListener withFaults = withFaults(listener, faults, workerSystems);
     DataSpec data = DataSpec.of(settings);
     Function<DataSpec, Dataset> loader = sharedLoader();
     // The worker nodes start, and their copy of the data is parsed once for all of them, while
@@ -169,8 +196,8 @@ public final class LocalCluster {
       for (int i = 0; i < workers; i++) {
         // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
         // leaves through CoordinatedShutdown itself.
-        started.add(Nodes.worker(String.format("worker-%02d", i), kernel,
-            NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
+        started.add(Nodes.worker(workerName(i), kernel,
+            NodeConfig.of("127.0.0.1", 0, List.of(), "worker", credentials.of(workerName(i))).withValue(
                 "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
             outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT, loader));
       }
@@ -195,7 +222,8 @@ public final class LocalCluster {
             new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
                 faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
                 options.minWorkers(), options.waitTimeout(), options.joinTimeout()), result,
-            faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator")));
+            faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator",
+                credentials.of(COORDINATOR))));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));
