@@ -67,6 +67,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     faults.checkMinWorkers(workers);
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());
     console.logTo(Path.of(r.settings().out()), "coordinator");
+    address.warnIfInsecure("coordinator");
     Telemetry telemetry = new Telemetry(Telemetry.Role.COORDINATOR);
     ProgressReporter reporter = new ProgressReporter(console.plain);
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port);

@@ -12,7 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** Where a node binds: loopback unless told otherwise, and never off loopback by accident. */
+/**
+ * Where a node binds, and how it proves it belongs to its cluster: TLS with mutual
+ * authentication from the stores it is given, on every address, loopback included (any process
+ * of the host can reach 127.0.0.1). Without stores a node starts only with {@code --insecure},
+ * and says so loudly.
+ */
 final class NodeAddress {
 
   /** Where a node's keystore password comes from: never the command line, where others can read it. */
@@ -20,11 +25,19 @@ final class NodeAddress {
   /** Where a node's truststore password comes from. */
   static final String TRUSTSTORE_PASSWORD = "SYNCGRAD_TLS_TRUSTSTORE_PASSWORD";
 
+  /** What a node without stores is told, on one line. */
+  static final String NO_CREDENTIALS = "no TLS stores: every node must prove it belongs to the cluster; make "
+      + "stores with 'syncgrad certs --out DIR --nodes N' and give each node --tls-keystore DIR/node-I.p12 "
+      + "--tls-truststore DIR/trust.p12, or pass --insecure to let any process that reaches this node join";
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeAddress.class);
+
   @Option(names = "--host", defaultValue = "127.0.0.1",
-      description = "Address to bind and advertise (default 127.0.0.1). Another address needs TLS (--tls-keystore) or --insecure.")
+      description = "Address to bind and advertise (default 127.0.0.1).")
   String host;
 
-  @Option(names = "--insecure", description = "Allow binding to a non-loopback address without TLS: traffic is then plain text.")
+  @Option(names = "--insecure", description = "Run without TLS: any process that can reach this node can join the "
+      + "cluster and take part in the run, and traffic is plain text. Logged as a warning at start.")
   boolean insecure;
 
   @Option(names = "--tls-keystore", paramLabel = "FILE",
@@ -85,22 +98,28 @@ final class NodeAddress {
   }
 
   /**
-   * Refuses an unknown host, and a non-loopback address without TLS or {@code --insecure}.
+   * Refuses an unknown host, and a node without TLS stores unless {@code --insecure}.
    *
-   * @return the TLS settings; null for plain TCP
+   * @return the TLS settings; null with {@code --insecure}
    */
   NodeConfig.Tls check() {
-    InetAddress address;
     try {
-      address = InetAddress.getByName(host);
+      InetAddress.getByName(host);
     } catch (UnknownHostException e) {
       throw new UserException("--host " + host + ": unknown host", e);
     }
     NodeConfig.Tls tls = tls();
-    if (!address.isLoopbackAddress() && !insecure && tls == null) {
-      throw new UserException("--host " + host + " is not a loopback address: cluster traffic would travel in "
-          + "plain text; give --tls-keystore and --tls-truststore, or pass --insecure to accept that");
+    if (tls == null && !insecure) {
+      throw new UserException(NO_CREDENTIALS);
     }
     return tls;
+  }
+
+  /** With {@code --insecure}: the warning every such node logs at its start (console and log file). */
+  void warnIfInsecure(String node) {
+    if (insecure) {
+      LOG.warn("INSECURE: {} runs without TLS (--insecure): any process that can reach {} can join this cluster, "
+          + "register as a worker and change the model, and every message travels in plain text", node, host);
+    }
   }
 }

@@ -64,6 +64,7 @@ final class WorkerCommand implements Callable<Integer> {
       NodeLogs.console(true);
     }
     String name = id != null ? id : "worker-" + ProcessHandle.current().pid();
+    address.warnIfInsecure("worker " + name);
     Duration wait = Durations.parse("--join-timeout", joinTimeout);
     var matrixKernel = Kernels.select(kernel);
     Telemetry telemetry = new Telemetry(Telemetry.Role.WORKER);

@@ -15,11 +15,29 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code syncgrad certs} makes TLS stores readable by their owner only, one authority and one key per node. */
+/**
+ * A node proves it belongs or does not start: {@code coordinator} and {@code worker} without TLS
+ * stores or {@code --insecure} exit 2 saying how to make stores; {@code syncgrad certs} makes
+ * them readable by their owner only, one authority and one key per node.
+ */
 class CertsIT {
 
   @TempDir
   Path dir;
+
+  @Test
+  void coordinatorAndWorkerWithoutStoresOrInsecureExit2SayingHowToMakeThem() {
+    for (String[] args : List.of(new String[] {"coordinator", "--workers", "1", "--out", dir.resolve("c").toString()},
+        new String[] {"worker", "--seed-nodes", "127.0.0.1:1"})) {
+      CliIT.Result r = CliIT.run(args);
+      assertEquals(SyncgradCli.USER_ERROR, r.code(), r.err());
+      String[] lines = r.err().strip().split("\n");
+      assertEquals(1, lines.length, "one line: " + r.err());
+      assertTrue(lines[0].startsWith("syncgrad: error: no TLS stores"), r.err());
+      assertTrue(lines[0].contains("syncgrad certs --out DIR --nodes N") && lines[0].contains("--insecure"), r.err());
+    }
+    assertFalse(Files.exists(dir.resolve("c")), "nothing is written");
+  }
 
   @Test
   void certsMakesOwnerOnlyStoresOfOneAuthorityAndAKeyPerNode() throws Exception {

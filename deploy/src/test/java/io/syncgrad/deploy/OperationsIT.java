@@ -183,7 +183,7 @@ class OperationsIT {
       nobody = s.getLocalPort();
     }
     Process p = start(List.of("worker", "--seed-nodes", "127.0.0.1:" + nobody, "--join-timeout", "4s",
-        "--metrics-port", String.valueOf(port)), dir.resolve("alone.log"));
+        "--metrics-port", String.valueOf(port), "--insecure"), dir.resolve("alone.log"));
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     HttpResponse<String> ready = null;
     for (int i = 0; i < 200 && p.isAlive() && ready == null; i++) {
@@ -200,6 +200,8 @@ class OperationsIT {
     String log = Files.readString(dir.resolve("alone.log"));
     assertEquals(SyncgradCli.CLUSTER_UNAVAILABLE, p.exitValue(), log);
     assertTrue(log.contains("no coordinator started a run on it within --join-timeout 4s"), log);
+    assertTrue(log.contains("INSECURE: worker") && log.contains("any process that can reach 127.0.0.1 can join"),
+        "--insecure is said loudly at the start: " + log);
   }
 
   // ---- helpers ----
