@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# Makes the TLS credentials of a syncgrad cluster and prints them as the Kubernetes Secret
-# syncgrad-tls that coordinator.yaml and workers.yaml mount:
+# Makes the TLS credentials of a syncgrad cluster with `syncgrad certs` and prints them as the
+# Kubernetes Secret syncgrad-tls that coordinator.yaml and workers.yaml mount:
 #
 #   deploy/k8s/tls-secret.sh | kubectl apply -f -
 #
-# One key pair for the cluster's nodes (RSA 2048, valid 365 days) in node.p12, its certificate
-# in cluster-trust.p12, and a random password for each store. Every node presents the key and
-# accepts only peers whose certificate the truststore holds: a pod without the Secret cannot
-# join. Needs keytool (any JDK) and base64. Nothing is left on disk.
+# A certificate authority made for this cluster alone (its key is not kept: nobody can add a
+# node to it afterwards), a keystore for the coordinator (coordinator.p12) and one that the
+# worker pods share (worker.p12: they are identical pods of one Job; each worker's links are
+# still bound to its own id by the key the coordinator gives it), the truststore holding the
+# authority (trust.p12), and a random password for each store. Every node presents its key and
+# accepts only peers whose certificate the authority signed: a pod without the Secret cannot
+# join. Nothing is left on disk. SYNCGRAD names the syncgrad command (default: deploy/bin/syncgrad,
+# which builds the jar on first use).
 set -euo pipefail
 name=${1:-syncgrad-tls}
+syncgrad=${SYNCGRAD:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/../bin" && pwd)/syncgrad"}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-password() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n'; }
-ks=$(password)
-ts=$(password)
-keytool -genkeypair -alias node -keyalg RSA -keysize 2048 -dname CN=syncgrad -validity 365 \
-  -storetype PKCS12 -keystore "$dir/node.p12" -storepass "$ks" >/dev/null 2>&1
-keytool -exportcert -alias node -keystore "$dir/node.p12" -storepass "$ks" -file "$dir/node.crt" >/dev/null 2>&1
-keytool -importcert -noprompt -alias node -file "$dir/node.crt" -storetype PKCS12 \
-  -keystore "$dir/cluster-trust.p12" -storepass "$ts" >/dev/null 2>&1
+# shellcheck disable=SC2086 # SYNCGRAD may be a command with arguments (java -cp ... SyncgradCli)
+$syncgrad certs --out "$dir/stores" --nodes 2 >/dev/null
+s="$dir/stores"
 b64() { base64 -w0 "$@"; }
+password() { tr -d '\n' <"$1" | b64; }
 cat <<YAML
 apiVersion: v1
 kind: Secret
@@ -29,8 +30,10 @@ metadata:
   labels: {app: syncgrad}
 type: Opaque
 data:
-  node.p12: $(b64 "$dir/node.p12")
-  cluster-trust.p12: $(b64 "$dir/cluster-trust.p12")
-  keystore-password: $(printf %s "$ks" | b64)
-  truststore-password: $(printf %s "$ts" | b64)
+  coordinator.p12: $(b64 "$s/node-1.p12")
+  coordinator-password: $(password "$s/node-1.password")
+  worker.p12: $(b64 "$s/node-2.p12")
+  worker-password: $(password "$s/node-2.password")
+  trust.p12: $(b64 "$s/trust.p12")
+  truststore-password: $(password "$s/trust.password")
 YAML

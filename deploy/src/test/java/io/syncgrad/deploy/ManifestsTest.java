@@ -34,7 +34,8 @@ import picocli.CommandLine;
  * valid values; ports, paths, probes, volumes and the Secret agree with each other and with the
  * configuration; the run directory is on a PersistentVolumeClaim, with checkpoints and
  * {@code --resume auto}; restarts are allowed; nodes use TLS from the Secret that
- * {@code tls-secret.sh} makes. No cluster runs here.
+ * {@code tls-secret.sh} makes with {@code syncgrad certs}, and nothing turns it off. No cluster
+ * runs here.
  */
 class ManifestsTest {
 
@@ -271,22 +272,26 @@ class ManifestsTest {
   @Test
   void nodesUseTlsFromTheSecretThatTlsSecretShMakes() throws Exception {
     Map<String, byte[]> secret = madeSecret();
+    List<java.security.PublicKey> nodeKeys = new ArrayList<>();
     for (Node n : nodes()) {
+      Map<String, byte[]> stores = new HashMap<>();
       for (String store : List.of("--tls-keystore", "--tls-truststore")) {
         String path = n.option(store);
         assertNotNull(path, n.workload() + " " + store);
         JsonNode volume = n.volumeOf(path);
         String name = volume.path("secret").path("secretName").asText();
         assertEquals("syncgrad-tls", name, n.workload() + ": " + store + " from the Secret");
+        assertEquals(0, volume.path("secret").path("defaultMode").asInt(0644) & 077,
+            n.workload() + ": the stores are readable by the node's user only");
         String file = Path.of(path).getFileName().toString();
-        boolean mapped = false;
+        String key = file;
         for (JsonNode item : volume.path("secret").path("items")) {
           if (item.path("path").asText().equals(file)) {
-            mapped = true;
-            assertTrue(secret.containsKey(item.path("key").asText()), "the Secret has " + item.path("key"));
+            key = item.path("key").asText();
           }
         }
-        assertTrue(mapped || secret.containsKey(file), n.workload() + ": " + file + " is in the Secret");
+        assertTrue(secret.containsKey(key), n.workload() + ": " + file + " is the Secret's " + key);
+        stores.put(store, secret.get(key));
       }
       Map<String, String> passwords = new HashMap<>();
       for (String variable : List.of(NodeAddress.KEYSTORE_PASSWORD, NodeAddress.TRUSTSTORE_PASSWORD)) {
@@ -302,23 +307,61 @@ class ManifestsTest {
         assertNotNull(value, "the Secret has " + ref.path("key"));
         passwords.put(variable, new String(value, StandardCharsets.UTF_8));
       }
-      // The stores open with the passwords the nodes will be given.
+      // The stores open with the passwords the node is given, and the node's certificate is one
+      // the cluster's truststore accepts.
       KeyStore keys = KeyStore.getInstance("PKCS12");
-      keys.load(new ByteArrayInputStream(secret.get("node.p12")),
+      keys.load(new ByteArrayInputStream(stores.get("--tls-keystore")),
           passwords.get(NodeAddress.KEYSTORE_PASSWORD).toCharArray());
-      assertTrue(keys.isKeyEntry("node"));
+      assertTrue(keys.isKeyEntry("node"), n.workload());
       KeyStore trust = KeyStore.getInstance("PKCS12");
-      trust.load(new ByteArrayInputStream(secret.get("cluster-trust.p12")),
+      trust.load(new ByteArrayInputStream(stores.get("--tls-truststore")),
           passwords.get(NodeAddress.TRUSTSTORE_PASSWORD).toCharArray());
-      assertEquals(keys.getCertificate("node"), trust.getCertificate("node"), "the truststore holds the nodes' certificate");
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+      tmf.init(trust);
+      java.security.cert.X509Certificate[] chain = java.util.Arrays.stream(keys.getCertificateChain("node"))
+          .map(c -> (java.security.cert.X509Certificate) c).toArray(java.security.cert.X509Certificate[]::new);
+      for (javax.net.ssl.TrustManager tm : tmf.getTrustManagers()) {
+        ((javax.net.ssl.X509TrustManager) tm).checkClientTrusted(chain, chain[0].getPublicKey().getAlgorithm());
+        ((javax.net.ssl.X509TrustManager) tm).checkServerTrusted(chain, "ECDHE_ECDSA");
+      }
+      nodeKeys.add(chain[0].getPublicKey());
     }
+    assertEquals(nodeKeys.size(), new java.util.HashSet<>(nodeKeys).size(),
+        "the coordinator and the workers hold keys of their own");
+  }
+
+  @Test
+  void noManifestNorExampleTurnsAuthenticationOffAndTheMultiMachineExampleRunsWithTls() throws IOException {
+    for (Path dir : List.of(K8S, Path.of("examples"))) {
+      try (var files = Files.list(dir)) {
+        for (Path f : files.filter(f -> !f.getFileName().toString().equals("README.md")).toList()) {
+          assertFalse(Files.readString(f).contains("--insecure"), f + " turns authentication off");
+        }
+      }
+    }
+    // The commands the example shows, continuation lines joined, as a user would paste them.
+    String text = Files.readString(Path.of("examples", "multi-machine.conf")).replaceAll("\\\\\n#\\s*", " ");
+    Matcher m = Pattern.compile("syncgrad (coordinator|worker)( [^\n]*)").matcher(text);
+    List<String> commands = new ArrayList<>();
+    while (m.find()) {
+      List<String> args = new ArrayList<>(List.of(m.group(1)));
+      args.addAll(List.of(m.group(2).trim().split("\\s+")));
+      CommandLine.ParseResult parsed = new CommandLine(new SyncgradCli()).parseArgs(args.toArray(String[]::new));
+      CommandLine.ParseResult sub = parsed.subcommand();
+      assertTrue(sub.hasMatchedOption("--tls-keystore") && sub.hasMatchedOption("--tls-truststore"),
+          "the example's " + m.group(1) + " uses TLS: " + args);
+      commands.add(m.group(1));
+    }
+    assertTrue(commands.contains("coordinator") && commands.contains("worker"), "the example shows both: " + commands);
   }
 
   /** Runs {@code tls-secret.sh} with this JDK's keytool and decodes the Secret it prints. */
   private static Map<String, byte[]> madeSecret() throws Exception {
     Path java = Path.of(ProcessHandle.current().info().command().orElseThrow());
     ProcessBuilder pb = new ProcessBuilder("bash", K8S.resolve("tls-secret.sh").toString());
-    pb.environment().put("PATH", java.getParent() + ":" + System.getenv("PATH"));
+    // syncgrad certs from the classes under test, not a jar that may not be built yet.
+    pb.environment().put("SYNCGRAD", java + " -cp " + System.getProperty("java.class.path") + " "
+        + SyncgradCli.class.getName());
     pb.redirectError(ProcessBuilder.Redirect.INHERIT);
     Process p = pb.start();
     byte[] printed = p.getInputStream().readAllBytes();
