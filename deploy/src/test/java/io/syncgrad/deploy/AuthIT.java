@@ -149,10 +149,18 @@ class AuthIT {
       assertTrue(launch.isAlive(), Files.readString(log));
       List<ProcessHandle> nodes = launch.descendants().toList();
       assertEquals(3, nodes.size(), "a coordinator and two workers");
+      Set<Integer> ports = Strangers.listeningPorts(nodes.stream().map(ProcessHandle::pid).toList());
+      assertTrue(ports.size() >= 6, "the run's ports: " + ports);
+      Strangers.cannotJoin(ports, null, strangerWithItsOwnAuthority());
+      java.util.regex.Matcher id = java.util.regex.Pattern.compile("Coordinator of run \\[([^\\]]+)\\]")
+          .matcher(Files.readString(dir.resolve("launch").resolve("logs").resolve("coordinator.log")));
+      assertTrue(id.find(), "the coordinator's log names the run");
+      assertEquals(3, Strangers.cannotOpenLinks(ports, id.group(1), "worker-00", "worker-01"));
       Path stores = null;
       for (ProcessHandle n : nodes) {
         List<String> args = List.of(n.info().arguments().orElseThrow());
         assertFalse(String.join(" ", args).contains("PASSWORD"), "no password on a command line: " + args);
+        assertTrue(args.contains("--tls-keystore"), "each node gets its stores: " + args);
         stores = Path.of(args.get(args.indexOf("--tls-keystore") + 1)).getParent();
       }
       assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stores.getParent())));
@@ -161,13 +169,6 @@ class AuthIT {
           assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
         }
       }
-      Set<Integer> ports = Strangers.listeningPorts(nodes.stream().map(ProcessHandle::pid).toList());
-      assertTrue(ports.size() >= 6, "the run's ports: " + ports);
-      Strangers.cannotJoin(ports, null, strangerWithItsOwnAuthority());
-      java.util.regex.Matcher id = java.util.regex.Pattern.compile("Coordinator of run \\[([^\\]]+)\\]")
-          .matcher(Files.readString(dir.resolve("launch").resolve("logs").resolve("coordinator.log")));
-      assertTrue(id.find(), "the coordinator's log names the run");
-      assertEquals(3, Strangers.cannotOpenLinks(ports, id.group(1), "worker-00", "worker-01"));
       launch.destroy();
       assertTrue(launch.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS));
       assertFalse(Files.exists(stores.getParent()), "the run's credentials are deleted when launch ends");
@@ -217,7 +218,6 @@ class AuthIT {
       Cluster.get(coordinator).manager().tell(Join.create(seed));
       WorkerProtocol.StartRun victim = register("victim", seed, credentials, kernel, systems);
       WorkerProtocol.StartRun evil = register("evil", seed, credentials, kernel, systems);
-      assertFalse(victim.linkToken().equals(evil.linkToken()), "each worker its own key");
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
           credentials.of("evil")));
 
@@ -227,6 +227,7 @@ class AuthIT {
           "evil's key opens its own link: the state to start from comes");
       assertNotNull(firstFrame(client, victim.tensorLink(), victim.runId(), "victim", victim.linkToken()),
           "victim's key opens victim's link");
+      assertFalse(victim.linkToken().equals(evil.linkToken()), "each worker its own key");
     } finally {
       for (int i = systems.size() - 1; i >= 0; i--) {
         systems.get(i).terminate();

@@ -27,8 +27,10 @@ class CertsIT {
 
   @Test
   void coordinatorAndWorkerWithoutStoresOrInsecureExit2SayingHowToMakeThem() {
-    for (String[] args : List.of(new String[] {"coordinator", "--workers", "1", "--out", dir.resolve("c").toString()},
-        new String[] {"worker", "--seed-nodes", "127.0.0.1:1"})) {
+    // Were the refusal missing, both would end soon, with another message: no such data, no coordinator.
+    for (String[] args : List.of(new String[] {"coordinator", "--workers", "1", "--data",
+        dir.resolve("none").toString(), "--out", dir.resolve("c").toString()},
+        new String[] {"worker", "--seed-nodes", "127.0.0.1:1", "--join-timeout", "1s"})) {
       CliIT.Result r = CliIT.run(args);
       assertEquals(SyncgradCli.USER_ERROR, r.code(), r.err());
       String[] lines = r.err().strip().split("\n");

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -81,7 +82,7 @@ final class Strangers {
    */
   static void cannotJoin(Set<Integer> ports, NodeConfig.Tls... stores) throws Exception {
     List<ActorSystem<Void>> strangers = new ArrayList<>();
-    List<AtomicBoolean> wereUp = new ArrayList<>();
+    List<CompletableFuture<Boolean>> outcomes = new ArrayList<>();
     try {
       for (NodeConfig.Tls tls : stores) {
         for (int port : ports) {
@@ -90,17 +91,17 @@ final class Strangers {
                   .withValue("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes",
                       ConfigValueFactory.fromAnyRef(JOIN_TRIES.toMillis() + "ms")));
           strangers.add(s);
-          AtomicBoolean up = new AtomicBoolean();
-          wereUp.add(up);
+          // true: the stranger became a member; false: its join gave up and its node ended.
+          CompletableFuture<Boolean> joined = new CompletableFuture<>();
           akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(s)).registerOnMemberUp(
-              () -> up.set(true));
+              () -> joined.complete(true));
+          s.getWhenTerminated().thenRun(() -> joined.complete(false));
+          outcomes.add(joined);
         }
       }
-      for (int i = 0; i < strangers.size(); i++) {
-        ActorSystem<Void> s = strangers.get(i);
-        // The join gives up, and the stranger's node ends: the refusal, seen from outside.
-        s.getWhenTerminated().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertFalse(wereUp.get(i).get(), "a stranger joined the cluster through " + ports);
+      for (CompletableFuture<Boolean> joined : outcomes) {
+        assertFalse(joined.get(WAIT.toSeconds(), TimeUnit.SECONDS), "a stranger joined the cluster through one of "
+            + ports);
       }
     } finally {
       strangers.forEach(ActorSystem::terminate);
