@@ -18,7 +18,9 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * How a node opens tensor links, read from its Akka configuration so that the links follow the
  * node's transport: the same address as Artery, the same frame limit, and TLS with mutual
- * authentication from the same keystores whenever Artery runs {@code tls-tcp}.
+ * authentication from the same keystores whenever Artery runs {@code tls-tcp}, except on a
+ * loopback address (unless {@code tls-on-loopback}), where the key proof of {@link LinkProof} alone
+ * authenticates the links.
  *
  * @param bindHost       the address the coordinator listens on
  * @param advertisedHost the address workers connect to

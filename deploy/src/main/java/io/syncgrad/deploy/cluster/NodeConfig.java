@@ -27,7 +27,8 @@ public final class NodeConfig {
 
   /**
    * TLS with mutual authentication between nodes: each node presents the key in its keystore and
-   * accepts only peers whose certificate its truststore holds (PKCS12 files).
+   * accepts only peers whose certificate chain ends at a certificate its truststore holds (the
+   * cluster's authority, for stores of {@code syncgrad certs}; PKCS12 files).
    *
    * @param keyStore           the node's key and certificate
    * @param keyStorePassword   its password (also the key's)
