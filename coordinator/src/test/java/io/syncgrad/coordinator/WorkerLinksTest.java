@@ -56,7 +56,8 @@ class WorkerLinksTest {
   @Test
   void onlyTheRunsSecretOpensALinkAndItsFramesReachTheCoordinatorAsRecords() throws Exception {
     BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
-    try (WorkerLinks links = WorkerLinks.open(NODE, (h, l) -> hellos.add(new Hello(h, l)))) {
+    TrainingState s = Fixtures.state(9, 4);
+    try (WorkerLinks links = WorkerLinks.open(NODE, s.model(), (h, l) -> hellos.add(new Hello(h, l)))) {
       assertTrue(links.endpoint().startsWith("127.0.0.1:"), links.endpoint());
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
 
@@ -76,12 +77,11 @@ class WorkerLinksTest {
       assertEquals(fromWorker.link(), links.of("w1"));
       worker.start(f -> { }, reason -> { });
 
-      TrainingState s = Fixtures.state(9, 4);
       worker.send(state("w2", s));  // claims another worker: ignored
       worker.send(state("w1", s));
       Snapshot got = (Snapshot) coordinator.receiveMessage(Duration.ofSeconds(10));
       assertEquals("w1", got.worker());
-      TrainingState back = new StateParts.Assembly(StateParts.maxBytes(s.model())).offer(got.state());
+      TrainingState back = new StateParts.Assembly(s.model()).offer(got.state());
       assertEquals(List.of(4L, s.params().sha256Hex()), List.of(back.step(), back.params().sha256Hex()));
       coordinator.expectNoMessage(Duration.ofMillis(200));
       assertTrue(traffic.receivedBytes() > s.params().size() * Float.BYTES, "the link counts what it reads");

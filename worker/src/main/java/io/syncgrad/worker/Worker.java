@@ -300,6 +300,10 @@ public final class Worker extends AbstractBehavior<Command> {
           msg.runId());
       return this;
     }
+    String tooLarge = RunFootprint.problem(msg, workerId, Runtime.getRuntime().maxMemory());
+    if (tooLarge != null) {
+      return cannotTakePart(msg, tooLarge, tooLarge);
+    }
     if (msg.shipped()) {
       // The coordinator ships the data: wait for every chunk, then check what arrived.
       shippedRun = msg;
@@ -319,9 +323,14 @@ public final class Worker extends AbstractBehavior<Command> {
       msg.normalization().applyInPlace(data);
       return join(msg, data);
     } catch (UserException | IllegalArgumentException e) {
-      getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), e.getMessage());
-      msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, e.getMessage()));
+      return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }
+  }
+
+  /** Tells the coordinator this worker cannot take part: {@code reply} to it, {@code detail} in the log. */
+  private Behavior<Command> cannotTakePart(StartRun msg, String detail, String reply) {
+    getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), detail);
+    msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, reply));
     return this;
   }
 
@@ -329,7 +338,7 @@ public final class Worker extends AbstractBehavior<Command> {
     StartRun r = shippedRun;
     int width = r == null ? 0 : r.model().inputSize();
     if (r == null || !chunk.runId().equals(r.runId()) || chunk.width() != width || chunk.firstRow() < 0
-        || chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
+        || (long) chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
       getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
           chunk.runId());
       return this;
@@ -359,14 +368,15 @@ public final class Worker extends AbstractBehavior<Command> {
     run = msg;
     runId = msg.runId();
     coordinator = msg.coordinator();
-    fromCoordinator = new StateParts.Assembly(StateParts.maxBytes(msg.model()));
+    fromCoordinator = new StateParts.Assembly(msg.model());
     computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
     // From here on the coordinator is watched: its loss ends the wait, not a timer.
     joinTimer.cancel();
     ActorRef<Command> self = getContext().getSelf();
     try {
-      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(), (peer, frame) -> {
+      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
+          StepExchange.maxFrameBytes(msg.model(), msg.config().shards()), (peer, frame) -> {
         if (!frame.hasPartial() || !takePartial(peer, frame.getPartial())) {
           self.tell(new PeerFrame(peer, frame));
         }
@@ -375,6 +385,7 @@ public final class Worker extends AbstractBehavior<Command> {
           .setWorkerId(workerId).setLinkToken(msg.linkToken())).build();
       link = TensorLink.connect(msg.tensorLink(), linkSettings, hello);
       link.countInto(traffic);
+      link.limitFrames(StateParts.maxFrameBytes(msg.model()));
       org.slf4j.Logger log = getContext().getLog();
       link.start(frame -> self.tell(new CoordinatorFrame(frame)),
           reason -> log.debug("Link to the coordinator closed: {}", reason));
@@ -847,8 +858,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     long before = state.step();
-    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(
-        StateParts.maxBytes(run.model()))));
+    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(run.model())));
     if ("".equals(problem)) {
       return this;
     }

@@ -61,7 +61,8 @@ class WorkerTest {
   private static final TrainingConfig CONFIG = withFingerprint(Fixtures.config(SEED, 16, 4, Optimizer.Kind.ADAM, 0.01,
       DATA.size()), DATA.fingerprint());
   private static final Normalization IDENTITY = Normalization.fit(Normalization.Kind.NONE, DATA);
-  private static final DataSpec SPEC = new DataSpec("test-data", null, 0, 0, "0", SEED);
+  /** The data the tests' loaders hand out whatever the spec says: the spec names the default data. */
+  private static final DataSpec SPEC = new DataSpec(null, null, 0, 0, "0", SEED);
   private static final String TOKEN = "secret";
 
   @AfterAll
@@ -155,7 +156,7 @@ class WorkerTest {
       }
       LinkFrameProto snapshot = fromWorker.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(snapshot, "the state of the snapshot step comes on the link");
-      TrainingState got = new StateParts.Assembly(StateParts.maxBytes(MODEL)).offer(snapshot.getState());
+      TrainingState got = new StateParts.Assembly(MODEL).offer(snapshot.getState());
       assertEquals(3, got.step());
       assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
 
@@ -213,6 +214,41 @@ class WorkerTest {
       assertFalse(stranger.isOpen());
       coordinator.expectNoMessage(Duration.ofMillis(300));
       worker.tell(new WorkerProtocol.StopRun("run-2", "done"));
+      link.link().close();
+    }
+  }
+
+  private static WorkerProtocol.StartRun startRun(String runId, ModelSpec model, DataSpec data,
+      ActorRef<CoordinatorProtocol.Command> coordinator, String linkEndpoint) {
+    return new WorkerProtocol.StartRun(runId, model, CONFIG, IDENTITY, data, coordinator, "", linkEndpoint, TOKEN, 10,
+        LinkFaults.NONE, 2);
+  }
+
+  /**
+   * A StartRun naming a network of 2 billion parameters (8 GiB a copy) is refused with a reason
+   * before anything is allocated for it, and the worker takes the next run.
+   */
+  @Test
+  void aRunTooLargeForTheHeapIsRefusedAndTheWorkerTakesTheNext() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w5", EjmlKernel.INSTANCE,
+          d -> copy(DATA)));
+      ModelSpec huge = Fixtures.model(6, List.of(46_340, 46_340), 3, Activation.TANH, OutputActivation.SOFTMAX,
+          LossFunction.CROSS_ENTROPY, 0f);
+      worker.tell(startRun("run-5", huge, SPEC, coordinator.getRef(), server.endpoint()));
+      CoordinatorProtocol.WorkerFailed failed = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class,
+          WAIT);
+      assertTrue(failed.reason().contains("more than its heap of"), failed.reason());
+      assertTrue(accepted.isEmpty(), "no link is opened for a refused run");
+
+      worker.tell(startRun("run-6", MODEL, SPEC, coordinator.getRef(), server.endpoint()));
+      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(link, "the worker takes the next run");
+      assertEquals("run-6", link.hello().getRunId());
+      worker.tell(new WorkerProtocol.StopRun("run-6", "done"));
       link.link().close();
     }
   }
