@@ -1,7 +1,9 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.deploy.cluster.FaultPlan;
+import io.syncgrad.worker.DataRoots;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -105,10 +107,16 @@ final class LaunchCommand implements Callable<Integer> {
       }
       coordinatorArgs.addAll(forwarded(spec.commandLine().getParseResult()));
       coordinator = start("coordinator", coordinatorArgs);
+      // The workers read the data the user named, where it is, and nothing else.
+      List<String> dataRoots = new ArrayList<>();
+      for (Path root : DataRoots.covering(DataSpec.of(resolved.settings()))) {
+        dataRoots.addAll(List.of("--data-root", root.toString()));
+      }
       for (int i = 0; i < workers; i++) {
         String id = String.format("worker-%02d", i);
         List<String> workerArgs = new ArrayList<>(List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
             "--kernel", kernel, "--log-file", logs.resolve(id + ".log").toString()));
+        workerArgs.addAll(dataRoots);
         if (console.verbose) {
           workerArgs.add("--verbose");
         }

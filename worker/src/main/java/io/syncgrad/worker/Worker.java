@@ -113,6 +113,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
   private final Traffic traffic;
   private final TensorLinkSettings linkSettings;
+  /** Where this worker reads training data a StartRun names. */
+  private final DataRoots dataRoots;
   private StartRun run;
   private String runId;
   private ActorRef<CoordinatorProtocol.Command> coordinator;
@@ -208,6 +210,8 @@ public final class Worker extends AbstractBehavior<Command> {
     this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
     this.selfRef = ctx.getSelf();
     this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
+    this.dataRoots = DataRoots.fromConfig(ctx.getSystem().settings().config());
+    ctx.getLog().info("Worker [{}] reads training data only under {} (and the default data)", workerId, dataRoots);
   }
 
   /** {@link #loadTrainingData} for the node assembly. */
@@ -312,19 +316,34 @@ public final class Worker extends AbstractBehavior<Command> {
       chunksReceived = 0;
       return this;
     }
+    Dataset data;
     try {
-      Dataset data = loader.apply(msg.data());
-      String fingerprint = data.fingerprint();
-      if (!fingerprint.equals(msg.config().dataFingerprint()) || data.size() != msg.config().trainExamples()) {
-        throw new UserException(data.source() + " on worker " + workerId + ": not the coordinator's data ("
-            + data.size() + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
-            + " samples, fingerprint " + msg.config().dataFingerprint() + ")");
-      }
-      msg.normalization().applyInPlace(data);
-      return join(msg, data);
-    } catch (UserException | IllegalArgumentException e) {
+      dataRoots.check(msg.data(), workerId);
+    } catch (UserException e) {
       return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }
+    try {
+      data = loader.apply(msg.data());
+    } catch (RuntimeException e) {
+      // The message may quote the file (a field, a header, its first bytes): it stays in this
+      // node's log. Whoever sent the StartRun hears the path and the kind of problem only.
+      return cannotTakePart(msg, e.getMessage(), "worker " + workerId + " cannot load the training data "
+          + describe(msg.data()) + ": " + (e instanceof UserException ? "not valid training data" : "a failure while "
+          + "reading it (" + e.getClass().getSimpleName() + ")") + "; the worker's log has the details");
+    }
+    String fingerprint = data.fingerprint();
+    if (!fingerprint.equals(msg.config().dataFingerprint()) || data.size() != msg.config().trainExamples()) {
+      String why = describe(msg.data()) + " on worker " + workerId + ": not the coordinator's data (" + data.size()
+          + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
+          + " samples, fingerprint " + msg.config().dataFingerprint() + ")";
+      return cannotTakePart(msg, why, why);
+    }
+    try {
+      msg.normalization().applyInPlace(data);
+    } catch (IllegalArgumentException e) {
+      return cannotTakePart(msg, e.getMessage(), e.getMessage());
+    }
+    return join(msg, data);
   }
 
   /** Tells the coordinator this worker cannot take part: {@code reply} to it, {@code detail} in the log. */
@@ -332,6 +351,14 @@ public final class Worker extends AbstractBehavior<Command> {
     getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), detail);
     msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, reply));
     return this;
+  }
+
+  /** The data a spec names, for messages: its paths only. */
+  private static String describe(DataSpec d) {
+    if (d.data() == null) {
+      return "(the default data)";
+    }
+    return d.data() + (d.testData() == null ? "" : " with test data " + d.testData());
   }
 
   private Behavior<Command> onDataChunk(DataChunk chunk) {

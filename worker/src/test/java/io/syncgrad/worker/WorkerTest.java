@@ -10,6 +10,7 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.Normalization;
@@ -37,6 +38,9 @@ import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.StateProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -48,10 +52,13 @@ import org.junit.jupiter.api.Test;
 /** The worker against a probe in the coordinator's place and a real link server. */
 class WorkerTest {
 
-  /** A node's transport settings, which the links follow, without a cluster. */
+  /** The one folder the workers of these tests read training data from. */
+  private static final Path ROOT = tempFolder();
+  /** A node's transport settings, which the links follow, without a cluster; its data root. */
   private static final Config NODE = ConfigFactory.parseString("akka.remote.artery {\n"
       + "canonical.hostname = 127.0.0.1\nbind.hostname = \"\"\ntransport = tcp\n"
-      + "advanced.maximum-frame-size = 64MiB\n}").withFallback(ConfigFactory.load());
+      + "advanced.maximum-frame-size = 64MiB\n}").withValue(DataRoots.KEY,
+          ConfigValueFactory.fromIterable(List.of(ROOT.toString()))).withFallback(ConfigFactory.load());
   private static final ActorTestKit testKit = ActorTestKit.create(NODE);
   private static final long SEED = 3;
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -66,8 +73,21 @@ class WorkerTest {
   private static final String TOKEN = "secret";
 
   @AfterAll
-  static void shutdown() {
+  static void shutdown() throws IOException {
     testKit.shutdownTestKit();
+    try (var paths = Files.walk(ROOT)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private static Path tempFolder() {
+    try {
+      return Files.createTempDirectory("worker-test-root").toRealPath();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static TrainingConfig withFingerprint(TrainingConfig c, String fingerprint) {
@@ -250,6 +270,63 @@ class WorkerTest {
       assertEquals("run-6", link.hello().getRunId());
       worker.tell(new WorkerProtocol.StopRun("run-6", "done"));
       link.link().close();
+    }
+  }
+
+  /**
+   * Paths outside the worker's data root, directly or through a symbolic link (of a file, or
+   * inside an IDX folder), are refused without being read; a file inside it that is not valid
+   * data is refused by its path and the kind of problem: no reply carries anything of a file.
+   * The worker still answers afterwards.
+   */
+  @Test
+  void dataOutsideTheRootIsNotReadAndNoReplyCarriesFileContent() throws Exception {
+    Path outside = Files.createTempDirectory("worker-test-outside").toRealPath();
+    try {
+      String secret = "SECRET-CONTENT-7f3a";
+      Path secretFile = Files.writeString(outside.resolve("secret.csv"), "label,a,b\n1," + secret + ",2\n");
+      Path linked = Files.createSymbolicLink(ROOT.resolve("linked.csv"), secretFile);
+      Path idx = Files.createDirectories(ROOT.resolve("idx"));
+      Files.createSymbolicLink(idx.resolve("train-images-idx3-ubyte"), secretFile);
+      Path malformed = Files.writeString(ROOT.resolve("malformed.csv"), "label,a,b\n1," + secret + ",2\n");
+      TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w7", EjmlKernel.INSTANCE));
+
+      List<String> environ = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+          .filter(kv -> kv.length() >= 8).toList();
+      String[][] cases = {
+          {"/proc/self/environ", "/proc/self/environ: outside the data roots of worker w7; it reads training data "
+              + "only under [" + ROOT + "]"},
+          {secretFile.toString(), secretFile + ": outside the data roots"},
+          {linked.toString(), linked + ": outside the data roots of worker w7 (through a symbolic link)"},
+          {ROOT + "/../" + outside.getFileName() + "/secret.csv", ": outside the data roots"},
+          {idx.toString(), idx.resolve("train-images-idx3-ubyte") + ": outside the data roots of worker w7 (through "
+              + "a symbolic link)"},
+          {malformed.toString(), "worker w7 cannot load the training data " + malformed
+              + ": not valid training data; the worker's log has the details"},
+      };
+      int n = 0;
+      for (String[] c : cases) {
+        worker.tell(startRun("run-7-" + n++, MODEL, new DataSpec(c[0], null, 0.25, 0, "0", SEED),
+            coordinator.getRef(), "127.0.0.1:1"));
+        String reason = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class, WAIT).reason();
+        assertTrue(reason.contains(c[1]), reason);
+        assertFalse(reason.contains(secret), "the file's content in the reply: " + reason);
+        for (String kv : environ) {
+          assertFalse(reason.contains(kv), "the environment in the reply: " + reason);
+        }
+      }
+      // Still there: the default data (no path) is read whatever the roots, and is not the run's.
+      worker.tell(startRun("run-7-default", MODEL, SPEC, coordinator.getRef(), "127.0.0.1:1"));
+      String reason = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class, WAIT).reason();
+      assertTrue(reason.contains("not the coordinator's data"), reason);
+      testKit.stop(worker);
+    } finally {
+      try (var paths = Files.walk(outside)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
     }
   }
 }

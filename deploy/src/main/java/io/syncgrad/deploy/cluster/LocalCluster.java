@@ -15,6 +15,7 @@ import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingListener;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
+import io.syncgrad.worker.DataRoots;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,8 +168,9 @@ public final class LocalCluster {
       for (int i = 0; i < workers; i++) {
         // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
         // leaves through CoordinatedShutdown itself.
+        // The workers read the data the user named, where it is, and nothing else.
         started.add(Nodes.worker(String.format("worker-%02d", i), kernel,
-            NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
+            DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(), "worker"), DataRoots.covering(data)).withValue(
                 "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
             outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT, loader));
       }
