@@ -129,6 +129,10 @@ public final class TensorLinkServer implements AutoCloseable {
         // must not hold up the others.
         greeters.execute(() -> greet(socket, onHello));
       } catch (RejectedExecutionException busy) {
+        if (closed) {
+          closeQuietly(socket);
+          return;
+        }
         LOG.warn("Tensor link from {} closed: {} connections are saying hello already (syncgrad.tensor-link."
             + "max-greetings)", socket.getRemoteSocketAddress(), settings.greeting().concurrency());
         closeQuietly(socket);
