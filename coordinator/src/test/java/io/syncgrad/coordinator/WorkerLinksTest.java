@@ -93,4 +93,30 @@ class WorkerLinksTest {
       assertEquals(1, links.accepted());
     }
   }
+
+  /**
+   * A worker's link carries states of the run's model in parts, nothing larger: a frame beyond
+   * that closes the link before its buffer is allocated, however large Artery's frames may be.
+   */
+  @Test
+  void aLinkTakesNoFrameLargerThanAStatePartOfTheRunsModel() throws Exception {
+    Config roomy = ConfigFactory.parseString("akka.remote.artery.advanced.maximum-frame-size = 64MiB")
+        .withFallback(NODE);
+    BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
+    TrainingState s = Fixtures.state(9, 4);
+    try (WorkerLinks links = WorkerLinks.open(roomy, s.model(), (h, l) -> hellos.add(new Hello(h, l)))) {
+      TensorLink worker = TensorLink.connect(links.endpoint(), TensorLinkSettings.fromConfig(roomy),
+          hello("w1", links.token()));
+      Hello fromWorker = hellos.poll(10, TimeUnit.SECONDS);
+      TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+      CoordinatorProtocol.Command closed = new CoordinatorProtocol.Internal() {};
+      links.adopt("w1", fromWorker.link(), coordinator.getRef(), st -> new Snapshot("w1", st), closed, new Traffic());
+      worker.start(f -> { }, reason -> { });
+      int beyond = StateParts.maxFrameBytes(s.model()) + 1;
+      worker.send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run").setFromWorker("w1")
+          .setData(com.google.protobuf.ByteString.copyFrom(new byte[beyond]))).build());
+      assertEquals(closed, coordinator.receiveMessage(Duration.ofSeconds(10)), "the link closes, nothing is told");
+      worker.close();
+    }
+  }
 }
