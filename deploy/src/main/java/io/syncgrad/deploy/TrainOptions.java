@@ -56,6 +56,11 @@ final class TrainOptions {
   @Option(names = "--label-column", paramLabel = "COL", description = "CSV label column: index (negative from the end) or header name (default 0).")
   private String labelColumn;
 
+  @Option(names = "--classes", paramLabel = "N",
+      description = "Classes the model outputs; every label must be in [0, N) (default: one more than the largest "
+          + "training label, and then every class below it must occur).")
+  private String classes;
+
   @Option(names = "--layers", paramLabel = "SIZES", description = "Hidden layer sizes, e.g. 256,128 (default).")
   private String layers;
 

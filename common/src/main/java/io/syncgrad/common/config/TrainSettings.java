@@ -13,6 +13,7 @@ import io.syncgrad.common.model.Activation;
 import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.model.LossFunction;
 import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.data.CsvReader;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
@@ -35,6 +36,7 @@ import java.util.function.Function;
  * @param testData       test data path; null for the default
  * @param testFraction   share of a CSV training file held out for testing
  * @param labelColumn    CSV label column: index or header name
+ * @param classes        classes the model outputs, every label in [0, classes); 0: inferred from the training labels
  * @param layers         hidden sizes
  * @param lr             the base learning rate (already defaulted for the optimiser)
  * @param validationFraction share of the training set held out (by the seed) for validation; 0 for none
@@ -53,6 +55,7 @@ public record TrainSettings(
     double testFraction,
     double validationFraction,
     String labelColumn,
+    int classes,
     List<Integer> layers,
     Activation activation,
     OutputActivation output,
@@ -117,6 +120,7 @@ public record TrainSettings(
       Map.entry("training-data", "data"),
       Map.entry("dataset", "data"),
       Map.entry("label", "label-column"),
+      Map.entry("num-classes", "classes"),
       Map.entry("patience", "early-stopping"),
       Map.entry("normalization", "normalize"),
       Map.entry("normalisation", "normalize"));
@@ -134,6 +138,7 @@ public record TrainSettings(
     double testFraction = f.number("test-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
     double validationFraction = f.number("validation-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
     String labelColumn = f.string("label-column");
+    int classes = (int) f.optionalInteger("classes", 2, CsvReader.MAX_CLASSES, 0, "the training labels' classes");
     List<Integer> layers = f.layers("layers");
     Activation activation = f.choice("activation", Activation::parse, "relu, tanh or sigmoid");
     if (activation == Activation.IDENTITY) {
@@ -188,7 +193,7 @@ public record TrainSettings(
       f.problem("early-stopping", "needs a validation set: add --validation-fraction F (for example 0.1)");
     }
     f.throwIfAny();
-    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation,
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
         output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps,
         lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
         keepCheckpoints, resume, out, threads, kernel, earlyStopping);
@@ -196,7 +201,7 @@ public record TrainSettings(
 
   /** These settings with another output directory. */
   public TrainSettings withOut(String dir) {
-    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation,
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
         output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate,
         lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
         keepCheckpoints, resume, dir, threads, kernel, earlyStopping);

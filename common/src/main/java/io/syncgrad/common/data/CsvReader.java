@@ -19,7 +19,8 @@ import java.util.Locale;
 public final class CsvReader {
 
   private static final int MAX_REPORTED = 20;
-  private static final int MAX_CLASSES = 1 << 16;
+  /** The most classes a label may name: labels are in [0, MAX_CLASSES). */
+  public static final int MAX_CLASSES = 1 << 16;
   private static final String BYTE_ORDER_MARK = "\uFEFF";
 
   private CsvReader() {}
