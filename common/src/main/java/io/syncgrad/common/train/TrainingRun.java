@@ -242,8 +242,8 @@ public final class TrainingRun implements Closeable {
     line.putAll(fields);
     try {
       outputs.metric(type, line);
-    } catch (IOException e) {
-      log.warn("Cannot record a {} event in metrics.jsonl: {}", type, e.toString());
+    } catch (UserException e) {
+      log.warn("Cannot record a {} event: {}", type, e.getMessage());
     }
   }
 
