@@ -187,24 +187,24 @@ public final class CheckpointStore {
   private static long announcedBytes(byte[] bytes) {
     CodedInputStream in = CodedInputStream.newInstance(bytes);
     try {
-      if (!isTag(in.readTag(), CheckpointFileProto.FORMAT_VERSION_FIELD_NUMBER, WireFormat.WIRETYPE_VARINT)) {
+      if (!isTag(in.readRawVarint32(), CheckpointFileProto.FORMAT_VERSION_FIELD_NUMBER, WireFormat.WIRETYPE_VARINT)) {
         return -1;
       }
       in.readUInt32();
       if (in.isAtEnd()) {
         return Long.MAX_VALUE;
       }
-      if (!isTag(in.readTag(), CheckpointFileProto.CHECKPOINT_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+      if (!isTag(in.readRawVarint32(), CheckpointFileProto.CHECKPOINT_FIELD_NUMBER,
+          WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
         return -1;
       }
       long length = Integer.toUnsignedLong(in.readRawVarint32());
       int checksum = CodedOutputStream.computeTagSize(CheckpointFileProto.SHA256_FIELD_NUMBER)
           + CodedOutputStream.computeUInt32SizeNoTag(SHA256_BYTES) + SHA256_BYTES;
       return in.getTotalBytesRead() + length + checksum;
-    } catch (InvalidProtocolBufferException e) {
-      return Long.MAX_VALUE;
     } catch (IOException e) {
-      return -1;
+      // A read past the last byte leaves the stream at its end; a malformed number does not.
+      return in.getTotalBytesRead() >= bytes.length ? Long.MAX_VALUE : -1;
     }
   }
 
