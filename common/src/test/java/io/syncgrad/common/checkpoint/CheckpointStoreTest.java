@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.google.protobuf.ByteString;
-
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.Activation;
@@ -18,15 +16,10 @@ import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.testing.Fixtures;
-import io.syncgrad.proto.CheckpointFileProto;
-import io.syncgrad.proto.CheckpointProto;
-import io.syncgrad.proto.DTypeProto;
-import io.syncgrad.proto.NormalizationProto;
-import io.syncgrad.proto.TensorProto;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -92,22 +85,19 @@ class CheckpointStoreTest {
   }
 
   @Test
-  void sizesClaimedByACraftedFileWithAValidChecksumAreCheckedBeforeAllocating() throws Exception {
-    // 46340x46340 floats would be 8 GiB: the file holds 16 bytes of weights for them.
-    CheckpointProto valid = CheckpointCodec.encode(state(3));
-    NormalizationProto.Builder normalization = NormalizationProto.newBuilder().setKind("none");
-    for (int j = 0; j < 46340; j++) {
-      normalization.addOffset(0).addFactor(1);
+  void aFileOfAnotherKindIsCorruptNotTruncated() throws IOException {
+    for (byte[] bytes : new byte[][] {{1, 2, 3}, "model = 784-256-10\n".getBytes(StandardCharsets.UTF_8)}) {
+      Path file = Files.write(dir.resolve("other.pb"), bytes);
+      UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file));
+      assertTrue(e.getMessage().startsWith(file + ": not a readable syncgrad checkpoint (corrupt: ")
+          || e.getMessage().startsWith(file + ": not a syncgrad checkpoint"), e.getMessage());
     }
-    CheckpointProto crafted = valid.toBuilder()
-        .setModel(valid.getModel().toBuilder().setInputSize(46340).clearHiddenSizes().setOutputSize(46340))
-        .setNormalization(normalization)
-        .clearParameters()
-        .addParameters(TensorProto.newBuilder().setDtype(DTypeProto.DTYPE_FLOAT32).addShape(46340).addShape(46340)
-            .setData(ByteString.copyFrom(new byte[16])))
-        .addParameters(TensorProto.newBuilder().setDtype(DTypeProto.DTYPE_FLOAT32).addShape(1).addShape(46340))
-        .build();
-    Path file = envelope(dir.resolve("crafted.pb"), crafted);
+  }
+
+  @Test
+  void sizesClaimedByACraftedFileWithAValidChecksumAreCheckedBeforeAllocating() throws IOException {
+    // 46340x46340 floats would be 8 GiB: the file holds 16 bytes of weights for them.
+    Path file = Fixtures.oversizedCheckpoint(dir.resolve("crafted.pb"), 46340);
     UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file));
     assertEquals(file + ": inconsistent checkpoint: parameters tensor 0: 16 data bytes, but the model 46340-46340 "
         + "needs 46340x46340 floats (8589582400 bytes)", e.getMessage());
@@ -187,14 +177,6 @@ class CheckpointStoreTest {
   void missingCheckpointSaysWhereItLooked() {
     UserException e = assertThrows(UserException.class, () -> CheckpointStore.newestValid(dir));
     assertTrue(e.getMessage().startsWith(dir + ": no valid checkpoint"), e.getMessage());
-  }
-
-  /** {@code checkpoint} in the envelope {@link CheckpointStore#write} makes, its checksum valid. */
-  private static Path envelope(Path file, CheckpointProto checkpoint) throws Exception {
-    byte[] payload = checkpoint.toByteArray();
-    return Files.write(file, CheckpointFileProto.newBuilder().setFormatVersion(CheckpointCodec.FORMAT_VERSION)
-        .setCheckpoint(ByteString.copyFrom(payload))
-        .setSha256(ByteString.copyFrom(MessageDigest.getInstance("SHA-256").digest(payload))).build().toByteArray());
   }
 
   private static List<Path> listing(Path folder) throws IOException {
