@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,12 +35,6 @@ class BadInputIT {
 
   @TempDir
   static Path dir;
-  static Path sample;
-
-  @BeforeAll
-  static void setUp() throws IOException {
-    sample = Fixtures.sampleFolder(dir.resolve("sample"));
-  }
 
   @Test
   void unknownConfigurationKeysAreRefusedWithTheKeyMeant() throws IOException {
@@ -101,7 +94,7 @@ class BadInputIT {
   void emptyAndCraftedModelFilesAreRefusedByPredictAndEvaluate() throws IOException {
     Path empty = Files.write(dir.resolve("zero.pb"), new byte[0]);
     Path crafted = Fixtures.oversizedCheckpoint(dir.resolve("crafted.pb"), 46340);
-    String images = sample.resolve("t10k-images-idx3-ubyte.gz").toString();
+    String images = sample().resolve("t10k-images-idx3-ubyte.gz").toString();
     Path predictions = dir.resolve("predictions.txt");
     String emptyProblem = empty + ": empty (0 bytes): not a syncgrad checkpoint, or one whose writing never began";
     String craftedProblem = crafted + ": inconsistent checkpoint: parameters tensor 0: 16 data bytes, but the model "
@@ -126,7 +119,7 @@ class BadInputIT {
     Files.createDirectories(second.getParent());
     Files.createSymbolicLink(second.resolveSibling(second.getFileName() + ".tmp-" + ProcessHandle.current().pid()),
         full);
-    List<String> args = List.of("train", "--data", sample.toString(), "--layers", "8", "--max-steps", "20",
+    List<String> args = List.of("train", "--data", sample().toString(), "--layers", "8", "--max-steps", "20",
         "--checkpoint-every", "5", "--plain", "--out", out.toString());
     Result r = CliIT.run(args.toArray(String[]::new));
     assertEquals(SyncgradCli.USER_ERROR, r.code(), r.err());
@@ -142,6 +135,12 @@ class BadInputIT {
     Result again = CliIT.run(resume.toArray(String[]::new));
     assertEquals(0, again.code(), again.err());
     assertEquals(5, summary(out).get("resumed_from_step").asLong());
+  }
+
+  /** The embedded Fashion-MNIST sample as an IDX folder, copied once. */
+  private static synchronized Path sample() throws IOException {
+    Path folder = dir.resolve("sample");
+    return Files.isDirectory(folder) ? folder : Fixtures.sampleFolder(folder);
   }
 
   private static Result train(Path data, Path out, String... more) {

@@ -195,16 +195,16 @@ public record TrainSettings(
     f.throwIfAny();
     return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
         output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps,
-        lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, out, threads, kernel, earlyStopping);
+        lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm,
+        checkpointEvery, keepCheckpoints, resume, out, threads, kernel, earlyStopping);
   }
 
   /** These settings with another output directory. */
   public TrainSettings withOut(String dir) {
     return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
-        output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate,
-        lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, dir, threads, kernel, earlyStopping);
+        output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps,
+        lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm,
+        checkpointEvery, keepCheckpoints, resume, dir, threads, kernel, earlyStopping);
   }
 
   /** {@code batchSize}, {@code Batch_Size} and {@code batch size} as a key is written: {@code batch-size}. */

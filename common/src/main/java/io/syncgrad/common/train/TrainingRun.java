@@ -448,7 +448,7 @@ public final class TrainingRun implements Closeable {
     return m;
   }
 
-  /** The model and hyper-parameters {@code settings} asks for, trained on {@code train}, with {@code classes} outputs. */
+  /** The model ({@code classes} outputs) and hyper-parameters {@code settings} asks for, trained on {@code train}. */
   private static TrainingState freshState(TrainSettings s, Dataset train, int classes, String fingerprint,
       MatrixKernel kernel) {
     ModelSpec model = freshModel(s, train, classes);

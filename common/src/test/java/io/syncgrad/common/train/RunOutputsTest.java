@@ -32,7 +32,7 @@ class RunOutputsTest {
   void aRunFolderThatCannotBeMadeIsNamed() throws IOException {
     Path file = Files.writeString(dir.resolve("run"), "a file where the run folder should be");
     UserException e = assertThrows(UserException.class, () -> new RunOutputs(file.resolve("sub"), false));
-    assertEquals(file.resolve("sub").resolve("metrics.jsonl") + ": cannot write (" + file.resolve("sub") + ": Not a directory)",
-        e.getMessage());
+    Path sub = file.resolve("sub");
+    assertEquals(sub.resolve("metrics.jsonl") + ": cannot write (" + sub + ": Not a directory)", e.getMessage());
   }
 }
