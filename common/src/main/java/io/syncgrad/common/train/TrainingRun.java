@@ -173,7 +173,47 @@ public final class TrainingRun implements Closeable {
     }
     state.normalization().applyInPlace(train);
     state.normalization().applyInPlace(test);
+    if (settings.out() != null) {
+      checkSpace(Path.of(settings.out()), state);
+    }
     return new TrainingRun(settings, kernel, data, state, resume, resumedFrom, listener, telemetry, wallStart);
+  }
+
+  /**
+   * Refuses, before anything is written, an output folder whose file system cannot hold even
+   * one checkpoint of the model (the weights and the optimiser's state): such a run would train
+   * and then fail at its first checkpoint or at its end. A disk that fills later is still
+   * reported when a write fails, keeping the last good checkpoint.
+   */
+  private static void checkSpace(Path out, TrainingState state) {
+    Path existing = out.toAbsolutePath();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return;
+    }
+    int moments = switch (state.optimizer().kind()) {
+      case SGD -> 0;
+      case MOMENTUM, NESTEROV -> 1;
+      case ADAM -> 2;
+    };
+    long needed = state.model().parameterCount() * Float.BYTES * (1L + moments) + (64 << 10);
+    long free;
+    try {
+      free = Files.getFileStore(existing).getUsableSpace();
+    } catch (IOException e) {
+      return;
+    }
+    if (free < needed) {
+      throw new UserException(out + ": the file system has " + kib(free) + " KiB free, fewer than the " + kib(needed)
+          + " KiB one checkpoint of this model needs (" + state.model().parameterCount() + " parameters and the "
+          + state.optimizer().kind().name().toLowerCase(java.util.Locale.ROOT) + " optimiser's state)");
+    }
+  }
+
+  private static long kib(long bytes) {
+    return (bytes + 1023) / 1024;
   }
 
   /**
