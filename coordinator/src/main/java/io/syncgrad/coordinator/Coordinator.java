@@ -73,6 +73,8 @@ public final class Coordinator {
   /** Waited too long for workers. */
   private record WaitExpired() implements Internal {}
 
+  private record JoinExpired() implements Internal {}
+
   /** The end of an injected partition. */
   private record HealPartition(String workerId, akka.actor.Address worker) implements Internal {}
 
@@ -86,6 +88,7 @@ public final class Coordinator {
   private record SnapshotArrived(String workerId, StateProto state) implements Internal {}
 
   private static final String WAIT_TIMER = "wait-for-workers";
+  private static final String JOIN_TIMER = "join-timeout";
   private static final String DEADLINE_TIMER = "step-deadline";
   private static final String FORM_TIMER = "form-generation";
   /** Steps a worker may run ahead of the record. */
@@ -105,6 +108,7 @@ public final class Coordinator {
   private final Telemetry telemetry;
   private final ClusterMetrics metrics;
   private boolean started;
+  private final StartPolicy start;
   /** Whether a generation is being formed: between form() and go(). */
   private boolean forming;
   private long generation;
@@ -159,6 +163,8 @@ public final class Coordinator {
     this.progress = new RunProgress(s.step(), run.totalSteps(), run.checkpointEvery(), s.config().stepsPerEpoch(),
         WINDOW);
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
+    timers.startSingleTimer(JOIN_TIMER, new JoinExpired(), settings.joinTimeout());
+    this.start = new StartPolicy(settings.workers(), settings.minWorkers());
   }
 
   /** What every phase handles the same way. */
@@ -187,6 +193,13 @@ public final class Coordinator {
         .onMessage(HealPartition.class, this::onHealPartition)
         .onSignal(PostStop.class, signal -> {
           links.close();
+          if (!result.isDone()) {
+            // Stopped from outside (its node shut down, or a stop it did not choose): whoever
+            // waits for the run's result hears of it instead of waiting for ever.
+            telemetry.ready(Telemetry.Role.COORDINATOR, false, "stopped");
+            result.completeExceptionally(new ClusterUnavailableException("the coordinator stopped at step "
+                + progress.recorded() + " before the run ended; start it again with --resume to continue"));
+          }
           return Behaviors.same();
         });
   }
@@ -197,8 +210,17 @@ public final class Coordinator {
     return common()
         .onMessage(WorkerReady.class, this::onReadyWhileWaiting)
         .onMessage(WorkerLost.class, m -> {
-          membership.lose(m.workerId());
-          ctx.getLog().info("Worker [{}] left before the run started", m.workerId());
+          if (membership.lose(m.workerId())) {
+            ctx.getLog().warn("Worker [{}] was lost before the run started", m.workerId());
+            start.lostBeforeStart();
+            observeWorkers();
+          }
+          return startIfReady();
+        })
+        .onMessage(JoinExpired.class, m -> {
+          ctx.getLog().info("Join timeout ({}) up with {} of {} workers ready", settings.joinTimeout(),
+              membership.readyCount(), settings.workers());
+          start.joinTimeUp();
           return startIfReady();
         })
         .onMessage(WaitExpired.class, m -> fail(new ClusterUnavailableException("waited " + settings.waitTimeout()
@@ -234,14 +256,9 @@ public final class Coordinator {
     ctx.watchWith(msg.worker(), new WorkerLost(msg.workerId()));
     observeWorkers();
     ctx.getLog().info("Worker [{}] joined ({} of {})", msg.workerId(), membership.size(), settings.workers());
-    if (started || membership.size() == settings.workers()) {
-      // At the start, once all are here; later, a worker joining a run under way at once.
-      for (Membership.Worker w : membership.all()) {
-        if (started ? w.id().equals(msg.workerId()) : true) {
-          startRunOn(w.ref());
-        }
-      }
-    }
+    // Each worker loads the data and takes the state as soon as it is here: the run starts when
+    // enough are ready (see StartPolicy); a worker joining a run under way takes part when ready.
+    startRunOn(msg.worker());
     return Behaviors.same();
   }
 
@@ -311,11 +328,12 @@ public final class Coordinator {
   }
 
   private Behavior<Command> startIfReady() {
-    if (membership.size() == 0 || membership.readyCount() < membership.size()
-        || membership.readyCount() < Math.min(settings.workers(), Math.max(1, settings.minWorkers()))) {
+    if (started || !start.mayStart(membership.readyCount())) {
       return Behaviors.same();
     }
+    String reason = start.reason(membership.readyCount());
     timers.cancel(WAIT_TIMER);
+    timers.cancel(JOIN_TIMER);
     started = true;
     membership.started();
     run.start();
@@ -323,7 +341,7 @@ public final class Coordinator {
     if (progress.done()) {
       return finish();
     }
-    return form("the run starts");
+    return form(reason);
   }
 
   private Behavior<Command> onWorkerFailed(WorkerFailed msg) {

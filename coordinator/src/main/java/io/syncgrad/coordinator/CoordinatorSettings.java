@@ -22,13 +22,17 @@ import java.time.Duration;
  * @param minWorkers        below this many ready workers the coordinator pauses between steps
  * @param waitTimeout       how long it waits for workers (at the start or below minWorkers)
  *                          before the run fails, so that nothing waits forever
+ * @param joinTimeout       how long the start waits for all {@code workers} to be ready before it
+ *                          starts with the ready ones (at least {@code minWorkers})
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
     LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
-    java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout) {
+    java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout) {
 
   /** How long a run waits for workers by default. */
   public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(10);
+  /** How long the start waits for every worker by default. */
+  public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofMinutes(1);
 
 
   /**
@@ -54,6 +58,6 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
   /** Settings with a fixed step deadline (null: adaptive), no faults, and the default membership bounds. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout) {
     this(workers, data, allowMixedKernels, stepTimeout, LinkFaults.NONE, java.util.List.of(), false,
-        java.util.List.of(), 1, DEFAULT_WAIT_TIMEOUT);
+        java.util.List.of(), 1, DEFAULT_WAIT_TIMEOUT, DEFAULT_JOIN_TIMEOUT);
   }
 }

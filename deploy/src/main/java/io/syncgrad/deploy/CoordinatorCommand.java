@@ -79,7 +79,7 @@ final class CoordinatorCommand implements Callable<Integer> {
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
           faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData,
-          faults.plan(workers).partitions(), faults.minWorkers, faults.waitTimeout()),
+          faults.plan(workers).partitions(), faults.minWorkers, faults.waitTimeout(), faults.joinTimeout()),
           result, faults.plan(workers).coordinatorNodeConfig(
               NodeConfig.of(address.host, port, List.of(self), "coordinator", address.tls())));
       try {

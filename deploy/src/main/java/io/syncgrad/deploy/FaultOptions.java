@@ -31,6 +31,16 @@ final class FaultOptions {
       description = "How long to wait for workers, at the start or below --min-workers, before the run fails (default 10m).")
   String waitTimeout;
 
+  @Option(names = "--join-timeout", defaultValue = "1m", paramLabel = "DURATION",
+      description = "How long the start waits for all --workers to be ready; then the run starts with the ready ones, "
+          + "if at least --min-workers, and the others join when ready (default 1m).")
+  String joinTimeout;
+
+  /** How long the start waits for every worker. */
+  Duration joinTimeout() {
+    return Durations.parse("--join-timeout", joinTimeout);
+  }
+
   /** How long to wait for workers. */
   Duration waitTimeout() {
     return Durations.parse("--wait-timeout", waitTimeout);

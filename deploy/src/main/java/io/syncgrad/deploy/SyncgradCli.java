@@ -2,6 +2,7 @@ package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.train.DivergedException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Command;
 /**
  * {@code syncgrad}: the command line. User errors (bad data, bad flags, bad checkpoints) print
  * one line per problem and exit 2; a cluster that did not come (no coordinator, too few workers
- * within the timeouts) exits 3; bugs print a stack trace and exit 70.
+ * within the timeouts, a coordinator stopped from outside) exits 3; a diverged run exits 4; bugs
+ * print a stack trace and exit 70.
  */
 @Command(
     name = "syncgrad",
@@ -24,6 +26,8 @@ public final class SyncgradCli implements Runnable {
   public static final int USER_ERROR = 2;
   /** Exit code when the cluster did not come within the timeouts: retrying may succeed. */
   public static final int CLUSTER_UNAVAILABLE = 3;
+  /** Exit code of a run whose loss or weights stopped being finite: the settings need changing. */
+  public static final int DIVERGED = 4;
   /** Exit code of a bug (EX_SOFTWARE). */
   public static final int INTERNAL_ERROR = 70;
 
@@ -50,7 +54,8 @@ public final class SyncgradCli implements Runnable {
           cmd.getErr().println("syncgrad: error: " + problem);
         }
         cmd.getErr().flush();
-        return user instanceof ClusterUnavailableException ? CLUSTER_UNAVAILABLE : USER_ERROR;
+        return user instanceof ClusterUnavailableException ? CLUSTER_UNAVAILABLE
+            : user instanceof DivergedException ? DIVERGED : USER_ERROR;
       }
       cmd.getErr().println("syncgrad: internal error (a bug; please report it with this trace):");
       ex.printStackTrace(cmd.getErr());

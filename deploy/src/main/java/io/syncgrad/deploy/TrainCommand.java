@@ -69,7 +69,7 @@ final class TrainCommand implements Callable<Integer> {
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
               ConsoleOptions.openingLogs(reporter),
               new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
-                  faults.minWorkers, faults.waitTimeout()), telemetry);
+                  faults.minWorkers, faults.waitTimeout(), faults.joinTimeout()), telemetry);
     } finally {
       reporter.close();
       writeReport(Path.of(r.settings().out()));
