@@ -3,7 +3,6 @@ package io.syncgrad.common.checkpoint;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.syncgrad.common.codec.ModelCodec;
-import io.syncgrad.common.codec.TensorCodec;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.run.TrainingState;
@@ -118,14 +117,10 @@ public final class StateParts {
       try {
         CheckpointProto checkpoint = CheckpointProto.parseFrom(bytes);
         bytes = null;
-        // The checkpoint names its model; nothing is allocated for it unless it is the run's,
-        // with every byte of its weights present.
+        // The checkpoint names its model: nothing is allocated for it unless it is the run's
+        // (and the decoder checks that every byte of its tensors is present before it allocates).
         if (!ModelCodec.decode(checkpoint.getModel()).equals(model)) {
           throw new IllegalArgumentException("a state of another model than the run's");
-        }
-        String problem = TensorCodec.checkShapes(checkpoint.getParametersList(), model, "parameters");
-        if (problem != null) {
-          throw new IllegalArgumentException(problem);
         }
         return CheckpointCodec.decode(checkpoint);
       } catch (InvalidProtocolBufferException | UserException e) {

@@ -17,9 +17,8 @@ import io.syncgrad.proto.TrainingConfigProto;
 public final class ModelCodec {
 
   /**
-   * The largest network a message or file may name: at 12 bytes a parameter (weights and two
-   * optimiser moments) its whole state must fit the one byte array it travels in, with room to
-   * spare. A decoder refuses more before anything is allocated for it.
+   * The largest network a run can carry: at 12 bytes a parameter (weights and two optimiser
+   * moments) its whole state must fit the one byte array it travels in, with room to spare.
    */
   public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - (16L << 20)) / 12;
   /** The most training samples a run may claim: a data set holds them in arrays. */
@@ -50,8 +49,18 @@ public final class ModelCodec {
           + p.getOutputActivation() + "', '" + p.getLoss() + "'");
     }
     // Refuses sizes <= 0, which is what sizes above 2^31 (unsigned on the wire) read as here.
-    ModelSpec spec = new ModelSpec(p.getInputSize(), p.getHiddenSizesList(), p.getOutputSize(), a, o, l,
-        p.getDropout());
+    return new ModelSpec(p.getInputSize(), p.getHiddenSizesList(), p.getOutputSize(), a, o, l, p.getDropout());
+  }
+
+  /**
+   * Refuses a model larger than a run can carry ({@link #MAX_PARAMETERS}): what a message that
+   * names the model of a run must pass before anything is allocated for it. Never overflows,
+   * however large the layers.
+   *
+   * @return {@code spec}
+   * @throws IllegalArgumentException naming its layers
+   */
+  public static ModelSpec requireCarriable(ModelSpec spec) {
     long parameters = 0;
     for (int layer = 0; layer < spec.layerCount() && parameters <= MAX_PARAMETERS; layer++) {
       parameters += (long) spec.fanIn(layer) * spec.fanOut(layer) + spec.fanOut(layer);

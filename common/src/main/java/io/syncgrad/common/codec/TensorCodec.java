@@ -1,7 +1,6 @@
 package io.syncgrad.common.codec;
 
 import com.google.protobuf.UnsafeByteOperations;
-import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.proto.DTypeProto;
 import io.syncgrad.proto.TensorProto;
@@ -46,50 +45,17 @@ public final class TensorCodec {
    * @return null when it fits, else what is wrong
    */
   public static String decodeInto(TensorProto t, FMatrixRMaj into, String what) {
-    String problem = check(t, into.numRows, into.numCols, what);
-    if (problem != null) {
-      return problem;
-    }
-    t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into.data, 0,
-        into.getNumElements());
-    return null;
-  }
-
-  /** Whether {@code t} is a float32 matrix of {@code rows}×{@code cols} with all its bytes; null when it is. */
-  private static String check(TensorProto t, int rows, int cols, String what) {
     if (t.getDtype() != DTypeProto.DTYPE_FLOAT32) {
       return what + ": dtype " + t.getDtype() + ", expected DTYPE_FLOAT32";
     }
-    if (t.getShapeCount() != 2 || t.getShape(0) != rows || t.getShape(1) != cols) {
-      return what + ": shape " + t.getShapeList() + ", expected [" + rows + ", " + cols + "]";
+    if (t.getShapeCount() != 2 || t.getShape(0) != into.numRows || t.getShape(1) != into.numCols) {
+      return what + ": shape " + t.getShapeList() + ", expected [" + into.numRows + ", " + into.numCols + "]";
     }
-    long bytes = (long) rows * cols * Float.BYTES;
-    if (t.getData().size() != bytes) {
-      return what + ": " + t.getData().size() + " data bytes, expected " + bytes;
+    int n = into.getNumElements();
+    if (t.getData().size() != n * Float.BYTES) {
+      return what + ": " + t.getData().size() + " data bytes, expected " + n * Float.BYTES;
     }
-    return null;
-  }
-
-  /**
-   * Checks, without allocating anything, that {@code tensors} are whole parameters of
-   * {@code model} (count, dtype, shapes, and the bytes actually present): what a decoder does
-   * before it allocates the tensors a message or file claims.
-   *
-   * @return null when they are, else what is wrong
-   */
-  public static String checkShapes(List<TensorProto> tensors, ModelSpec model, String what) {
-    if (tensors.size() != 2 * model.layerCount()) {
-      return what + ": " + tensors.size() + " tensors, expected " + 2 * model.layerCount();
-    }
-    for (int l = 0; l < model.layerCount(); l++) {
-      String problem = check(tensors.get(2 * l), model.fanIn(l), model.fanOut(l), what + " tensor " + 2 * l);
-      if (problem == null) {
-        problem = check(tensors.get(2 * l + 1), 1, model.fanOut(l), what + " tensor " + (2 * l + 1));
-      }
-      if (problem != null) {
-        return problem;
-      }
-    }
+    t.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(into.data, 0, n);
     return null;
   }
 

@@ -235,7 +235,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           DataSpec data = new DataSpec(d.getData().isEmpty() ? null : d.getData(),
               d.getTestData().isEmpty() ? null : d.getTestData(), d.getTestFraction(), d.getValidationFraction(),
               d.getLabelColumn(), d.getSeed());
-          ModelSpec model = ModelCodec.decode(p.getModel());
+          ModelSpec model = ModelCodec.requireCarriable(ModelCodec.decode(p.getModel()));
           TrainingConfig config = ModelCodec.decode(p.getConfig());
           if (p.getNormalization().getOffsetCount() != model.inputSize()) {
             throw new IllegalArgumentException("a normalization of " + p.getNormalization().getOffsetCount()

@@ -98,7 +98,7 @@ class StatePartsTest {
     TrainingState big = bigState();
     CheckpointProto empty = CheckpointCodec.encode(big).toBuilder().clearParameters().build();
     why = refusedCheaply(IllegalArgumentException.class, () -> offerWhole(big, empty)).getMessage();
-    assertTrue(why.contains("parameters: 0 tensors, expected 4"), why);
+    assertTrue(why.contains("parameters: 0 tensors, the model"), why);
   }
 
   /** Offers {@code checkpoint} as a state of one part to an assembly for the model of {@code run}. */
