@@ -133,7 +133,7 @@ public final class Coordinator {
       WorkerLinks links;
       try {
         ActorRef<Command> self = ctx.getSelf();
-        links = WorkerLinks.open(ctx.getSystem().settings().config(),
+        links = WorkerLinks.open(ctx.getSystem().settings().config(), run.state().model(),
             (hello, link) -> self.tell(new LinkOpened(hello, link)));
       } catch (IOException | IllegalArgumentException e) {
         result.completeExceptionally(new UserException("cannot open the link port: " + e.getMessage()
@@ -580,8 +580,8 @@ public final class Coordinator {
   private Behavior<Command> onSnapshot(SnapshotArrived msg) {
     TrainingState s;
     try {
-      s = snapshots.computeIfAbsent(msg.workerId(), w -> new StateParts.Assembly(StateParts.maxBytes(
-          run.state().model()))).offer(msg.state());
+      s = snapshots.computeIfAbsent(msg.workerId(), w -> new StateParts.Assembly(run.state().model()))
+          .offer(msg.state());
     } catch (IllegalArgumentException e) {
       ctx.getLog().warn("Refused the snapshot of worker [{}]: {}", msg.workerId(), e.getMessage());
       return Behaviors.same();

@@ -1,6 +1,8 @@
 package io.syncgrad.coordinator;
 
 import akka.actor.typed.ActorRef;
+import io.syncgrad.common.checkpoint.StateParts;
+import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.protocol.CoordinatorProtocol.Command;
 import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
@@ -30,26 +32,28 @@ final class WorkerLinks implements AutoCloseable {
   private final TensorLinkServer server;
   /** Known to this coordinator only: every worker's key is derived from it. */
   private final byte[] secret;
+  private final int maxFrameBytes;
   private final Map<String, TensorLink> links = new HashMap<>();
   private long accepted;
 
-  private WorkerLinks(TensorLinkServer server, byte[] secret) {
+  private WorkerLinks(TensorLinkServer server, byte[] secret, int maxFrameBytes) {
     this.server = server;
     this.secret = secret;
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   /**
-   * Opens the port workers connect to.
+   * Opens the port workers connect to, for a run of {@code model}.
    *
    * @param onHello gets each connection that said who it is, on a thread of the server
    * @throws IOException when the port cannot be bound
    */
-  static WorkerLinks open(com.typesafe.config.Config config, BiConsumer<LinkHelloProto, TensorLink> onHello)
-      throws IOException {
+  static WorkerLinks open(com.typesafe.config.Config config, ModelSpec model,
+      BiConsumer<LinkHelloProto, TensorLink> onHello) throws IOException {
     TensorLinkSettings settings = TensorLinkSettings.fromConfig(config);
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
-    return new WorkerLinks(TensorLinkServer.open(settings, onHello), secret);
+    return new WorkerLinks(TensorLinkServer.open(settings, onHello), secret, StateParts.maxFrameBytes(model));
   }
 
   /** {@code host:port} for {@code StartRun}. */
@@ -91,6 +95,8 @@ final class WorkerLinks implements AutoCloseable {
       old.close();
     }
     link.countInto(traffic);
+    // A link carries whole states of the run's model, in parts: nothing larger is read.
+    link.limitFrames(maxFrameBytes);
     link.start(frame -> {
       if (frame.hasState() && frame.getState().getFromWorker().equals(worker)) {
         coordinator.tell(onState.apply(frame.getState()));

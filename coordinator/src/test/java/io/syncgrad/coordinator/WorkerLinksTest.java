@@ -64,7 +64,8 @@ class WorkerLinksTest {
   @Test
   void onlyTheWorkersOwnKeyOpensItsLinkAndItsFramesReachTheCoordinatorAsRecords() throws Exception {
     BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
-    try (WorkerLinks links = WorkerLinks.open(NODE, (h, l) -> hellos.add(new Hello(h, l)))) {
+    TrainingState s = Fixtures.state(9, 4);
+    try (WorkerLinks links = WorkerLinks.open(NODE, s.model(), (h, l) -> hellos.add(new Hello(h, l)))) {
       assertTrue(links.endpoint().startsWith("127.0.0.1:"), links.endpoint());
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
       Membership.Worker w1 = registered("w1");
@@ -103,12 +104,11 @@ class WorkerLinksTest {
       assertEquals(fromWorker.link(), links.of("w1"));
       worker.start(f -> { }, reason -> { });
 
-      TrainingState s = Fixtures.state(9, 4);
       worker.send(state("w2", s));  // claims another worker: ignored
       worker.send(state("w1", s));
       Snapshot got = (Snapshot) coordinator.receiveMessage(Duration.ofSeconds(10));
       assertEquals("w1", got.worker());
-      TrainingState back = new StateParts.Assembly(StateParts.maxBytes(s.model())).offer(got.state());
+      TrainingState back = new StateParts.Assembly(s.model()).offer(got.state());
       assertEquals(List.of(4L, s.params().sha256Hex()), List.of(back.step(), back.params().sha256Hex()));
       coordinator.expectNoMessage(Duration.ofMillis(200));
       assertTrue(traffic.receivedBytes() > s.params().size() * Float.BYTES, "the link counts what it reads");
@@ -118,6 +118,32 @@ class WorkerLinksTest {
       assertTrue(links.ended("w1", fromWorker.link()));
       assertNull(links.of("w1"));
       assertEquals(1, links.accepted());
+    }
+  }
+
+  /**
+   * A worker's link carries states of the run's model in parts, nothing larger: a frame beyond
+   * that closes the link before its buffer is allocated, however large Artery's frames may be.
+   */
+  @Test
+  void aLinkTakesNoFrameLargerThanAStatePartOfTheRunsModel() throws Exception {
+    Config roomy = ConfigFactory.parseString("akka.remote.artery.advanced.maximum-frame-size = 64MiB")
+        .withFallback(NODE);
+    BlockingQueue<Hello> hellos = new LinkedBlockingQueue<>();
+    TrainingState s = Fixtures.state(9, 4);
+    try (WorkerLinks links = WorkerLinks.open(roomy, s.model(), (h, l) -> hellos.add(new Hello(h, l)))) {
+      TensorLink worker = TensorLink.connect(links.endpoint(), TensorLinkSettings.fromConfig(roomy),
+          hello("w1", links.keyOf("run", registered("w1"))));
+      Hello fromWorker = hellos.poll(10, TimeUnit.SECONDS);
+      TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+      CoordinatorProtocol.Command closed = new CoordinatorProtocol.Internal() {};
+      links.adopt("w1", fromWorker.link(), coordinator.getRef(), st -> new Snapshot("w1", st), closed, new Traffic());
+      worker.start(f -> { }, reason -> { });
+      int beyond = StateParts.maxFrameBytes(s.model()) + 1;
+      worker.send(LinkFrameProto.newBuilder().setState(StateProto.newBuilder().setRunId("run").setFromWorker("w1")
+          .setData(com.google.protobuf.ByteString.copyFrom(new byte[beyond]))).build());
+      assertEquals(closed, coordinator.receiveMessage(Duration.ofSeconds(10)), "the link closes, nothing is told");
+      worker.close();
     }
   }
 }

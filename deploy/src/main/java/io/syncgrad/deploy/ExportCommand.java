@@ -5,7 +5,6 @@ import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.export.OnnxExport;
 import io.syncgrad.common.run.TrainingState;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -45,11 +44,7 @@ final class ExportCommand implements Callable<Integer> {
     }
     byte[] onnx = OnnxExport.encode(state.model(), state.params(), state.normalization(),
         OnnxExport.Provenance.of(state));
-    try {
-      CheckpointStore.writeAtomically(out, onnx);
-    } catch (IOException e) {
-      throw new UserException(out + ": cannot write the model (" + e.getMessage() + ")", e);
-    }
+    CheckpointStore.writeAtomically(out, onnx);
     Normalization.Kind kind = state.normalization().kind();
     System.out.println("wrote " + out + " (ONNX IR " + OnnxExport.IR_VERSION + ", opset " + OnnxExport.OPSET + ", "
         + state.model().sizes() + ", " + state.model().outputActivation().label() + " output, "

@@ -1,10 +1,12 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
+import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.deploy.cluster.FaultPlan;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.tls.PrivateFiles;
 import io.syncgrad.deploy.tls.RunCredentials;
+import io.syncgrad.worker.DataRoots;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -119,11 +121,17 @@ final class LaunchCommand implements Callable<Integer> {
       }
       coordinatorArgs.addAll(forwarded(spec.commandLine().getParseResult()));
       coordinator = start(COORDINATOR, coordinatorArgs);
+      // The workers read the data the user named, where it is, and nothing else.
+      List<String> dataRoots = new ArrayList<>();
+      for (Path root : DataRoots.covering(DataSpec.of(resolved.settings()))) {
+        dataRoots.addAll(List.of("--data-root", root.toString()));
+      }
       for (int i = 0; i < workers; i++) {
         String id = workerName(i);
         List<String> workerArgs = new ArrayList<>(List.of("worker", "--seed-nodes", "127.0.0.1:" + port, "--id", id,
             "--kernel", kernel, "--log-file", logs.resolve(id + ".log").toString()));
         workerArgs.addAll(tlsArgs(id));
+        workerArgs.addAll(dataRoots);
         if (console.verbose) {
           workerArgs.add("--verbose");
         }

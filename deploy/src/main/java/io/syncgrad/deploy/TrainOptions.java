@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 /**
  * The options of a training run, shared by {@code train} and {@code coordinator}. Each flag is a
  * configuration key of the same name: flags override a HOCON {@code --config} file, which
- * overrides the defaults in {@code reference.conf}.
+ * overrides the defaults in {@code reference.conf}. A key of the file that is none of these is
+ * refused with the key probably meant, rather than silently ignored.
  */
 final class TrainOptions {
 
@@ -54,6 +55,11 @@ final class TrainOptions {
 
   @Option(names = "--label-column", paramLabel = "COL", description = "CSV label column: index (negative from the end) or header name (default 0).")
   private String labelColumn;
+
+  @Option(names = "--classes", paramLabel = "N",
+      description = "Classes the model outputs; every label must be in [0, N) (default: one more than the largest "
+          + "training label, and then every class below it must occur).")
+  private String classes;
 
   @Option(names = "--layers", paramLabel = "SIZES", description = "Hidden layer sizes, e.g. 256,128 (default).")
   private String layers;
@@ -175,7 +181,12 @@ final class TrainOptions {
         throw new UserException(config + ": " + e.getMessage(), e);
       }
       if (file.hasPath(TrainSettings.PATH)) {
-        file = file.getConfig(TrainSettings.PATH);
+        // Keys beside the block are read too, and checked like the rest: none is ignored unseen.
+        Config beside = file.withoutPath(TrainSettings.PATH);
+        if (beside.hasPath("syncgrad") && beside.getConfig("syncgrad").isEmpty()) {
+          beside = beside.withoutPath("syncgrad");
+        }
+        file = file.getConfig(TrainSettings.PATH).withFallback(beside);
       }
       if (file.hasPath("output")) {
         deprecated(config + ": key 'output'", "'output-activation'");

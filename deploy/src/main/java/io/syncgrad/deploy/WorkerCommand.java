@@ -7,6 +7,7 @@ import io.syncgrad.common.metrics.Telemetry;
 import java.time.Duration;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.worker.DataRoots;
 import io.syncgrad.worker.Worker;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -42,6 +43,12 @@ final class WorkerCommand implements Callable<Integer> {
           + "losing one, before exiting with status 3 (default 10m).")
   private String joinTimeout;
 
+  @Option(names = "--data-root", paramLabel = "DIR",
+      description = "A folder this worker reads training data from, symbolic links resolved (repeatable; default: "
+          + "the working directory and /usr/share/datasets). A run naming data outside them is refused; the default "
+          + "data is read in any case.")
+  private List<java.nio.file.Path> dataRoots = new java.util.ArrayList<>();
+
   @Mixin
   private MetricsOptions metrics;
 
@@ -67,12 +74,15 @@ final class WorkerCommand implements Callable<Integer> {
     address.warnIfInsecure("worker " + name);
     Duration wait = Durations.parse("--join-timeout", joinTimeout);
     var matrixKernel = Kernels.select(kernel);
+    com.typesafe.config.Config config = DataRoots.configure(NodeConfig.of(address.host, port, seedNodes, "worker",
+        tls), dataRoots);
+    // A root that is not there is the user's mistake: said now, not when the first run comes.
+    DataRoots.fromConfig(config);
     Telemetry telemetry = new Telemetry(Telemetry.Role.WORKER);
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port)) {
       while (true) {
         AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
-        ActorSystem<Void> node = Nodes.worker(name, matrixKernel,
-            NodeConfig.of(address.host, port, seedNodes, "worker", tls), outcome::set, telemetry, wait);
+        ActorSystem<Void> node = Nodes.worker(name, matrixKernel, config, outcome::set, telemetry, wait);
         node.getWhenTerminated().toCompletableFuture().join();
         if (outcome.get() == Worker.Outcome.NO_COORDINATOR) {
           throw new ClusterUnavailableException("worker " + name + ": no coordinator started a run on it within "

@@ -19,6 +19,7 @@ import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.worker.DataRoots;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +74,7 @@ class JoinIT {
         if (step == JOIN_AFTER_STEP && joined.compareAndSet(false, true)) {
           // Held here (on the coordinator's thread) until the new node is a member, so that it
           // joins while the run is under way, not after it.
-          ActorSystem<Void> late = worker("worker-late", kernel, seed.join());
+          ActorSystem<Void> late = worker("worker-late", kernel, seed.join(), data);
           systems.add(late);
           long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
           while (Cluster.get(late).selfMember().status() != akka.cluster.MemberStatus.up()
@@ -98,8 +99,8 @@ class JoinIT {
       Address address = Cluster.get(coordinator).selfMember().address();
       Cluster.get(coordinator).manager().tell(Join.create(address));
       seed.complete(address);
-      systems.add(worker("worker-00", kernel, address));
-      systems.add(worker("worker-01", kernel, address));
+      systems.add(worker("worker-00", kernel, address, data));
+      systems.add(worker("worker-01", kernel, address, data));
       RunSummary s = result.get(240, TimeUnit.SECONDS);
       assertTrue(joined.get(), "the third worker was started");
       assertEquals(reference, s.weightsSha256(), "the one-node bytes");
@@ -116,9 +117,11 @@ class JoinIT {
     }
   }
 
-  private static ActorSystem<Void> worker(String id, MatrixKernel kernel, Address seed) {
-    ActorSystem<Void> w = Nodes.worker(id, kernel, NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
-        "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)));
+  /** A worker node that reads its data under {@code dataRoot}, as {@code syncgrad worker --data-root} does. */
+  private static ActorSystem<Void> worker(String id, MatrixKernel kernel, Address seed, Path dataRoot) {
+    ActorSystem<Void> w = Nodes.worker(id, kernel, DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(),
+        "worker"), List.of(dataRoot)).withValue("akka.coordinated-shutdown.run-by-actor-system-terminate",
+        ConfigValueFactory.fromAnyRef(false)));
     Cluster.get(w).manager().tell(Join.create(seed));
     return w;
   }

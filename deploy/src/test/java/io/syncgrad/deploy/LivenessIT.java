@@ -30,6 +30,7 @@ import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.common.transport.LinkFaults;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.worker.DataRoots;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,9 +96,11 @@ class LivenessIT {
     return address;
   }
 
+  /** A worker node that reads the run's data where it is, as {@code syncgrad worker --data-root} does. */
   private void worker(String id, Address seed) {
-    ActorSystem<Void> w = Nodes.worker(id, kernel, NodeConfig.of("127.0.0.1", 0, List.of(), "worker").withValue(
-        "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)));
+    ActorSystem<Void> w = Nodes.worker(id, kernel, DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(),
+        "worker"), List.of(data)).withValue("akka.coordinated-shutdown.run-by-actor-system-terminate",
+        ConfigValueFactory.fromAnyRef(false)));
     systems.add(w);
     Cluster.get(w).manager().tell(Join.create(seed));
   }

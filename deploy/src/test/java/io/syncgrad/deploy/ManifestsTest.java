@@ -270,6 +270,17 @@ class ManifestsTest {
   }
 
   @Test
+  void workersMayReadTheDataTheCoordinatorNames() {
+    String data = only("coordinator").option("--data");
+    String root = only("worker").option("--data-root");
+    assertNotNull(root, "a worker reads data only under its --data-root, and its working directory is not the volume");
+    assertTrue(java.nio.file.Path.of(data).normalize().startsWith(java.nio.file.Path.of(root).normalize()),
+        "the coordinator's --data " + data + " lies under the workers' --data-root " + root);
+    assertEquals(only("coordinator").volumeOf(data).path("persistentVolumeClaim").path("claimName"),
+        only("worker").volumeOf(root).path("persistentVolumeClaim").path("claimName"), "on the same volume");
+  }
+
+  @Test
   void nodesUseTlsFromTheSecretThatTlsSecretShMakes() throws Exception {
     Map<String, byte[]> secret = madeSecret();
     List<java.security.PublicKey> nodeKeys = new ArrayList<>();

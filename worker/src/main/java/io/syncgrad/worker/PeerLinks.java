@@ -54,6 +54,7 @@ final class PeerLinks implements AutoCloseable {
   private final LinkFaults faults;
   private final BiConsumer<String, LinkFrameProto> deliver;
   private final Runnable onClosed;
+  private final int maxFrameBytes;
   private final Map<String, byte[]> keys = new HashMap<>();
   private final Map<String, String> endpoints = new HashMap<>();
   private final Map<String, TensorLink> links = new HashMap<>();
@@ -66,7 +67,7 @@ final class PeerLinks implements AutoCloseable {
   private final List<String> events = new ArrayList<>();
 
   private PeerLinks(String self, String runId, TensorLinkSettings settings, TensorLinkServer server, Traffic traffic,
-      LinkFaults faults, BiConsumer<String, LinkFrameProto> deliver, Runnable onClosed) {
+      LinkFaults faults, int maxFrameBytes, BiConsumer<String, LinkFrameProto> deliver, Runnable onClosed) {
     this.self = self;
     this.runId = runId;
     this.settings = settings;
@@ -75,6 +76,7 @@ final class PeerLinks implements AutoCloseable {
     this.faults = faults;
     this.deliver = deliver;
     this.onClosed = onClosed;
+    this.maxFrameBytes = maxFrameBytes;
     this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "peer-link-faults-" + self);
       t.setDaemon(true);
@@ -86,12 +88,14 @@ final class PeerLinks implements AutoCloseable {
    * Takes this worker's peer link server (opened before it registered, so that its address could
    * be announced) for a run.
    *
-   * @param deliver  gets each frame of an adopted link, on its reader thread
-   * @param onClosed told when a link closes
+   * @param maxFrameBytes the largest frame the run can need ({@link StepExchange#maxFrameBytes})
+   * @param deliver       gets each frame of an adopted link, on its reader thread
+   * @param onClosed      told when a link closes
    */
   static PeerLinks adopt(String self, String runId, TensorLinkSettings settings, TensorLinkServer server,
-      Traffic traffic, LinkFaults faults, BiConsumer<String, LinkFrameProto> deliver, Runnable onClosed) {
-    return new PeerLinks(self, runId, settings, server, traffic, faults, deliver, onClosed);
+      Traffic traffic, LinkFaults faults, int maxFrameBytes, BiConsumer<String, LinkFrameProto> deliver,
+      Runnable onClosed) {
+    return new PeerLinks(self, runId, settings, server, traffic, faults, maxFrameBytes, deliver, onClosed);
   }
 
   /** Where peers connect. */
@@ -170,6 +174,7 @@ final class PeerLinks implements AutoCloseable {
       old.close();
     }
     link.countInto(traffic);
+    link.limitFrames(maxFrameBytes);
     link.start(frame -> {
       if (!partitioned()) {
         deliver.accept(peer, frame);

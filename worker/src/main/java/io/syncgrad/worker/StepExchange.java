@@ -1,6 +1,8 @@
 package io.syncgrad.worker;
 
 import com.google.protobuf.UnsafeByteOperations;
+import io.syncgrad.common.checkpoint.StateParts;
+import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.protocol.WorkerProtocol.Member;
 import io.syncgrad.common.reduce.ChunkPlan;
@@ -55,6 +57,27 @@ final class StepExchange {
   private int gatheredCount;
   private long gatheredStep = -1;
   private String problem;
+
+  /** Room for a peer frame's fields besides its floats and losses (ids, counters, node lists, framing). */
+  private static final int FRAME_ENVELOPE_BYTES = 64 << 10;
+
+  /**
+   * The largest peer frame a run of {@code model} with {@code shards} shards can need: a part of
+   * a state, a reduced chunk, or a member's partial sums, which are at most two subtrees a level
+   * of the tree, each a chunk of at most half the parameters (a worker alone sends nothing), and
+   * a loss a shard. A peer link takes no larger frame.
+   */
+  static int maxFrameBytes(ModelSpec model, int shards) {
+    long partial = maxPartialSumBytes(model, shards) + FRAME_ENVELOPE_BYTES;
+    return (int) Math.min(Integer.MAX_VALUE - 8, Math.max(StateParts.maxFrameBytes(model), partial));
+  }
+
+  /** The most bytes of floats and losses in one member's partial sums (see {@link #maxFrameBytes}). */
+  static long maxPartialSumBytes(ModelSpec model, int shards) {
+    long chunk = (model.parameterCount() + 1) / 2;
+    long subtrees = Math.min(shards, 2L * (33 - Integer.numberOfLeadingZeros(shards)));
+    return subtrees * chunk * Float.BYTES + (long) shards * Double.BYTES;
+  }
 
   StepExchange(String runId, String self, long generation, List<Member> members, Parameters shape, int shards) {
     this.runId = runId;

@@ -114,6 +114,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
   private final Traffic traffic;
   private final TensorLinkSettings linkSettings;
+  /** Where this worker reads training data a StartRun names. */
+  private final DataRoots dataRoots;
   private StartRun run;
   private String runId;
   private ActorRef<CoordinatorProtocol.Command> coordinator;
@@ -209,6 +211,8 @@ public final class Worker extends AbstractBehavior<Command> {
     this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
     this.selfRef = ctx.getSelf();
     this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
+    this.dataRoots = DataRoots.fromConfig(ctx.getSystem().settings().config());
+    ctx.getLog().info("Worker [{}] reads training data only under {} (and the default data)", workerId, dataRoots);
   }
 
   /** {@link #loadTrainingData} for the node assembly. */
@@ -301,6 +305,10 @@ public final class Worker extends AbstractBehavior<Command> {
           msg.runId());
       return this;
     }
+    String tooLarge = RunFootprint.problem(msg, workerId, Runtime.getRuntime().maxMemory());
+    if (tooLarge != null) {
+      return cannotTakePart(msg, tooLarge, tooLarge);
+    }
     if (msg.shipped()) {
       // The coordinator ships the data: wait for every chunk, then check what arrived.
       shippedRun = msg;
@@ -309,28 +317,56 @@ public final class Worker extends AbstractBehavior<Command> {
       chunksReceived = 0;
       return this;
     }
+    Dataset data;
     try {
-      Dataset data = loader.apply(msg.data());
-      String fingerprint = data.fingerprint();
-      if (!fingerprint.equals(msg.config().dataFingerprint()) || data.size() != msg.config().trainExamples()) {
-        throw new UserException(data.source() + " on worker " + workerId + ": not the coordinator's data ("
-            + data.size() + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
-            + " samples, fingerprint " + msg.config().dataFingerprint() + ")");
-      }
-      msg.normalization().applyInPlace(data);
-      return join(msg, data);
-    } catch (UserException | IllegalArgumentException e) {
-      getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), e.getMessage());
-      msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, e.getMessage()));
+      dataRoots.check(msg.data(), workerId);
+    } catch (UserException e) {
+      return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }
+    try {
+      data = loader.apply(msg.data());
+    } catch (RuntimeException e) {
+      // The message may quote the file (a field, a header, its first bytes): it stays in this
+      // node's log. Whoever sent the StartRun hears the path and the kind of problem only.
+      return cannotTakePart(msg, e.getMessage(), "worker " + workerId + " cannot load the training data "
+          + describe(msg.data()) + ": " + (e instanceof UserException ? "not valid training data" : "a failure while "
+          + "reading it (" + e.getClass().getSimpleName() + ")") + "; the worker's log has the details");
+    }
+    String fingerprint = data.fingerprint();
+    if (!fingerprint.equals(msg.config().dataFingerprint()) || data.size() != msg.config().trainExamples()) {
+      String why = describe(msg.data()) + " on worker " + workerId + ": not the coordinator's data (" + data.size()
+          + " samples, fingerprint " + fingerprint + "; the run has " + msg.config().trainExamples()
+          + " samples, fingerprint " + msg.config().dataFingerprint() + ")";
+      return cannotTakePart(msg, why, why);
+    }
+    try {
+      msg.normalization().applyInPlace(data);
+    } catch (IllegalArgumentException e) {
+      return cannotTakePart(msg, e.getMessage(), e.getMessage());
+    }
+    return join(msg, data);
+  }
+
+  /** Tells the coordinator this worker cannot take part: {@code reply} to it, {@code detail} in the log. */
+  private Behavior<Command> cannotTakePart(StartRun msg, String detail, String reply) {
+    getContext().getLog().error("Worker [{}] cannot take part in run [{}]: {}", workerId, msg.runId(), detail);
+    msg.coordinator().tell(new WorkerFailed(msg.runId(), workerId, reply));
     return this;
+  }
+
+  /** The data a spec names, for messages: its paths only. */
+  private static String describe(DataSpec d) {
+    if (d.data() == null) {
+      return "(the default data)";
+    }
+    return d.data() + (d.testData() == null ? "" : " with test data " + d.testData());
   }
 
   private Behavior<Command> onDataChunk(DataChunk chunk) {
     StartRun r = shippedRun;
     int width = r == null ? 0 : r.model().inputSize();
     if (r == null || !chunk.runId().equals(r.runId()) || chunk.width() != width || chunk.firstRow() < 0
-        || chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
+        || (long) chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
       getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
           chunk.runId());
       return this;
@@ -360,14 +396,15 @@ public final class Worker extends AbstractBehavior<Command> {
     run = msg;
     runId = msg.runId();
     coordinator = msg.coordinator();
-    fromCoordinator = new StateParts.Assembly(StateParts.maxBytes(msg.model()));
+    fromCoordinator = new StateParts.Assembly(msg.model());
     computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
     getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
     // From here on the coordinator is watched: its loss ends the wait, not a timer.
     joinTimer.cancel();
     ActorRef<Command> self = getContext().getSelf();
     try {
-      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(), (peer, frame) -> {
+      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
+          StepExchange.maxFrameBytes(msg.model(), msg.config().shards()), (peer, frame) -> {
         if (!frame.hasPartial() || !takePartial(peer, frame.getPartial())) {
           self.tell(new PeerFrame(peer, frame));
         }
@@ -376,6 +413,7 @@ public final class Worker extends AbstractBehavior<Command> {
       link = TensorLink.connect(msg.tensorLink(), linkSettings, challenge -> LinkProof.hello(key, challenge,
           LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(workerId)));
       link.countInto(traffic);
+      link.limitFrames(StateParts.maxFrameBytes(msg.model()));
       org.slf4j.Logger log = getContext().getLog();
       link.start(frame -> self.tell(new CoordinatorFrame(frame)),
           reason -> log.debug("Link to the coordinator closed: {}", reason));
@@ -848,8 +886,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     long before = state.step();
-    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(
-        StateParts.maxBytes(run.model()))));
+    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(run.model())));
     if ("".equals(problem)) {
       return this;
     }

@@ -98,6 +98,56 @@ class StepExchangeTest {
     assertEquals(oneNode, b.gathered().sha256Hex());
   }
 
+  /**
+   * Every partial sum a member can send fits the bound its peer links read frames up to, for
+   * every shard count, number of members and cut of the shards into blocks.
+   */
+  @Test
+  void everyPartialSumFitsTheFrameBoundOfItsLinks() {
+    Parameters shape = Parameters.zeros(MODEL);
+    java.util.SplittableRandom random = new java.util.SplittableRandom(SEED_OF_CUTS);
+    for (int shards = 1; shards <= 40; shards++) {
+      Parameters[] g = new Parameters[shards];
+      java.util.Arrays.fill(g, shape);
+      long bound = StepExchange.maxPartialSumBytes(MODEL, shards);
+      for (int members = 2; members <= Math.min(shards, 6); members++) {
+        for (int cut = 0; cut < 20; cut++) {
+          List<Member> blocks = randomBlocks(shards, members, random);
+          for (Member m : blocks) {
+            StepExchange x = new StepExchange("run", m.workerId(), 1, blocks, shape, shards);
+            x.sumOwn(s -> g[s]);
+            double[] losses = new double[m.endShard() - m.firstShard()];
+            for (int c = 0; c < members; c++) {
+              PartialSumProto p = x.partialFor(c, STEP, losses).getPartial();
+              long bytes = p.getData().size() + (long) p.getShardLossCount() * Double.BYTES;
+              assertTrue(bytes <= bound, shards + " shards, blocks " + blocks.stream().map(b -> "[" + b.firstShard()
+                  + ", " + b.endShard() + ")").toList() + ": " + bytes + " bytes, bound " + bound);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static final long SEED_OF_CUTS = 11;
+
+  /** {@code members} consecutive non-empty blocks covering {@code [0, shards)}, cut at random. */
+  private static List<Member> randomBlocks(int shards, int members, java.util.SplittableRandom random) {
+    java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>();
+    while (cuts.size() < members - 1) {
+      cuts.add(1 + random.nextInt(shards - 1));
+    }
+    List<Member> out = new java.util.ArrayList<>();
+    int first = 0;
+    int i = 0;
+    for (int end : cuts) {
+      out.add(new Member("m" + i++, "", first, end, 0, new byte[0]));
+      first = end;
+    }
+    out.add(new Member("m" + i, "", first, shards, 0, new byte[0]));
+    return out;
+  }
+
   private static List<Double> boxed(double[] v) {
     return java.util.Arrays.stream(v).boxed().toList();
   }

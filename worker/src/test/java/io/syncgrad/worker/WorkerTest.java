@@ -10,6 +10,7 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.checkpoint.StateParts;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.Normalization;
@@ -38,6 +39,9 @@ import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.StateProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -49,10 +53,13 @@ import org.junit.jupiter.api.Test;
 /** The worker against a probe in the coordinator's place and a real link server. */
 class WorkerTest {
 
-  /** A node's transport settings, which the links follow, without a cluster. */
+  /** The one folder the workers of these tests read training data from. */
+  private static final Path ROOT = tempFolder();
+  /** A node's transport settings, which the links follow, without a cluster; its data root. */
   private static final Config NODE = ConfigFactory.parseString("akka.remote.artery {\n"
       + "canonical.hostname = 127.0.0.1\nbind.hostname = \"\"\ntransport = tcp\n"
-      + "advanced.maximum-frame-size = 64MiB\n}").withFallback(ConfigFactory.load());
+      + "advanced.maximum-frame-size = 64MiB\n}").withValue(DataRoots.KEY,
+          ConfigValueFactory.fromIterable(List.of(ROOT.toString()))).withFallback(ConfigFactory.load());
   private static final ActorTestKit testKit = ActorTestKit.create(NODE);
   private static final long SEED = 3;
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -62,13 +69,27 @@ class WorkerTest {
   private static final TrainingConfig CONFIG = withFingerprint(Fixtures.config(SEED, 16, 4, Optimizer.Kind.ADAM, 0.01,
       DATA.size()), DATA.fingerprint());
   private static final Normalization IDENTITY = Normalization.fit(Normalization.Kind.NONE, DATA);
-  private static final DataSpec SPEC = new DataSpec("test-data", null, 0, 0, "0", SEED);
+  /** The data the tests' loaders hand out whatever the spec says: the spec names the default data. */
+  private static final DataSpec SPEC = new DataSpec(null, null, 0, 0, "0", SEED);
   /** The worker's own link key, hex, as StartRun carries it. */
   private static final String TOKEN = "5ec2e7".repeat(8);
 
   @AfterAll
-  static void shutdown() {
+  static void shutdown() throws IOException {
     testKit.shutdownTestKit();
+    try (var paths = Files.walk(ROOT)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private static Path tempFolder() {
+    try {
+      return Files.createTempDirectory("worker-test-root").toRealPath();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static TrainingConfig withFingerprint(TrainingConfig c, String fingerprint) {
@@ -158,7 +179,7 @@ class WorkerTest {
       }
       LinkFrameProto snapshot = fromWorker.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(snapshot, "the state of the snapshot step comes on the link");
-      TrainingState got = new StateParts.Assembly(StateParts.maxBytes(MODEL)).offer(snapshot.getState());
+      TrainingState got = new StateParts.Assembly(MODEL).offer(snapshot.getState());
       assertEquals(3, got.step());
       assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
 
@@ -217,6 +238,98 @@ class WorkerTest {
       coordinator.expectNoMessage(Duration.ofMillis(300));
       worker.tell(new WorkerProtocol.StopRun("run-2", "done"));
       link.link().close();
+    }
+  }
+
+  private static WorkerProtocol.StartRun startRun(String runId, ModelSpec model, DataSpec data,
+      ActorRef<CoordinatorProtocol.Command> coordinator, String linkEndpoint) {
+    return new WorkerProtocol.StartRun(runId, model, CONFIG, IDENTITY, data, coordinator, "", linkEndpoint, TOKEN, 10,
+        LinkFaults.NONE, 2);
+  }
+
+  /**
+   * A StartRun naming a network of 2 billion parameters (8 GiB a copy) is refused with a reason
+   * before anything is allocated for it, and the worker takes the next run.
+   */
+  @Test
+  void aRunTooLargeForTheHeapIsRefusedAndTheWorkerTakesTheNext() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w5", EjmlKernel.INSTANCE,
+          d -> copy(DATA)));
+      ModelSpec huge = Fixtures.model(6, List.of(46_340, 46_340), 3, Activation.TANH, OutputActivation.SOFTMAX,
+          LossFunction.CROSS_ENTROPY, 0f);
+      worker.tell(startRun("run-5", huge, SPEC, coordinator.getRef(), server.endpoint()));
+      CoordinatorProtocol.WorkerFailed failed = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class,
+          WAIT);
+      assertTrue(failed.reason().contains("more than its heap of"), failed.reason());
+      assertTrue(accepted.isEmpty(), "no link is opened for a refused run");
+
+      worker.tell(startRun("run-6", MODEL, SPEC, coordinator.getRef(), server.endpoint()));
+      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(link, "the worker takes the next run");
+      assertEquals("run-6", link.hello().getRunId());
+      worker.tell(new WorkerProtocol.StopRun("run-6", "done"));
+      link.link().close();
+    }
+  }
+
+  /**
+   * Paths outside the worker's data root, directly or through a symbolic link (of a file, or
+   * inside an IDX folder), are refused without being read; a file inside it that is not valid
+   * data is refused by its path and the kind of problem: no reply carries anything of a file.
+   * The worker still answers afterwards.
+   */
+  @Test
+  void dataOutsideTheRootIsNotReadAndNoReplyCarriesFileContent() throws Exception {
+    Path outside = Files.createTempDirectory("worker-test-outside").toRealPath();
+    try {
+      String secret = "SECRET-CONTENT-7f3a";
+      Path secretFile = Files.writeString(outside.resolve("secret.csv"), "label,a,b\n1," + secret + ",2\n");
+      Path linked = Files.createSymbolicLink(ROOT.resolve("linked.csv"), secretFile);
+      Path idx = Files.createDirectories(ROOT.resolve("idx"));
+      Files.createSymbolicLink(idx.resolve("train-images-idx3-ubyte"), secretFile);
+      Path malformed = Files.writeString(ROOT.resolve("malformed.csv"), "label,a,b\n1," + secret + ",2\n");
+      TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w7", EjmlKernel.INSTANCE));
+
+      List<String> environ = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+          .filter(kv -> kv.length() >= 8).toList();
+      String[][] cases = {
+          {"/proc/self/environ", "/proc/self/environ: outside the data roots of worker w7; it reads training data "
+              + "only under [" + ROOT + "]"},
+          {secretFile.toString(), secretFile + ": outside the data roots"},
+          {linked.toString(), linked + ": outside the data roots of worker w7 (through a symbolic link)"},
+          {ROOT + "/../" + outside.getFileName() + "/secret.csv", ": outside the data roots"},
+          {idx.toString(), idx.resolve("train-images-idx3-ubyte") + ": outside the data roots of worker w7 (through "
+              + "a symbolic link)"},
+          {malformed.toString(), "worker w7 cannot load the training data " + malformed
+              + ": not valid training data; the worker's log has the details"},
+      };
+      int n = 0;
+      for (String[] c : cases) {
+        worker.tell(startRun("run-7-" + n++, MODEL, new DataSpec(c[0], null, 0.25, 0, "0", SEED),
+            coordinator.getRef(), "127.0.0.1:1"));
+        String reason = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class, WAIT).reason();
+        assertTrue(reason.contains(c[1]), reason);
+        assertFalse(reason.contains(secret), "the file's content in the reply: " + reason);
+        for (String kv : environ) {
+          assertFalse(reason.contains(kv), "the environment in the reply: " + reason);
+        }
+      }
+      // Still there: the default data (no path) is read whatever the roots, and is not the run's.
+      worker.tell(startRun("run-7-default", MODEL, SPEC, coordinator.getRef(), "127.0.0.1:1"));
+      String reason = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class, WAIT).reason();
+      assertTrue(reason.contains("not the coordinator's data"), reason);
+      testKit.stop(worker);
+    } finally {
+      try (var paths = Files.walk(outside)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
     }
   }
 }

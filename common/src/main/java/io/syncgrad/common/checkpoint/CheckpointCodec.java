@@ -9,6 +9,9 @@ import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.CheckpointProto;
 import io.syncgrad.proto.OptimizerStateProto;
+import io.syncgrad.proto.TensorProto;
+import java.math.BigInteger;
+import java.util.List;
 
 /** Maps a {@link TrainingState} to a {@link CheckpointProto} and back. */
 public final class CheckpointCodec {
@@ -47,7 +50,9 @@ public final class CheckpointCodec {
   }
 
   /**
-   * Decodes and cross-checks a checkpoint.
+   * Decodes and cross-checks a checkpoint. The model's layer sizes are checked against the tensor
+   * bytes the checkpoint holds before anything is allocated for them, so the memory it takes is
+   * bounded by its own size, whatever it claims (a file, or a whole state sent over a link).
    *
    * @throws IllegalArgumentException naming the first inconsistency
    */
@@ -63,6 +68,9 @@ public final class CheckpointCodec {
       throw new IllegalArgumentException("normalization covers " + normalization.offset().length
           + " features, the model takes " + model.inputSize());
     }
+    // The model's sizes come from the file too: they must match the bytes it holds before the
+    // tensors are allocated, or a few bytes claiming a huge layer would exhaust the memory.
+    check(heldBytes(p.getParametersList(), model, "parameters"));
     Parameters params = Parameters.zeros(model);
     check(TensorCodec.decodeInto(p.getParametersList(), params, "parameters"));
     if (!params.sha256Hex().equals(p.getWeightsSha256())) {
@@ -73,6 +81,12 @@ public final class CheckpointCodec {
     if (!o.getName().equals(config.optimizer().label())) {
       throw new IllegalArgumentException("optimizer state of '" + o.getName() + "' for optimizer '"
           + config.optimizer().label() + "'");
+    }
+    if (opt.firstMoment() != null) {
+      check(heldBytes(o.getFirstMomentList(), model, "optimizer first moment"));
+    }
+    if (opt.secondMoment() != null) {
+      check(heldBytes(o.getSecondMomentList(), model, "optimizer second moment"));
     }
     Parameters first = opt.firstMoment() == null ? null : params.zerosLike();
     Parameters second = opt.secondMoment() == null ? null : params.zerosLike();
@@ -90,6 +104,30 @@ public final class CheckpointCodec {
           + " and data cursor " + p.getDataCursor());
     }
     return state;
+  }
+
+  /**
+   * Whether {@code tensors} hold the bytes of {@code model}'s tensors (weights then bias per
+   * layer), computed from sizes alone.
+   *
+   * @return null when they do, else what is wrong
+   */
+  private static String heldBytes(List<TensorProto> tensors, ModelSpec model, String what) {
+    int expected = 2 * model.layerCount();
+    if (tensors.size() != expected) {
+      return what + ": " + tensors.size() + " tensors, the model " + model.sizes() + " has " + expected;
+    }
+    for (int i = 0; i < expected; i++) {
+      int layer = i / 2;
+      long rows = Parameters.isWeights(i) ? model.fanIn(layer) : 1;
+      long elements = rows * model.fanOut(layer);
+      long held = tensors.get(i).getData().size();
+      if (held % Float.BYTES != 0 || held / Float.BYTES != elements) {
+        return what + " tensor " + i + ": " + held + " data bytes, but the model " + model.sizes() + " needs "
+            + rows + "x" + model.fanOut(layer) + " floats (" + BigInteger.valueOf(elements).shiftLeft(2) + " bytes)";
+      }
+    }
+    return null;
   }
 
   private static void check(String problem) {

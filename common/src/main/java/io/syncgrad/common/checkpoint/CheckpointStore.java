@@ -1,7 +1,10 @@
 package io.syncgrad.common.checkpoint;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.WireFormat;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.proto.CheckpointFileProto;
@@ -37,6 +40,9 @@ public final class CheckpointStore {
 
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
   private static final Pattern STEP_FILE = Pattern.compile("step-(\\d+)\\.pb");
+  /** Protobuf messages end at 2 GiB: a larger file is no checkpoint. */
+  private static final long MAX_FILE_BYTES = Integer.MAX_VALUE;
+  private static final int SHA256_BYTES = 32;
 
   /** The final model's name inside a run directory. */
   public static final String MODEL_FILE = "model.pb";
@@ -52,8 +58,13 @@ public final class CheckpointStore {
     return runDir.resolve(CHECKPOINT_DIR).resolve(String.format("step-%08d.pb", step));
   }
 
-  /** Writes {@code state} to {@code target} atomically. */
-  public static void write(TrainingState state, Path target) throws IOException {
+  /**
+   * Writes {@code state} to {@code target} atomically.
+   *
+   * @throws UserException when it cannot be written (a full disk, a read-only folder): naming the
+   *                       path and the system's reason; the file there before, if any, is kept
+   */
+  public static void write(TrainingState state, Path target) {
     byte[] payload = CheckpointCodec.encode(state).toByteArray();
     byte[] file = CheckpointFileProto.newBuilder()
         .setFormatVersion(CheckpointCodec.FORMAT_VERSION)
@@ -64,24 +75,36 @@ public final class CheckpointStore {
     writeAtomically(target, file);
   }
 
-  /** Writes {@code bytes} to {@code target} so that a reader sees all of them or the old file. */
-  public static void writeAtomically(Path target, byte[] bytes) throws IOException {
+  /**
+   * Writes {@code bytes} to {@code target} so that a reader sees all of them or the old file. The
+   * temporary file beside it is removed on every way this can fail.
+   *
+   * @throws UserException when it cannot be written: naming the path and the system's reason
+   */
+  public static void writeAtomically(Path target, byte[] bytes) {
     Path dir = target.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = dir.resolve(target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buf = ByteBuffer.wrap(bytes);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
-      }
-      ch.force(true);
-    }
+    Path tmp = temporaryPath(target);
+    boolean moved = false;
     try {
+      Files.createDirectories(dir);
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+          ch.write(buf);
+        }
+        ch.force(true);
+      }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      moved = true;
     } catch (AtomicMoveNotSupportedException e) {
-      Files.deleteIfExists(tmp);
-      throw new IOException("cannot replace " + target + " atomically on this file system", e);
+      throw new UserException(target + ": cannot replace it atomically on this file system", e);
+    } catch (IOException e) {
+      throw UserException.io(target, "write", e);
+    } finally {
+      if (!moved) {
+        deleteTemporary(tmp);
+      }
     }
     try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
       d.force(true);
@@ -90,24 +113,55 @@ public final class CheckpointStore {
     }
   }
 
+  /** Where {@link #writeAtomically} puts the bytes for {@code target} before they replace it. */
+  static Path temporaryPath(Path target) {
+    return target.toAbsolutePath().getParent().resolve(target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+  }
+
+  private static void deleteTemporary(Path tmp) {
+    try {
+      Files.deleteIfExists(tmp);
+    } catch (IOException e) {
+      log.warn("Cannot remove the temporary file [{}]: {}", tmp, e.toString());
+    }
+  }
+
   /**
-   * Reads and fully validates one checkpoint file.
+   * Reads and fully validates one checkpoint file. Every size in it is checked against the bytes
+   * it holds before anything is allocated for it, so a damaged or crafted file is refused rather
+   * than exhausting memory.
    *
    * @throws UserException naming the file and what is wrong with it
    */
   public static TrainingState read(Path file) {
     byte[] bytes;
     try {
+      long size = Files.size(file);
+      if (size > MAX_FILE_BYTES) {
+        throw new UserException(file + ": " + size + " bytes, more than a syncgrad checkpoint can hold ("
+            + MAX_FILE_BYTES + ")");
+      }
       bytes = Files.readAllBytes(file);
     } catch (IOException e) {
-      throw new UserException(file + ": cannot read checkpoint (" + e.getMessage() + ")", e);
+      throw UserException.io(file, "read the checkpoint", e);
+    }
+    if (bytes.length == 0) {
+      throw new UserException(file + ": empty (0 bytes): not a syncgrad checkpoint, or one whose writing never "
+          + "began");
+    }
+    long announced = announcedBytes(bytes);
+    if (announced > bytes.length) {
+      throw new UserException(file + ": truncated: " + bytes.length + " bytes"
+          + (announced == Long.MAX_VALUE ? ", cut inside its header" : " of the " + announced + " it announces"));
     }
     CheckpointFileProto envelope;
     try {
       envelope = CheckpointFileProto.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      throw new UserException(file + ": not a readable syncgrad checkpoint (truncated or corrupt: "
-          + e.getMessage() + ")", e);
+      throw new UserException(file + ": not a readable syncgrad checkpoint (corrupt: " + e.getMessage() + ")", e);
+    }
+    if (envelope.getFormatVersion() == 0 && envelope.getCheckpoint().isEmpty()) {
+      throw new UserException(file + ": not a syncgrad checkpoint (" + bytes.length + " bytes without one)");
     }
     if (envelope.getFormatVersion() != CheckpointCodec.FORMAT_VERSION) {
       throw new UserException(file + ": checkpoint format version " + envelope.getFormatVersion()
@@ -122,6 +176,35 @@ public final class CheckpointStore {
       return CheckpointCodec.decode(CheckpointProto.parseFrom(payload));
     } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
       throw new UserException(file + ": inconsistent checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The length of the file {@link #write} made, as its first fields announce it: the version, the
+   * checkpoint's length and the checksum after it; {@code Long.MAX_VALUE} when the bytes end
+   * inside those fields, -1 when they are laid out otherwise (the parser then judges them).
+   */
+  private static long announcedBytes(byte[] bytes) {
+    CodedInputStream in = CodedInputStream.newInstance(bytes);
+    try {
+      if (!isTag(in.readRawVarint32(), CheckpointFileProto.FORMAT_VERSION_FIELD_NUMBER, WireFormat.WIRETYPE_VARINT)) {
+        return -1;
+      }
+      in.readUInt32();
+      if (in.isAtEnd()) {
+        return Long.MAX_VALUE;
+      }
+      if (!isTag(in.readRawVarint32(), CheckpointFileProto.CHECKPOINT_FIELD_NUMBER,
+          WireFormat.WIRETYPE_LENGTH_DELIMITED)) {
+        return -1;
+      }
+      long length = Integer.toUnsignedLong(in.readRawVarint32());
+      int checksum = CodedOutputStream.computeTagSize(CheckpointFileProto.SHA256_FIELD_NUMBER)
+          + CodedOutputStream.computeUInt32SizeNoTag(SHA256_BYTES) + SHA256_BYTES;
+      return in.getTotalBytesRead() + length + checksum;
+    } catch (IOException e) {
+      // A read past the last byte leaves the stream at its end; a malformed number does not.
+      return in.getTotalBytesRead() >= bytes.length ? Long.MAX_VALUE : -1;
     }
   }
 
@@ -196,6 +279,10 @@ public final class CheckpointStore {
     for (int i = 0; i < all.size() - keep; i++) {
       Files.deleteIfExists(all.get(i));
     }
+  }
+
+  private static boolean isTag(int tag, int field, int wireType) {
+    return WireFormat.getTagFieldNumber(tag) == field && WireFormat.getTagWireType(tag) == wireType;
   }
 
   private static long stepOf(Path p) {

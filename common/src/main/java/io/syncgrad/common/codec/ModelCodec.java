@@ -12,11 +12,17 @@ import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.proto.ModelSpecProto;
 import io.syncgrad.proto.NormalizationProto;
 import io.syncgrad.proto.TrainingConfigProto;
-import java.util.ArrayList;
-import java.util.List;
 
 /** Maps the model spec, the normalisation and the training configuration to protos and back. */
 public final class ModelCodec {
+
+  /**
+   * The largest network a run can carry: at 12 bytes a parameter (weights and two optimiser
+   * moments) its whole state must fit the one byte array it travels in, with room to spare.
+   */
+  public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - (16L << 20)) / 12;
+  /** The most training samples a run may claim: a data set holds them in arrays. */
+  public static final long MAX_EXAMPLES = Integer.MAX_VALUE - 8;
 
   private ModelCodec() {}
 
@@ -42,9 +48,28 @@ public final class ModelCodec {
       throw new IllegalArgumentException("unknown activation, output or loss: '" + p.getActivation() + "', '"
           + p.getOutputActivation() + "', '" + p.getLoss() + "'");
     }
-    List<Integer> hidden = new ArrayList<>();
-    p.getHiddenSizesList().forEach(h -> hidden.add(h));
-    return new ModelSpec(p.getInputSize(), hidden, p.getOutputSize(), a, o, l, p.getDropout());
+    // Refuses sizes <= 0, which is what sizes above 2^31 (unsigned on the wire) read as here.
+    return new ModelSpec(p.getInputSize(), p.getHiddenSizesList(), p.getOutputSize(), a, o, l, p.getDropout());
+  }
+
+  /**
+   * Refuses a model larger than a run can carry ({@link #MAX_PARAMETERS}): what a message that
+   * names the model of a run must pass before anything is allocated for it. Never overflows,
+   * however large the layers.
+   *
+   * @return {@code spec}
+   * @throws IllegalArgumentException naming its layers
+   */
+  public static ModelSpec requireCarriable(ModelSpec spec) {
+    long parameters = 0;
+    for (int layer = 0; layer < spec.layerCount() && parameters <= MAX_PARAMETERS; layer++) {
+      parameters += (long) spec.fanIn(layer) * spec.fanOut(layer) + spec.fanOut(layer);
+    }
+    if (parameters > MAX_PARAMETERS) {
+      throw new IllegalArgumentException("a model with layers " + spec.layerSizes() + " has more than "
+          + MAX_PARAMETERS + " parameters, more than a run can carry");
+    }
+    return spec;
   }
 
   /** Encodes a normalisation. */
@@ -110,7 +135,7 @@ public final class ModelCodec {
           + p.getLrSchedule() + "', '" + p.getInit() + "'");
     }
     if (p.getBatchSize() <= 0 || p.getShards() <= 0 || p.getShards() > p.getBatchSize()
-        || p.getTrainExamples() < p.getBatchSize()) {
+        || p.getTrainExamples() < p.getBatchSize() || p.getTrainExamples() > MAX_EXAMPLES) {
       throw new IllegalArgumentException("inconsistent batch " + p.getBatchSize() + ", shards " + p.getShards()
           + ", examples " + p.getTrainExamples());
     }

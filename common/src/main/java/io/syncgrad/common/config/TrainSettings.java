@@ -2,7 +2,10 @@ package io.syncgrad.common.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import io.syncgrad.common.error.UserException;
@@ -10,23 +13,30 @@ import io.syncgrad.common.model.Activation;
 import io.syncgrad.common.model.Initializer;
 import io.syncgrad.common.model.LossFunction;
 import io.syncgrad.common.model.OutputActivation;
+import io.syncgrad.common.data.CsvReader;
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
  * Everything {@code syncgrad train} needs, validated. Built from configuration (reference
  * defaults, a HOCON file, and flags on top) by {@link #fromConfig(Config)}, which reports every
- * problem at once, each with where the value came from.
+ * problem at once, each with where the value came from: unknown keys too, with the key probably
+ * meant, since an ignored typo would leave its setting at the default without a word.
  *
  * @param data           training data path; null for the default
  * @param testData       test data path; null for the default
  * @param testFraction   share of a CSV training file held out for testing
  * @param labelColumn    CSV label column: index or header name
+ * @param classes        classes the model outputs, every label in [0, classes); 0: inferred from the training labels
  * @param layers         hidden sizes
  * @param lr             the base learning rate (already defaulted for the optimiser)
  * @param validationFraction share of the training set held out (by the seed) for validation; 0 for none
@@ -45,6 +55,7 @@ public record TrainSettings(
     double testFraction,
     double validationFraction,
     String labelColumn,
+    int classes,
     List<Integer> layers,
     Activation activation,
     OutputActivation output,
@@ -86,17 +97,48 @@ public record TrainSettings(
   public static final String PATH = "syncgrad.train";
 
   /**
+   * What people write for a key under another name (after {@link #normalized}): the key. Typos
+   * are found by edit distance; these are the names too far from the key for that.
+   */
+  private static final Map<String, String> SYNONYMS = Map.ofEntries(
+      Map.entry("learning-rate", "lr"),
+      Map.entry("learningrate", "lr"),
+      Map.entry("rate", "lr"),
+      Map.entry("epoch", "epochs"),
+      Map.entry("steps", "max-steps"),
+      Map.entry("iterations", "max-steps"),
+      Map.entry("batch", "batch-size"),
+      Map.entry("hidden", "layers"),
+      Map.entry("hidden-layers", "layers"),
+      Map.entry("hidden-sizes", "layers"),
+      Map.entry("weight-decay", "l2"),
+      Map.entry("optimiser", "optimizer"),
+      Map.entry("output", "output-activation"),
+      Map.entry("output-dir", "out"),
+      Map.entry("output-directory", "out"),
+      Map.entry("train-data", "data"),
+      Map.entry("training-data", "data"),
+      Map.entry("dataset", "data"),
+      Map.entry("label", "label-column"),
+      Map.entry("num-classes", "classes"),
+      Map.entry("patience", "early-stopping"),
+      Map.entry("normalization", "normalize"),
+      Map.entry("normalisation", "normalize"));
+
+  /**
    * Reads and validates {@code config} (the {@code syncgrad.train} block, defaults included).
    *
    * @throws UserException listing every invalid value, each with its origin
    */
   public static TrainSettings fromConfig(Config config) {
     Fields f = new Fields(config);
+    f.unknownKeys(ConfigFactory.defaultReference().getConfig(PATH).root().keySet());
     String data = f.optionalString("data");
     String testData = f.optionalString("test-data");
     double testFraction = f.number("test-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
     double validationFraction = f.number("validation-fraction", v -> v >= 0 && v < 1, "in [0, 1)");
     String labelColumn = f.string("label-column");
+    int classes = (int) f.optionalInteger("classes", 2, CsvReader.MAX_CLASSES, 0, "the training labels' classes");
     List<Integer> layers = f.layers("layers");
     Activation activation = f.choice("activation", Activation::parse, "relu, tanh or sigmoid");
     if (activation == Activation.IDENTITY) {
@@ -151,18 +193,24 @@ public record TrainSettings(
       f.problem("early-stopping", "needs a validation set: add --validation-fraction F (for example 0.1)");
     }
     f.throwIfAny();
-    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation, output, loss, init,
-        normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate, lrPeriod,
-        lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, out, threads, kernel, earlyStopping);
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
+        output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps,
+        lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm,
+        checkpointEvery, keepCheckpoints, resume, out, threads, kernel, earlyStopping);
   }
 
   /** These settings with another output directory. */
   public TrainSettings withOut(String dir) {
-    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, layers, activation, output,
-        loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps, lrDecayRate,
-        lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm, checkpointEvery,
-        keepCheckpoints, resume, dir, threads, kernel, earlyStopping);
+    return new TrainSettings(data, testData, testFraction, validationFraction, labelColumn, classes, layers, activation,
+        output, loss, init, normalize, optimizer, lr, momentum, beta1, beta2, epsilon, lrSchedule, lrDecaySteps,
+        lrDecayRate, lrPeriod, lrMin, batchSize, shards, epochs, maxSteps, seed, l1, l2, dropout, clipNorm,
+        checkpointEvery, keepCheckpoints, resume, dir, threads, kernel, earlyStopping);
+  }
+
+  /** {@code batchSize}, {@code Batch_Size} and {@code batch size} as a key is written: {@code batch-size}. */
+  static String normalized(String key) {
+    String kebab = key.trim().replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+    return kebab.replaceAll("[_\\s]+", "-");
   }
 
   /** Reads typed fields, collecting a problem per bad one instead of stopping at the first. */
@@ -178,11 +226,53 @@ public record TrainSettings(
       problems.add(where(key) + "field '" + key + "' " + what);
     }
 
-    private String where(String key) {
-      if (!config.hasPathOrNull(key)) {
-        return "";
+    /**
+     * A problem for each key that is not one of {@code known}: ignored, a typo would silently
+     * leave its setting at the default.
+     */
+    void unknownKeys(Set<String> known) {
+      List<Map.Entry<String, ConfigValue>> unknown = new ArrayList<>();
+      for (Map.Entry<String, ConfigValue> e : config.root().entrySet()) {
+        if (known.contains(e.getKey())) {
+          continue;
+        }
+        // A block (train { lr = 0.1 }) is named by its keys, each on its own line.
+        if (e.getValue() instanceof ConfigObject block && !block.isEmpty()) {
+          for (Map.Entry<String, ConfigValue> inner : block.toConfig().entrySet()) {
+            unknown.add(Map.entry(ConfigUtil.joinPath(e.getKey()) + "." + inner.getKey(), inner.getValue()));
+          }
+        } else {
+          unknown.add(e);
+        }
       }
-      ConfigOrigin origin = config.getValue(key).origin();
+      // In the order of the file, as a reader goes through it.
+      unknown.sort(Comparator.comparing((Map.Entry<String, ConfigValue> e) -> e.getValue().origin().filename(),
+              Comparator.nullsFirst(Comparator.<String>naturalOrder()))
+          .thenComparingInt(e -> e.getValue().origin().lineNumber()).thenComparing(Map.Entry::getKey));
+      for (Map.Entry<String, ConfigValue> e : unknown) {
+        String key = e.getKey();
+        List<String> path = ConfigUtil.splitPath(key);
+        String meant = meant(path.get(path.size() - 1), known);
+        problems.add(where(e.getValue().origin(), key) + "unknown key '" + key + "'; "
+            + (meant != null ? "did you mean '" + meant + "'?" : "see syncgrad train --help"));
+      }
+    }
+
+    /** The known key {@code key} most likely stands for, or null. */
+    private static String meant(String key, Set<String> known) {
+      String n = normalized(key);
+      if (known.contains(n)) {
+        return n;
+      }
+      String synonym = SYNONYMS.get(n);
+      return synonym != null && known.contains(synonym) ? synonym : Nearest.name(n, new TreeSet<>(known));
+    }
+
+    private String where(String key) {
+      return config.hasPathOrNull(key) ? where(config.getValue(key).origin(), key) : "";
+    }
+
+    private static String where(ConfigOrigin origin, String key) {
       if (origin.filename() != null) {
         String name = java.nio.file.Path.of(origin.filename()).getFileName().toString();
         return origin.lineNumber() > 0 ? name + ":" + origin.lineNumber() + ": " : name + ": ";

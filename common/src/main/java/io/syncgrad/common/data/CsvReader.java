@@ -12,13 +12,16 @@ import java.util.Locale;
 /**
  * Reads labelled samples from CSV: one sample per line, comma-separated numbers, one column
  * holding the integer class. The first line is a header when any of its fields is not a
- * number. Every line is checked, and every problem found is reported (up to a limit), each
- * naming the file, the line and the column.
+ * number; a UTF-8 byte order mark before it is skipped. Features must be finite as float32, the
+ * type the model trains on. Every line is checked, and every problem found is reported (up to a
+ * limit), each naming the file, the line and the column.
  */
 public final class CsvReader {
 
   private static final int MAX_REPORTED = 20;
-  private static final int MAX_CLASSES = 1 << 16;
+  /** The most classes a label may name: labels are in [0, MAX_CLASSES). */
+  public static final int MAX_CLASSES = 1 << 16;
+  private static final String BYTE_ORDER_MARK = "\uFEFF";
 
   private CsvReader() {}
 
@@ -77,6 +80,10 @@ public final class CsvReader {
       int lineNo = 0;
       while ((line = in.readLine()) != null) {
         lineNo++;
+        if (lineNo == 1 && line.startsWith(BYTE_ORDER_MARK)) {
+          // Spreadsheets write one; read as text it would turn the first row into a "header".
+          line = line.substring(BYTE_ORDER_MARK.length());
+        }
         if (line.isBlank()) {
           continue;
         }
@@ -121,7 +128,14 @@ public final class CsvReader {
             }
             y = (int) (double) value;
           } else {
-            row[k++] = (float) (double) value;
+            float f = (float) (double) value;
+            if (!Float.isFinite(f)) {
+              // Finite as a double, infinite as the float32 the model trains on: it would only show as divergence.
+              ok = report(problems, extra, where + ": expected a finite number within float32 range (magnitude "
+                  + "up to 3.4e38), found " + text);
+              continue;
+            }
+            row[k++] = f;
           }
         }
         if (ok) {

@@ -4,6 +4,8 @@ import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.model.Hashing;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -23,8 +25,12 @@ public final class DataSources {
   /**
    * A training set, the validation set held out of it (null without one), the test set, and a
    * line saying where they came from.
+   *
+   * @param trainLabels the labels of the whole training file, held-out shares included
+   * @param testLabels  the labels of a separate test file, or null when the test set is a share of the training file
    */
-  public record TrainTest(Dataset train, Dataset validation, Dataset test, String description) {}
+  public record TrainTest(Dataset train, Dataset validation, Dataset test, String description, LabelIndex trainLabels,
+      LabelIndex testLabels) {}
 
   /**
    * Loads and validates the training, validation and test sets.
@@ -40,7 +46,7 @@ public final class DataSources {
     }
     Dataset[] split = holdOut(t.train(), validationFraction, Hashing.mix(seed, 0x7A11DL), "--validation-fraction",
         "validation");
-    return new TrainTest(split[0], split[1], t.test(), t.description());
+    return new TrainTest(split[0], split[1], t.test(), t.description(), t.trainLabels(), t.testLabels());
   }
 
   /**
@@ -92,6 +98,8 @@ public final class DataSources {
         throw new UserException(testData + ": no such file or folder (expected an IDX folder or a CSV file)");
       }
     }
+    LabelIndex trainLabels = LabelIndex.of(train);
+    LabelIndex testLabels = test == null ? null : LabelIndex.of(test);
     if (test == null) {
       if (testFraction <= 0) {
         throw new UserException(train.source() + ": no test set: give --test-data FILE or --test-fraction F"
@@ -102,8 +110,53 @@ public final class DataSources {
       test = split[1];
     }
     checkWidth(test, train.width(), "the training data (" + train.source() + ")");
-    checkLabels(test, train.classes(), "the training data's " + train.classes() + " classes");
-    return new TrainTest(train, null, test, description);
+    return new TrainTest(train, null, test, description, trainLabels, testLabels);
+  }
+
+  /**
+   * The classes of a fresh run's model: {@code given}, or when it is 0 one more than the largest
+   * label of the training file. Refuses, all at once, each file with a label outside them and,
+   * inferred, a class set with gaps, naming the first record that breaks it.
+   */
+  public static int classes(TrainTest data, int given) {
+    if (given > 0) {
+      checkLabels(data, given, "--classes " + given);
+      return given;
+    }
+    int inferred = data.trainLabels().classes();
+    if (inferred < 2) {
+      throw new UserException(data.trainLabels().source() + ": every label is " + (inferred - 1)
+          + "; classification needs at least 2 classes");
+    }
+    List<String> problems = new ArrayList<>();
+    String gap = data.trainLabels().gap();
+    if (gap != null) {
+      problems.add(gap);
+    }
+    problems.addAll(outOfRange(data, inferred, "the training data's " + inferred + " classes"));
+    if (!problems.isEmpty()) {
+      throw new UserException(problems);
+    }
+    return inferred;
+  }
+
+  /** Refuses, all at once, the first label of the training and of the test file outside [0, classes). */
+  public static void checkLabels(TrainTest data, int classes, String against) {
+    List<String> problems = outOfRange(data, classes, against);
+    if (!problems.isEmpty()) {
+      throw new UserException(problems);
+    }
+  }
+
+  private static List<String> outOfRange(TrainTest data, int classes, String against) {
+    List<String> problems = new ArrayList<>();
+    for (LabelIndex labels : new LabelIndex[] {data.trainLabels(), data.testLabels()}) {
+      String problem = labels == null ? null : labels.outOfRange(classes, against);
+      if (problem != null) {
+        problems.add(problem);
+      }
+    }
+    return problems;
   }
 
   /** Reads the {@code prefix}-images/labels pair of an IDX folder. */
@@ -167,11 +220,9 @@ public final class DataSources {
 
   /** Refuses the first label outside [0, classes). */
   public static void checkLabels(Dataset d, int classes, String against) {
-    for (int i = 0; i < d.size(); i++) {
-      if (d.labels()[i] >= classes) {
-        throw new UserException(d.source() + ": record " + (i + 1) + ": label " + d.labels()[i]
-            + " is out of range [0, " + classes + ") of " + against);
-      }
+    String problem = LabelIndex.of(d).outOfRange(classes, against);
+    if (problem != null) {
+      throw new UserException(problem);
     }
   }
 

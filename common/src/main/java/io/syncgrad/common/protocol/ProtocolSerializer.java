@@ -34,9 +34,14 @@ import java.util.List;
 
 /**
  * Protobuf for every {@link WireMessage}: records are mapped to the messages of
- * {@code proto/syncgrad/training.proto} and back; actor references travel as strings. Tensors
- * are decoded against the shapes their model implies, so a message with wrong shapes fails
- * here, before any actor sees it.
+ * {@code proto/syncgrad/training.proto} and back; actor references travel as strings.
+ *
+ * <p>Whoever can reach a node's port can send it bytes, so nothing a message claims is trusted
+ * before it is checked: every count and size against the bytes actually present, a model
+ * against the largest a run can carry ({@link ModelCodec#MAX_PARAMETERS}), before anything is
+ * allocated for it. A message that fails is refused with a {@link NotSerializableException}
+ * naming what is wrong, as Akka's serializer contract has it: Artery logs it with the sender's
+ * address and drops the message, and the node goes on.
  */
 public final class ProtocolSerializer extends SerializerWithStringManifest {
 
@@ -230,8 +235,12 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           DataSpec data = new DataSpec(d.getData().isEmpty() ? null : d.getData(),
               d.getTestData().isEmpty() ? null : d.getTestData(), d.getTestFraction(), d.getValidationFraction(),
               d.getLabelColumn(), d.getSeed());
-          ModelSpec model = ModelCodec.decode(p.getModel());
+          ModelSpec model = ModelCodec.requireCarriable(ModelCodec.decode(p.getModel()));
           TrainingConfig config = ModelCodec.decode(p.getConfig());
+          if (p.getNormalization().getOffsetCount() != model.inputSize()) {
+            throw new IllegalArgumentException("a normalization of " + p.getNormalization().getOffsetCount()
+                + " features for a model of " + model.inputSize() + " inputs");
+          }
           PeerFaultsProto f = p.getPeerFaults();
           LinkFaults faults = new LinkFaults(f.getDrop(), f.getDuplicate(), f.getDelay(),
               Duration.ofMillis(f.getMaxDelayMillis()), f.getSeed(), Duration.ofMillis(f.getRetransmitMillis()));
@@ -241,6 +250,10 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         }
         case CHUNK: {
           DataChunkProto p = DataChunkProto.parseFrom(bytes);
+          if (p.getTotal() <= 0 || p.getIndex() < 0 || p.getIndex() >= p.getTotal()) {
+            throw new IllegalArgumentException("data chunk " + Integer.toUnsignedLong(p.getIndex()) + " of "
+                + Integer.toUnsignedLong(p.getTotal()));
+          }
           if ((long) p.getRows() * p.getWidth() * Float.BYTES != p.getFeatures().size() || p.getLabelsCount() != p.getRows()) {
             throw new IllegalArgumentException("data chunk " + p.getIndex() + ": " + p.getFeatures().size()
                 + " feature bytes and " + p.getLabelsCount() + " labels for " + p.getRows() + " rows of " + p.getWidth());
@@ -286,7 +299,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         default:
           throw new NotSerializableException("unknown manifest '" + manifest + "'");
       }
-    } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      // RuntimeException: whatever else a crafted message provokes in a decoder is its fault too.
       NotSerializableException n = new NotSerializableException("bad " + manifest + " message: " + e.getMessage());
       n.initCause(e);
       throw n;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.syncgrad.common.checkpoint.CheckpointStore;
+import io.syncgrad.common.error.UserException;
 import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
@@ -18,7 +19,8 @@ import java.util.Map;
 
 /**
  * The files a run leaves in its output directory: {@code metrics.jsonl} (one JSON object per
- * step and per evaluation) and {@code summary.json} (written atomically at the end).
+ * step and per evaluation) and {@code summary.json} (written atomically at the end). A file that
+ * cannot be written (a full disk, a read-only folder) is a {@link UserException} naming it.
  */
 public final class RunOutputs implements Closeable {
 
@@ -36,12 +38,20 @@ public final class RunOutputs implements Closeable {
    * @param dir    the output directory, created if needed
    * @param append continue an existing {@code metrics.jsonl} (a resume into the same directory)
    */
-  public RunOutputs(Path dir, boolean append) throws IOException {
+  public RunOutputs(Path dir, boolean append) {
     this.dir = dir;
-    Files.createDirectories(dir);
-    this.metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+    try {
+      Files.createDirectories(dir);
+      this.metrics = Files.newBufferedWriter(metricsFile(), StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+    } catch (IOException e) {
+      throw UserException.io(metricsFile(), "write", e);
+    }
+  }
+
+  private Path metricsFile() {
+    return dir.resolve("metrics.jsonl");
   }
 
   /** The output directory. */
@@ -53,7 +63,7 @@ public final class RunOutputs implements Closeable {
    * Appends one line, {@code {"type": type, "step": ..., "time": ..., ...fields}}, and flushes it
    * to the file. {@code time} is when the line was written, RFC 3339 in UTC with milliseconds.
    */
-  public void metric(String type, Map<String, Object> fields) throws IOException {
+  public void metric(String type, Map<String, Object> fields) {
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("type", type);
     if (fields.containsKey("step")) {
@@ -61,15 +71,23 @@ public final class RunOutputs implements Closeable {
     }
     line.put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
     line.putAll(fields);
-    metrics.write(LINES.writeValueAsString(line));
-    metrics.newLine();
-    // Whole lines, as they happen: people and the launcher's fault injector follow this file.
-    metrics.flush();
+    try {
+      metrics.write(LINES.writeValueAsString(line));
+      metrics.newLine();
+      // Whole lines, as they happen: people and the launcher's fault injector follow this file.
+      metrics.flush();
+    } catch (IOException e) {
+      throw UserException.io(metricsFile(), "write", e);
+    }
   }
 
   /** Pushes buffered metric lines to the file. */
-  public void flush() throws IOException {
-    metrics.flush();
+  public void flush() {
+    try {
+      metrics.flush();
+    } catch (IOException e) {
+      throw UserException.io(metricsFile(), "write", e);
+    }
   }
 
   /** Writes {@code summary.json} atomically. */
@@ -78,7 +96,11 @@ public final class RunOutputs implements Closeable {
   }
 
   @Override
-  public void close() throws IOException {
-    metrics.close();
+  public void close() {
+    try {
+      metrics.close();
+    } catch (IOException e) {
+      throw UserException.io(metricsFile(), "write", e);
+    }
   }
 }

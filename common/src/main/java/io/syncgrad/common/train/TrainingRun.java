@@ -154,6 +154,8 @@ public final class TrainingRun implements Closeable {
     if (resume != null) {
       state = CheckpointStore.newestValid(Path.of(resume));
       checkResumable(settings, explicitKeys, state, train, fingerprint);
+      int classes = state.model().outputSize();
+      DataSources.checkLabels(data, classes, "the model's " + classes + " classes");
       resumedFrom = state.step();
       log.info("Resuming run [{}] at step [{}] from [{}]", state.runId(), state.step(), resume);
       if (!state.kernel().equals(kernel.identity())) {
@@ -163,16 +165,55 @@ public final class TrainingRun implements Closeable {
             state.params(), state.optimizer(), state.step(), kernel.identity());
       }
     } else {
-      state = freshState(settings, train, fingerprint, kernel);
+      state = freshState(settings, train, DataSources.classes(data, settings.classes()), fingerprint, kernel);
     }
     DataSources.checkWidth(test, state.model().inputSize(), "the model");
     if (data.validation() != null) {
       state.normalization().applyInPlace(data.validation());
     }
-    DataSources.checkLabels(test, state.model().outputSize(), "the model's " + state.model().outputSize() + " classes");
     state.normalization().applyInPlace(train);
     state.normalization().applyInPlace(test);
+    if (settings.out() != null) {
+      checkSpace(Path.of(settings.out()), state);
+    }
     return new TrainingRun(settings, kernel, data, state, resume, resumedFrom, listener, telemetry, wallStart);
+  }
+
+  /**
+   * Refuses, before anything is written, an output folder whose file system cannot hold even
+   * one checkpoint of the model (the weights and the optimiser's state): such a run would train
+   * and then fail at its first checkpoint or at its end. A disk that fills later is still
+   * reported when a write fails, keeping the last good checkpoint.
+   */
+  private static void checkSpace(Path out, TrainingState state) {
+    Path existing = out.toAbsolutePath();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return;
+    }
+    int moments = switch (state.optimizer().kind()) {
+      case SGD -> 0;
+      case MOMENTUM, NESTEROV -> 1;
+      case ADAM -> 2;
+    };
+    long needed = state.model().parameterCount() * Float.BYTES * (1L + moments) + (64 << 10);
+    long free;
+    try {
+      free = Files.getFileStore(existing).getUsableSpace();
+    } catch (IOException e) {
+      return;
+    }
+    if (free < needed) {
+      throw new UserException(out + ": the file system has " + kib(free) + " KiB free, fewer than the " + kib(needed)
+          + " KiB one checkpoint of this model needs (" + state.model().parameterCount() + " parameters and the "
+          + state.optimizer().kind().name().toLowerCase(java.util.Locale.ROOT) + " optimiser's state)");
+    }
+  }
+
+  private static long kib(long bytes) {
+    return (bytes + 1023) / 1024;
   }
 
   /**
@@ -241,8 +282,8 @@ public final class TrainingRun implements Closeable {
     line.putAll(fields);
     try {
       outputs.metric(type, line);
-    } catch (IOException e) {
-      log.warn("Cannot record a {} event in metrics.jsonl: {}", type, e.toString());
+    } catch (UserException e) {
+      log.warn("Cannot record a {} event: {}", type, e.getMessage());
     }
   }
 
@@ -438,7 +479,8 @@ public final class TrainingRun implements Closeable {
         && !t.isEmpty() && Character.isLetter(t.charAt(0)) ? t.toLowerCase(Locale.ROOT).replace('_', '-') : v));
     m.put("output-activation", m.remove("output"));
     // Settings whose zero stands for "none" inside the trainer are null here, as in the configuration.
-    for (String none : List.of("max-steps", "lr-period", "clip-norm", "checkpoint-every", "threads", "early-stopping")) {
+    for (String none : List.of("classes", "max-steps", "lr-period", "clip-norm", "checkpoint-every", "threads",
+        "early-stopping")) {
       if (m.get(none) instanceof Number n && n.doubleValue() == 0) {
         m.put(none, null);
       }
@@ -446,14 +488,10 @@ public final class TrainingRun implements Closeable {
     return m;
   }
 
-  /** The model and hyper-parameters {@code settings} asks for, trained on {@code train}. */
-  private static TrainingState freshState(TrainSettings s, Dataset train, String fingerprint, MatrixKernel kernel) {
-    int classes = train.classes();
-    if (classes < 2) {
-      throw new UserException(train.source() + ": every label is " + (classes - 1)
-          + "; classification needs at least 2 classes");
-    }
-    ModelSpec model = freshModel(s, train);
+  /** The model ({@code classes} outputs) and hyper-parameters {@code settings} asks for, trained on {@code train}. */
+  private static TrainingState freshState(TrainSettings s, Dataset train, int classes, String fingerprint,
+      MatrixKernel kernel) {
+    ModelSpec model = freshModel(s, train, classes);
     Normalization normalization = Normalization.fit(s.normalize(), train);
     long total = s.epochs() * (train.size() / s.batchSize());
     if (s.maxSteps() > 0) {
@@ -466,9 +504,8 @@ public final class TrainingRun implements Closeable {
         config.newOptimizer(params), 0, kernel.identity());
   }
 
-  private static ModelSpec freshModel(TrainSettings s, Dataset train) {
-    return new ModelSpec(train.width(), s.layers(), train.classes(), s.activation(), s.output(), s.loss(),
-        s.dropout());
+  private static ModelSpec freshModel(TrainSettings s, Dataset train, int classes) {
+    return new ModelSpec(train.width(), s.layers(), classes, s.activation(), s.output(), s.loss(), s.dropout());
   }
 
   private static TrainingConfig freshConfig(TrainSettings s, long examples, String fingerprint, long totalSteps) {
@@ -494,6 +531,7 @@ public final class TrainingRun implements Closeable {
     ModelSpec m = st.model();
     TrainingConfig c = st.config();
     Map<String, Object[]> pairs = new LinkedHashMap<>();
+    pairs.put("classes", new Object[] {s.classes(), m.outputSize()});
     pairs.put("layers", new Object[] {s.layers(), m.hiddenSizes()});
     pairs.put("activation", new Object[] {s.activation(), m.activation()});
     pairs.put("output-activation", new Object[] {s.output(), m.outputActivation()});

@@ -28,8 +28,9 @@ import javax.net.ssl.SSLSocket;
  * the very records Artery would have delivered (and checks the same way).
  *
  * <p>Sending never blocks the caller: frames queue for a writer thread. A reader thread hands
- * each received frame to a callback. Any I/O error or malformed frame closes the link; the
- * actors then fall back to Artery, and the usual deadlines and failure detection take over.
+ * each received frame to a callback. Any I/O error, malformed or oversized frame, or anything
+ * thrown where a frame is handed over closes the link; the actors then fall back to Artery, and
+ * the usual deadlines and failure detection take over.
  */
 public final class TensorLink implements AutoCloseable {
 
@@ -44,7 +45,10 @@ public final class TensorLink implements AutoCloseable {
 
   private final Socket socket;
   private final String peer;
+  /** The largest frame any link of this node takes (Artery's frame limit). */
   private final int maxFrameBytes;
+  /** The largest frame this link takes now: checked before a frame's buffer is allocated. */
+  private volatile int frameLimit;
   private final InputStream in;
   private final OutputStream out;
   private final LinkedBlockingQueue<LinkFrameProto> outbox = new LinkedBlockingQueue<>();
@@ -57,6 +61,7 @@ public final class TensorLink implements AutoCloseable {
     this.socket = socket;
     this.peer = peer;
     this.maxFrameBytes = maxFrameBytes;
+    this.frameLimit = maxFrameBytes;
     socket.setTcpNoDelay(true);
     socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
     socket.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
@@ -105,7 +110,9 @@ public final class TensorLink implements AutoCloseable {
       }
       TensorLink link = new TensorLink(socket, endpoint, settings.maxFrameBytes());
       socket.setSoTimeout((int) settings.connectTimeout().toMillis());
+      link.limitFrames(settings.greeting().maxBytes());
       LinkFrameProto challenge = link.read();
+      link.limitFrames(settings.maxFrameBytes());
       socket.setSoTimeout(0);
       if (!challenge.hasChallenge()) {
         throw new IOException("the link server at " + endpoint + " did not send a challenge");
@@ -137,6 +144,14 @@ public final class TensorLink implements AutoCloseable {
   /** Counts this link's bytes into {@code counter} (the node's), from now on. */
   public void countInto(Traffic counter) {
     this.traffic = counter;
+  }
+
+  /**
+   * Takes frames of at most {@code bytes} from now on (never more than the node's limit): what
+   * the link's run can need, so that a peer's frame header cannot make this node allocate more.
+   */
+  public void limitFrames(int bytes) {
+    frameLimit = Math.max(1, Math.min(maxFrameBytes, bytes));
   }
 
   /** Who is at the other end, for messages. */
@@ -198,9 +213,11 @@ public final class TensorLink implements AutoCloseable {
       throw new EOFException("the peer closed the link");
     }
     int size = CodedInputStream.readRawVarint32(first, in);
-    if (size < 0 || size > maxFrameBytes) {
-      throw new InvalidProtocolBufferException("a frame of " + size + " bytes, more than the limit of "
-          + maxFrameBytes + " (akka.remote.artery.advanced.maximum-frame-size)");
+    int limit = frameLimit;
+    if (size < 0 || size > limit) {
+      throw new InvalidProtocolBufferException("a frame of " + Integer.toUnsignedLong(size)
+          + " bytes, more than the limit of " + limit + (limit == maxFrameBytes
+          ? " (akka.remote.artery.advanced.maximum-frame-size)" : " (the largest this link's run can need)"));
     }
     byte[] bytes = new byte[size];
     if (in.readNBytes(bytes, 0, size) < size) {
@@ -211,10 +228,6 @@ public final class TensorLink implements AutoCloseable {
     CodedInputStream frame = CodedInputStream.newInstance(bytes);
     frame.enableAliasing(true);
     return LinkFrameProto.parseFrom(frame);
-  }
-
-  void setReadTimeout(int millis) throws IOException {
-    socket.setSoTimeout(millis);
   }
 
   private void write(LinkFrameProto frame) throws IOException {
@@ -233,6 +246,11 @@ public final class TensorLink implements AutoCloseable {
       close("malformed frame: " + e.getMessage());
     } catch (IOException e) {
       close(closed.get() ? "closed locally" : "read failed: " + e.getMessage());
+    } catch (Throwable e) {
+      // Whatever else goes wrong with a frame (a bug where it is handed over, a heap too small),
+      // the link must not stay open with nobody reading it: the peer's frames would vanish.
+      LOG.error("Tensor link to {}: reading or handing over a frame failed; closing it", peer, e);
+      close("reader failed: " + e);
     }
   }
 
@@ -253,6 +271,9 @@ public final class TensorLink implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       close("interrupted");
+    } catch (Throwable e) {
+      LOG.error("Tensor link to {}: writing a frame failed; closing it", peer, e);
+      close("writer failed: " + e);
     }
   }
 }

@@ -7,28 +7,58 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import javax.net.ssl.SSLServerSocket;
 
 /**
- * The coordinator's end of the tensor links: accepts connections on one port, reads each one's
- * {@link LinkHelloProto}, the answer to the challenge it sends first, and hands the link over.
- * Whoever receives it checks the hello (the run, the worker, its proof of the worker's key, see
+ * A node's link port: accepts connections, sends each one a challenge, reads its
+ * {@link LinkHelloProto} (the answer) and hands the link over. Whoever receives it checks the
+ * hello (the run, the worker, its proof of the worker's key over the challenge, see
  * {@link LinkProof}) before using the link.
+ *
+ * <p>Until a connection has said who it is, anyone who can reach the port may have opened it, so
+ * it is held to {@link TensorLinkSettings.Greeting}: one overall deadline for the TLS handshake
+ * and the hello, a hello of a few KiB, and one of a fixed number of greeting threads; a
+ * connection that finds them all busy is closed at once.
  */
 public final class TensorLinkServer implements AutoCloseable {
 
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TensorLinkServer.class);
-  /** How long a new connection may take to say who it is. */
-  private static final int HELLO_TIMEOUT_MS = 10_000;
+  /** After a failed accept (out of file descriptors, say), how long before the next. */
+  private static final long ACCEPT_BACKOFF_MS = 100;
 
   private final ServerSocket server;
   private final TensorLinkSettings settings;
+  private final ThreadPoolExecutor greeters;
+  private final ScheduledThreadPoolExecutor deadlines;
   private volatile boolean closed;
 
   private TensorLinkServer(ServerSocket server, TensorLinkSettings settings) {
     this.server = server;
     this.settings = settings;
+    int n = settings.greeting().concurrency();
+    // No queue: a connection is greeted now, by one of n threads, or closed.
+    this.greeters = new ThreadPoolExecutor(n, n, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        daemon("tensor-link-hello"));
+    greeters.allowCoreThreadTimeOut(true);
+    this.deadlines = new ScheduledThreadPoolExecutor(1, daemon("tensor-link-hello-deadline"));
+    deadlines.setRemoveOnCancelPolicy(true);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /**
@@ -71,6 +101,10 @@ public final class TensorLinkServer implements AutoCloseable {
     } catch (IOException e) {
       LOG.debug("Closing the tensor link server: {}", e.toString());
     }
+    // Deadlines already set still fire (the executor's default after shutdown): a connection
+    // being greeted is closed by its own, and its thread ends.
+    greeters.shutdown();
+    deadlines.shutdown();
   }
 
   private void acceptLoop(BiConsumer<LinkHelloProto, TensorLink> onHello) {
@@ -79,40 +113,79 @@ public final class TensorLinkServer implements AutoCloseable {
       try {
         socket = server.accept();
       } catch (IOException e) {
-        if (!closed) {
-          LOG.warn("Tensor link server stopped accepting: {}", e.getMessage());
+        if (closed || server.isClosed()) {
+          return;
         }
-        return;
+        // Out of file descriptors, say: the port stays open, and the next accept may succeed.
+        LOG.warn("Tensor link server failed to accept a connection: {}", e.getMessage());
+        try {
+          Thread.sleep(ACCEPT_BACKOFF_MS);
+        } catch (InterruptedException stop) {
+          return;
+        }
+        continue;
       }
-      // The hello (and a TLS handshake) is read off the accepting thread: a slow or silent peer
-      // must not hold up the others.
-      Thread t = new Thread(() -> greet(socket, onHello), "tensor-link-hello");
-      t.setDaemon(true);
-      t.start();
+      try {
+        // The hello (and a TLS handshake) is read off the accepting thread: a slow or silent peer
+        // must not hold up the others.
+        greeters.execute(() -> greet(socket, onHello));
+      } catch (RejectedExecutionException busy) {
+        if (closed) {
+          closeQuietly(socket);
+          return;
+        }
+        LOG.warn("Tensor link from {} closed: {} connections are saying hello already (syncgrad.tensor-link."
+            + "max-greetings)", socket.getRemoteSocketAddress(), settings.greeting().concurrency());
+        closeQuietly(socket);
+      }
     }
   }
 
   private void greet(Socket socket, BiConsumer<LinkHelloProto, TensorLink> onHello) {
     String peer = String.valueOf(socket.getRemoteSocketAddress());
+    TensorLinkSettings.Greeting greeting = settings.greeting();
+    AtomicBoolean late = new AtomicBoolean();
+    // One deadline for everything before the hello is in, however slowly its bytes trickle.
+    ScheduledFuture<?> deadline;
+    try {
+      deadline = deadlines.schedule(() -> {
+        late.set(true);
+        closeQuietly(socket);
+      }, greeting.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException shutDown) {
+      closeQuietly(socket);
+      return;
+    }
     try {
       TensorLink link = new TensorLink(socket, peer, settings.maxFrameBytes());
-      link.setReadTimeout(HELLO_TIMEOUT_MS);
+      link.limitFrames(greeting.maxBytes());
       link.sendChallenge();
       LinkFrameProto first = link.read();
-      link.setReadTimeout(0);
+      if (!deadline.cancel(false)) {
+        throw new IOException("no hello within " + greeting.timeout().toMillis() + " ms");
+      }
+      // The link's owner lowers this to what its run can need.
+      link.limitFrames(settings.maxFrameBytes());
       if (!first.hasHello()) {
         LOG.warn("Tensor link from {} did not start with a hello; closed", peer);
         socket.close();
         return;
       }
       onHello.accept(first.getHello(), link);
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("Tensor link from {} refused: {}", peer, e.getMessage());
-      try {
-        socket.close();
-      } catch (IOException ignored) {
-        // Already failing; nothing more to do.
-      }
+    } catch (Throwable e) {
+      deadline.cancel(false);
+      String why = late.get() ? "no hello within " + greeting.timeout().toMillis()
+          + " ms (syncgrad.tensor-link.greeting-timeout)" : String.valueOf(e.getMessage());
+      LOG.warn("Tensor link from {} refused: {}", peer, why);
+      closeQuietly(socket);
+    }
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // Already failing; nothing more to do.
     }
   }
 }

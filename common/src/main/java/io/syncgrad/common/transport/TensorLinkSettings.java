@@ -26,14 +26,43 @@ import javax.net.ssl.TrustManagerFactory;
  * @param advertisedHost the address workers connect to
  * @param port           the port this node's link server binds (the coordinator's links, a
  *                       worker's peer links); 0 for any free one
- * @param maxFrameBytes  the largest frame accepted
+ * @param maxFrameBytes  the largest frame accepted on any link (Artery's frame limit); each link's
+ *                       owner lowers it to what its run can need ({@link TensorLink#limitFrames})
  * @param connectTimeout how long a worker tries to connect
  * @param ssl            null for plain TCP
  * @param protocols      the TLS protocols allowed
  * @param cipherSuites   the TLS cipher suites allowed
+ * @param greeting       how a link server treats connections that have not said who they are
  */
 public record TensorLinkSettings(String bindHost, String advertisedHost, int port, int maxFrameBytes,
-    Duration connectTimeout, SSLContext ssl, List<String> protocols, List<String> cipherSuites) {
+    Duration connectTimeout, SSLContext ssl, List<String> protocols, List<String> cipherSuites, Greeting greeting) {
+
+  /**
+   * The bounds on a new connection before it said who it is: anyone who can reach the port gets
+   * this far, so it costs the server a few KiB and one of a few threads for a few seconds at most.
+   *
+   * @param timeout     the TLS handshake and the hello together, from the accept
+   * @param maxBytes    the largest hello frame
+   * @param concurrency connections greeted at once; one more is closed at once
+   */
+  public record Greeting(Duration timeout, int maxBytes, int concurrency) {
+
+    /** The defaults of {@code reference.conf}. */
+    public static final Greeting DEFAULT = new Greeting(Duration.ofSeconds(5), 4096, 16);
+
+    public Greeting {
+      if (timeout.isNegative() || timeout.isZero() || maxBytes < 64 || concurrency < 1) {
+        throw new IllegalArgumentException("syncgrad.tensor-link: greeting-timeout must be > 0 (got " + timeout
+            + "), max-greeting-bytes >= 64 (got " + maxBytes + "), max-greetings >= 1 (got " + concurrency + ")");
+      }
+    }
+
+    static Greeting fromConfig(Config c) {
+      return new Greeting(c.getDuration("syncgrad.tensor-link.greeting-timeout"),
+          (int) Math.min(1 << 20, c.getBytes("syncgrad.tensor-link.max-greeting-bytes")),
+          c.getInt("syncgrad.tensor-link.max-greetings"));
+    }
+  }
 
   private static final String ENGINE = "akka.remote.artery.ssl.config-ssl-engine.";
 
@@ -53,7 +82,7 @@ public record TensorLinkSettings(String bindHost, String advertisedHost, int por
         c.getInt("syncgrad.tensor-link.port"), (int) Math.min(Integer.MAX_VALUE - 8, frame),
         c.getDuration("syncgrad.tensor-link.connect-timeout"), tls ? sslContext(c) : null,
         tls ? List.of(c.getString(ENGINE + "protocol")) : List.of(),
-        tls ? c.getStringList(ENGINE + "enabled-algorithms") : List.of());
+        tls ? c.getStringList(ENGINE + "enabled-algorithms") : List.of(), Greeting.fromConfig(c));
   }
 
   private static boolean loopback(String host) {

@@ -3,6 +3,7 @@ package io.syncgrad.common.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.syncgrad.common.data.Normalization;
 import io.syncgrad.common.error.UserException;
@@ -16,10 +17,12 @@ import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.testing.Fixtures;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,6 +64,81 @@ class CheckpointStoreTest {
   }
 
   @Test
+  void anEmptyFileSaysSo() throws IOException {
+    Path file = Files.write(dir.resolve("model.pb"), new byte[0]);
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file));
+    assertEquals(file + ": empty (0 bytes): not a syncgrad checkpoint, or one whose writing never began",
+        e.getMessage());
+  }
+
+  @Test
+  void aTruncatedFileSaysSoWhereverItWasCut() throws IOException {
+    Path file = dir.resolve("t.pb");
+    CheckpointStore.write(state(3), file);
+    byte[] bytes = Files.readAllBytes(file);
+    // Inside the header, inside the checkpoint, at the end of the checkpoint, inside the checksum.
+    for (int cut : new int[] {1, 2, 5, bytes.length / 2, bytes.length - 34, bytes.length - 1}) {
+      Files.write(file, Arrays.copyOf(bytes, cut));
+      UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file), "cut at " + cut);
+      assertTrue(e.getMessage().startsWith(file + ": truncated: " + cut + " bytes"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aFileOfAnotherKindIsCorruptNotTruncated() throws IOException {
+    for (byte[] bytes : new byte[][] {{1, 2, 3}, "model = 784-256-10\n".getBytes(StandardCharsets.UTF_8)}) {
+      Path file = Files.write(dir.resolve("other.pb"), bytes);
+      UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file));
+      assertTrue(e.getMessage().startsWith(file + ": not a readable syncgrad checkpoint (corrupt: ")
+          || e.getMessage().startsWith(file + ": not a syncgrad checkpoint"), e.getMessage());
+    }
+  }
+
+  @Test
+  void sizesClaimedByACraftedFileWithAValidChecksumAreCheckedBeforeAllocating() throws IOException {
+    // 46340x46340 floats would be 8 GiB: the file holds 16 bytes of weights for them.
+    Path file = Fixtures.oversizedCheckpoint(dir.resolve("crafted.pb"), 46340);
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.read(file));
+    assertEquals(file + ": inconsistent checkpoint: parameters tensor 0: 16 data bytes, but the model 46340-46340 "
+        + "needs 46340x46340 floats (8589582400 bytes)", e.getMessage());
+  }
+
+  @Test
+  void aWriteThatFailsKeepsThePreviousFileAndLeavesNoTemporaryOne() throws IOException {
+    Path full = Path.of("/dev/full");
+    assumeTrue(Files.exists(full), "needs /dev/full, where every write fails with ENOSPC (even as root)");
+    Path file = dir.resolve("model.pb");
+    CheckpointStore.write(state(10), file);
+    // The temporary file is a link to /dev/full: the write fails as on a full disk.
+    Files.createSymbolicLink(CheckpointStore.temporaryPath(file), full);
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.write(state(20), file));
+    assertEquals(file + ": cannot write (No space left on device)", e.getMessage());
+    assertEquals(10, CheckpointStore.read(file).step(), "the previous checkpoint is intact");
+    assertEquals(List.of(file), listing(dir), "no temporary file left");
+  }
+
+  @Test
+  void aCheckpointThatCannotReplaceItsTargetLeavesNoTemporaryFile() throws IOException {
+    CheckpointStore.write(state(10), CheckpointStore.periodicPath(dir, 10));
+    // A folder where the next checkpoint goes: the rename fails, as root too.
+    Path inTheWay = CheckpointStore.periodicPath(dir, 20);
+    Files.createDirectories(inTheWay.resolve("x"));
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.write(state(20), inTheWay));
+    assertEquals(inTheWay + ": cannot write (Is a directory)", e.getMessage());
+    assertEquals(List.of(CheckpointStore.periodicPath(dir, 10), inTheWay), listing(inTheWay.getParent()));
+    assertEquals(10, CheckpointStore.newestValid(dir).step(), "the last good checkpoint is the one resumed");
+  }
+
+  @Test
+  void aFolderThatCannotBeMadeIsNamedWithTheReason() throws IOException {
+    Path file = Files.writeString(dir.resolve("run"), "a file where the run folder should be");
+    Path target = CheckpointStore.periodicPath(file, 5);
+    UserException e = assertThrows(UserException.class, () -> CheckpointStore.write(state(5), target));
+    assertEquals(target + ": cannot write (" + file.resolve(CheckpointStore.CHECKPOINT_DIR) + ": Not a directory)",
+        e.getMessage());
+  }
+
+  @Test
   void everyFlippedBitIsCaught() throws IOException {
     Path file = dir.resolve("f.pb");
     CheckpointStore.write(state(3), file);
@@ -99,6 +177,12 @@ class CheckpointStoreTest {
   void missingCheckpointSaysWhereItLooked() {
     UserException e = assertThrows(UserException.class, () -> CheckpointStore.newestValid(dir));
     assertTrue(e.getMessage().startsWith(dir + ": no valid checkpoint"), e.getMessage());
+  }
+
+  private static List<Path> listing(Path folder) throws IOException {
+    try (Stream<Path> files = Files.list(folder)) {
+      return files.sorted().toList();
+    }
   }
 
   private static TrainingState state(long step) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.syncgrad.common.error.UserException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,6 +49,34 @@ class CsvReaderTest {
   }
 
   @Test
+  void aByteOrderMarkIsSkippedWithoutAHeader() throws IOException {
+    Path f = writeWithByteOrderMark("bom.csv", "0.5,1,2\n-1,3,0\n");
+    Dataset d = CsvReader.read(DataFile.of(f), new CsvReader.LabelColumn("-1"));
+    assertEquals(2, d.size(), "the first row is a sample, not a header");
+    assertArrayEquals(new float[] {0.5f, 1f, -1f, 3f}, d.features());
+    assertArrayEquals(new int[] {2, 0}, d.labels());
+  }
+
+  @Test
+  void aByteOrderMarkIsSkippedBeforeAHeader() throws IOException {
+    Path f = writeWithByteOrderMark("bom-header.csv", "label,x1,x2\n2,0.5,1\n");
+    Dataset d = CsvReader.read(DataFile.of(f), new CsvReader.LabelColumn("label"));
+    assertArrayEquals(new float[] {0.5f, 1f}, d.features());
+    assertArrayEquals(new int[] {2}, d.labels());
+  }
+
+  @Test
+  void valuesBeyondFloat32AreRefusedWithLineAndColumn() throws IOException {
+    Path f = write("overflow.csv", "x1,x2,label\n0.5,1,0\n1e39,0.1,1\n0.2,-3.5e38,1\n3.4e38,1e-50,0\n");
+    UserException e = assertThrows(UserException.class, () -> CsvReader.read(DataFile.of(f),
+        new CsvReader.LabelColumn("label")));
+    assertEquals(List.of(
+        f + ":3: column 1: expected a finite number within float32 range (magnitude up to 3.4e38), found 1e39",
+        f + ":4: column 2: expected a finite number within float32 range (magnitude up to 3.4e38), found -3.5e38"),
+        e.problems());
+  }
+
+  @Test
   void unknownLabelNameIsRefused() throws IOException {
     Path f = write("h.csv", "a,b\n1,2\n");
     UserException e = assertThrows(UserException.class,
@@ -69,6 +98,16 @@ class CsvReaderTest {
     Dataset d = CsvReader.read(DataFile.of(f), CsvReader.LabelColumn.FIRST);
     UserException e = assertThrows(UserException.class, () -> DataSources.checkWidth(d, 784, "the model"));
     assertEquals(f + ": samples have 2 features, but the model expects 784", e.getMessage());
+  }
+
+  private Path writeWithByteOrderMark(String name, String content) throws IOException {
+    byte[] text = content.getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = new byte[text.length + 3];
+    bytes[0] = (byte) 0xEF;
+    bytes[1] = (byte) 0xBB;
+    bytes[2] = (byte) 0xBF;
+    System.arraycopy(text, 0, bytes, 3, text.length);
+    return Files.write(dir.resolve(name), bytes);
   }
 
   private Path write(String name, String content) throws IOException {

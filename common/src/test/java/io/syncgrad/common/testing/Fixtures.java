@@ -1,6 +1,8 @@
 package io.syncgrad.common.testing;
 
+import com.google.protobuf.ByteString;
 import com.typesafe.config.ConfigFactory;
+import io.syncgrad.common.checkpoint.CheckpointCodec;
 import io.syncgrad.common.config.TrainSettings;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.model.Activation;
@@ -11,10 +13,17 @@ import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.optim.LearningRateSchedule;
 import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.run.TrainingConfig;
+import io.syncgrad.proto.CheckpointFileProto;
+import io.syncgrad.proto.CheckpointProto;
+import io.syncgrad.proto.DTypeProto;
+import io.syncgrad.proto.NormalizationProto;
+import io.syncgrad.proto.TensorProto;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -86,6 +95,36 @@ public final class Fixtures {
   public static TrainSettings settings(Map<String, Object> flags) {
     return TrainSettings.fromConfig(ConfigFactory.parseMap(flags, "command line")
         .withFallback(ConfigFactory.defaultReference().getConfig(TrainSettings.PATH)).resolve());
+  }
+
+  /**
+   * A checkpoint file whose checksum is valid but whose model claims {@code size} inputs and
+   * outputs (no hidden layer), with 16 bytes of weights: read trustingly, {@code size} 46340 is
+   * an 8 GiB allocation.
+   */
+  public static Path oversizedCheckpoint(Path file, int size) throws IOException {
+    CheckpointProto valid = CheckpointCodec.encode(state(1, 3));
+    NormalizationProto.Builder normalization = NormalizationProto.newBuilder().setKind("none");
+    for (int j = 0; j < size; j++) {
+      normalization.addOffset(0).addFactor(1);
+    }
+    byte[] payload = valid.toBuilder()
+        .setModel(valid.getModel().toBuilder().setInputSize(size).clearHiddenSizes().setOutputSize(size))
+        .setNormalization(normalization)
+        .clearParameters()
+        .addParameters(TensorProto.newBuilder().setDtype(DTypeProto.DTYPE_FLOAT32).addShape(size).addShape(size)
+            .setData(ByteString.copyFrom(new byte[16])))
+        .addParameters(TensorProto.newBuilder().setDtype(DTypeProto.DTYPE_FLOAT32).addShape(1).addShape(size))
+        .build()
+        .toByteArray();
+    byte[] sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256").digest(payload);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+    return Files.write(file, CheckpointFileProto.newBuilder().setFormatVersion(CheckpointCodec.FORMAT_VERSION)
+        .setCheckpoint(ByteString.copyFrom(payload)).setSha256(ByteString.copyFrom(sha256)).build().toByteArray());
   }
 
   /** Copies the embedded Fashion-MNIST sample into {@code dir} as an IDX folder; returns it. */

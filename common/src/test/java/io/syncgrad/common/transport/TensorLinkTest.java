@@ -2,9 +2,11 @@ package io.syncgrad.common.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.PartialSumProto;
@@ -24,9 +26,18 @@ class TensorLinkTest {
 
   private static final long WAIT_S = 10;
 
+  /** A greeting deadline no test waits for unless it means to. */
+  private static final Duration LONG_GREETING = Duration.ofSeconds(30);
+  /** Well under {@link #LONG_GREETING}: a connection closed this soon was not left to its deadline. */
+  private static final long PROMPT_MS = 3_000;
+
   private static TensorLinkSettings plain(int maxFrameBytes) {
+    return plain(maxFrameBytes, TensorLinkSettings.Greeting.DEFAULT);
+  }
+
+  private static TensorLinkSettings plain(int maxFrameBytes, TensorLinkSettings.Greeting greeting) {
     return new TensorLinkSettings("127.0.0.1", "127.0.0.1", 0, maxFrameBytes, Duration.ofSeconds(5), null,
-        List.of(), List.of());
+        List.of(), List.of(), greeting);
   }
 
   private static final byte[] KEY = "a key of the link".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -122,6 +133,191 @@ class TensorLinkTest {
       }
       assertTrue(accepted.isEmpty(), "no link is handed over");
     }
+  }
+
+  @Test
+  void aLinkTakesNoFrameLargerThanItsRunCanNeed() throws Exception {
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(plain(64 << 20), (h, l) -> accepted.add(new Accepted(h, l)))) {
+      TensorLink client = TensorLink.connect(server.endpoint(), plain(64 << 20), hello("w1"));
+      Accepted a = accepted.poll(WAIT_S, TimeUnit.SECONDS);
+      BlockingQueue<LinkFrameProto> atServer = new LinkedBlockingQueue<>();
+      BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+      a.link().limitFrames(4096);
+      a.link().start(atServer::add, closed::add);
+      client.start(f -> { }, reason -> { });
+      client.send(gradient(0, 64 * 1024));
+      String reason = closed.poll(WAIT_S, TimeUnit.SECONDS);
+      assertNotNull(reason, "the link closes");
+      assertTrue(reason.contains("more than the limit of 4096 (the largest this link's run can need)"), reason);
+      assertTrue(atServer.isEmpty(), "nothing of the oversized frame is delivered");
+      client.close();
+    }
+  }
+
+  /**
+   * The header of a 64 MiB first frame, and not one byte of it: refused on the header (within
+   * the greeting's few KiB), not after a buffer of 64 MiB waited out the greeting deadline.
+   */
+  @Test
+  void aHelloClaimingMoreThanTheGreetingLimitIsRefusedOnItsHeader() throws Exception {
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    TensorLinkSettings.Greeting greeting = new TensorLinkSettings.Greeting(LONG_GREETING, 4096, 4);
+    try (TensorLinkServer server = TensorLinkServer.open(plain(64 << 20, greeting),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      try (Socket raw = raw(server)) {
+        CodedOutputStream header = CodedOutputStream.newInstance(raw.getOutputStream());
+        header.writeUInt32NoTag(64 << 20);
+        header.flush();
+        long ms = millisUntilHangUp(raw);
+        assertTrue(ms < PROMPT_MS, "closed after " + ms + " ms");
+      }
+      assertTrue(accepted.isEmpty(), "no link is handed over");
+      assertServes(server, accepted);
+    }
+  }
+
+  /** A hello sent a byte at a time, and a silent connection: both end at the one deadline. */
+  @Test
+  void aGreetingGetsOneDeadlineHoweverSlowlyItsBytesCome() throws Exception {
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    long deadlineMs = 1_000;
+    TensorLinkSettings.Greeting greeting = new TensorLinkSettings.Greeting(Duration.ofMillis(deadlineMs), 4096, 4);
+    try (TensorLinkServer server = TensorLinkServer.open(plain(1 << 20, greeting),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      try (Socket trickled = raw(server); Socket silent = raw(server)) {
+        long started = System.nanoTime();
+        LinkFrameProto slow = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run")
+            .setWorkerId("slow").setProof(ByteString.copyFrom(new byte[100]))).build();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        slow.writeDelimitedTo(bytes);
+        // A byte every 200 ms: each read is quick, the whole hello would take 20 s.
+        Thread trickle = new Thread(() -> {
+          try {
+            for (byte b : bytes.toByteArray()) {
+              trickled.getOutputStream().write(b);
+              trickled.getOutputStream().flush();
+              Thread.sleep(200);
+            }
+          } catch (IOException | InterruptedException e) {
+            // The server hung up, as it should.
+          }
+        }, "trickle");
+        trickle.setDaemon(true);
+        trickle.start();
+        for (Socket s : List.of(trickled, silent)) {
+          millisUntilHangUp(s);
+          long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+          assertTrue(ms >= deadlineMs - 100 && ms < deadlineMs + PROMPT_MS, "closed after " + ms + " ms");
+        }
+        trickle.interrupt();
+      }
+      assertTrue(accepted.isEmpty(), "no link is handed over");
+      assertServes(server, accepted);
+    }
+  }
+
+  @Test
+  void aConnectionBeyondTheGreetingPoolIsClosedAtOnce() throws Exception {
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    TensorLinkSettings.Greeting greeting = new TensorLinkSettings.Greeting(LONG_GREETING, 4096, 2);
+    try (TensorLinkServer server = TensorLinkServer.open(plain(1 << 20, greeting),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      // Two silent connections hold both greeting threads (connections are accepted in order).
+      try (Socket first = raw(server); Socket second = raw(server); Socket third = raw(server)) {
+        long ms = millisUntilHangUp(third);
+        assertTrue(ms < PROMPT_MS, "the third connection was closed after " + ms + " ms");
+      }
+      // The silent ones are gone: their threads are free for a well-behaved link again.
+      assertServes(server, accepted);
+    }
+  }
+
+  /**
+   * A receiver that throws on a frame (a bug), and garbage after a good hello: the link is
+   * closed (its peer sees the end), and the server goes on serving.
+   */
+  @Test
+  void aReaderThatMeetsAnUnexpectedErrorClosesItsLink() throws Exception {
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(plain(1 << 20), (h, l) -> accepted.add(new Accepted(h, l)))) {
+      TensorLink client = TensorLink.connect(server.endpoint(), plain(1 << 20), hello("w1"));
+      Accepted a = accepted.poll(WAIT_S, TimeUnit.SECONDS);
+      BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+      a.link().start(f -> {
+        throw new IllegalStateException("a bug where the frame is handed over");
+      }, closed::add);
+      BlockingQueue<String> clientClosed = new LinkedBlockingQueue<>();
+      client.start(f -> { }, clientClosed::add);
+      client.send(gradient(0, 64));
+      String reason = closed.poll(WAIT_S, TimeUnit.SECONDS);
+      assertNotNull(reason, "the link is closed");
+      assertTrue(reason.contains("a bug where the frame is handed over"), reason);
+      assertFalse(a.link().isOpen());
+      assertNotNull(clientClosed.poll(WAIT_S, TimeUnit.SECONDS), "the peer sees its link end");
+
+      try (Socket raw = raw(server)) {
+        LinkFrameProto challenge = LinkFrameProto.parseDelimitedFrom(raw.getInputStream());
+        hello("w2").apply(challenge.getChallenge().getNonce()).writeDelimitedTo(raw.getOutputStream());
+        raw.getOutputStream().write(new byte[] {5, -1, -1, -1, -1, -1});
+        raw.getOutputStream().flush();
+        Accepted b = accepted.poll(WAIT_S, TimeUnit.SECONDS);
+        BlockingQueue<String> closedB = new LinkedBlockingQueue<>();
+        b.link().start(f -> { }, closedB::add);
+        String why = closedB.poll(WAIT_S, TimeUnit.SECONDS);
+        assertNotNull(why, "garbage closes the link");
+        assertTrue(why.startsWith("malformed frame"), why);
+        millisUntilHangUp(raw);
+      }
+      assertServes(server, accepted);
+    }
+  }
+
+  private static Socket raw(TensorLinkServer server) throws IOException {
+    String[] hostPort = server.endpoint().split(":");
+    return new Socket(hostPort[0], Integer.parseInt(hostPort[1]));
+  }
+
+  /** How long until the server hangs up on {@code raw}; fails when it does not within {@link #WAIT_S}. */
+  private static long millisUntilHangUp(Socket raw) throws IOException {
+    long started = System.nanoTime();
+    raw.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_S));
+    InputStream in = raw.getInputStream();
+    while (readOrEof(in) >= 0) {
+      // Only the challenge is sent before a hello; read on until the end.
+    }
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+  }
+
+  /**
+   * A well-behaved link is taken and carries a frame: tried a few times, since connections the
+   * test closed a moment ago may still hold the greeting threads.
+   */
+  private static void assertServes(TensorLinkServer server, BlockingQueue<Accepted> accepted) throws Exception {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      TensorLink client;
+      try {
+        client = TensorLink.connect(server.endpoint(), plain(1 << 20), hello("good"));
+      } catch (IOException stillBusy) {
+        // Closed before its challenge: the greeting threads are not free yet.
+        Thread.sleep(100);
+        continue;
+      }
+      Accepted a = accepted.poll(500, TimeUnit.MILLISECONDS);
+      if (a == null) {
+        client.close();
+        continue;
+      }
+      BlockingQueue<LinkFrameProto> atServer = new LinkedBlockingQueue<>();
+      a.link().start(atServer::add, reason -> { });
+      client.start(f -> { }, reason -> { });
+      client.send(gradient(1, 128));
+      assertEquals(gradient(1, 128), atServer.poll(WAIT_S, TimeUnit.SECONDS), "a good link still works");
+      client.close();
+      a.link().close();
+      return;
+    }
+    throw new AssertionError("the server took no well-behaved link in 20 tries");
   }
 
   /** -1 when the peer hung up (a reset counts); a read that times out means it did not. */

@@ -16,6 +16,7 @@ import io.syncgrad.common.train.TrainingListener;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.deploy.tls.RunCredentials;
+import io.syncgrad.worker.DataRoots;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -191,13 +192,16 @@ public final class LocalCluster {
     // The worker nodes start, and their copy of the data is parsed once for all of them, while
     // this thread loads and checks the data for the run (measured with 4 workers on 2 cores, full
     // Fashion-MNIST: 4.9 s from the JVM's start to the first step one after the other, 4.6 s so).
+    // The workers read the data the user named, where it is, and nothing else.
+    List<java.nio.file.Path> dataRoots = DataRoots.covering(data);
     CompletableFuture<List<ActorSystem<Void>>> starting = CompletableFuture.supplyAsync(() -> {
       List<ActorSystem<Void>> started = new ArrayList<>();
       for (int i = 0; i < workers; i++) {
         // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
         // leaves through CoordinatedShutdown itself.
         started.add(Nodes.worker(workerName(i), kernel,
-            NodeConfig.of("127.0.0.1", 0, List.of(), "worker", credentials.of(workerName(i))).withValue(
+            DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(), "worker", credentials.of(workerName(i))),
+                dataRoots).withValue(
                 "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
             outcome -> { }, telemetry, io.syncgrad.worker.Worker.DEFAULT_JOIN_TIMEOUT, loader));
       }
