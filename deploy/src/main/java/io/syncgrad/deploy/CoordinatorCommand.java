@@ -92,7 +92,7 @@ final class CoordinatorCommand implements Callable<Integer> {
         throw e.getCause() instanceof Exception ex ? ex : e;
       } finally {
         node.terminate();
-        node.getWhenTerminated().toCompletableFuture().join();
+        Nodes.awaitTermination(node);
       }
     } finally {
       reporter.close();

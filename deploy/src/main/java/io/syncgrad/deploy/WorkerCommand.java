@@ -82,8 +82,14 @@ final class WorkerCommand implements Callable<Integer> {
     try (MetricsServer server = MetricsServer.start(telemetry, metrics.host(address.host), metrics.port)) {
       while (true) {
         AtomicReference<Worker.Outcome> outcome = new AtomicReference<>(Worker.Outcome.RUN_OVER);
-        ActorSystem<Void> node = Nodes.worker(name, matrixKernel, config, outcome::set, telemetry, wait);
-        node.getWhenTerminated().toCompletableFuture().join();
+        java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
+        ActorSystem<Void> node = Nodes.worker(name, matrixKernel, config, o -> {
+          outcome.set(o);
+          stopped.complete(null);
+        }, telemetry, wait);
+        // The run lasts as long as it lasts; the node's shutdown after it is bounded.
+        java.util.concurrent.CompletableFuture.anyOf(node.getWhenTerminated().toCompletableFuture(), stopped).join();
+        Nodes.awaitTermination(node);
         if (outcome.get() == Worker.Outcome.NO_COORDINATOR) {
           throw new ClusterUnavailableException("worker " + name + ": no coordinator started a run on it within "
               + "--join-timeout " + joinTimeout + " (seed nodes " + String.join(",", seedNodes) + ")");

@@ -70,4 +70,26 @@ public final class Nodes {
     });
   }
 
+
+  /** How long a node's shutdown may take before its process goes on without it. */
+  private static final java.time.Duration SHUTDOWN_LIMIT = java.time.Duration.ofSeconds(30);
+
+  /**
+   * Waits for {@code node} to terminate, at most {@link #SHUTDOWN_LIMIT}: a shutdown phase that
+   * never completes (measured: Artery over TLS, now and then) must not keep the process alive
+   * after its run is over.
+   */
+  public static void awaitTermination(ActorSystem<?> node) {
+    try {
+      node.getWhenTerminated().toCompletableFuture().get(SHUTDOWN_LIMIT.toSeconds(),
+          java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      org.slf4j.LoggerFactory.getLogger(Nodes.class).warn("The node did not shut down within {} s; the process "
+          + "ends without it", SHUTDOWN_LIMIT.toSeconds());
+    } catch (java.util.concurrent.ExecutionException e) {
+      // Terminated with a failure: terminated all the same.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
 }
