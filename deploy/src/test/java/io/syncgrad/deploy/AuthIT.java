@@ -231,7 +231,7 @@ class AuthIT {
     } finally {
       for (int i = systems.size() - 1; i >= 0; i--) {
         systems.get(i).terminate();
-        systems.get(i).getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        io.syncgrad.deploy.cluster.Nodes.awaitTermination(systems.get(i));
       }
     }
   }
