@@ -17,7 +17,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * <p>Only loading and identifying happen here. The products go through netlib's JNI shim
  * ({@link NetlibKernel}), pointed at the file loaded here: the shim pins the Java arrays
  * ({@code GetPrimitiveArrayCritical}), where JavaCPP's {@code float[]} overloads copy every array
- * in and out on each call (measured: 1.5 to 2 times slower per product, deploy/bench/RESULTS.md).
+ * in and out on each call (measured: 1.4 to 1.9 times the shim's time per product, deploy/bench/RESULTS.md).
  *
  * <p>OpenBLAS's own threads are turned off here ({@code openblas_set_num_threads(1)}), whatever
  * the environment says: one call then runs on the calling thread alone, a fixed sequence of
