@@ -288,7 +288,7 @@ public final class Coordinator {
     MessageSeals.get(ctx.getSystem()).hold(worker.id(), links.keyOf(s.runId(), worker));
     w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
         ctx.getSelf(), shippedFingerprint(), links.endpoint(), links.keyHexOf(s.runId(), worker), run.totalSteps(),
-        settings.faults(), WINDOW));
+        settings.faults(), WINDOW, settings.auditFraction()));
     if (settings.shipData()) {
       DataShipping.ship(run, w);
     }
@@ -477,7 +477,7 @@ public final class Coordinator {
     for (CoordinatorSettings.Corruption c : settings.corruptions()) {
       String id = membership.atStart(c.worker());
       if (id != null && c.step() >= progress.recorded()) {
-        corruptions.add(new WorkerProtocol.Corruption(id, c.step()));
+        corruptions.add(new WorkerProtocol.Corruption(id, c.step(), c.finite()));
       }
     }
     for (String to : ids) {
@@ -550,19 +550,20 @@ public final class Coordinator {
   }
 
   /**
-   * The others computed the step that {@code id}'s result made non-finite, and theirs was
-   * finite: {@code id} sent what its shards do not give. It takes no further part in the run.
+   * The others computed the step that {@code id}'s result spoiled (not finite, or not what its
+   * auditor computed), and theirs was finite: {@code id} sent what its shards do not give. It
+   * takes no further part in the run.
    */
   private void quarantine(String id, long step) {
     membership.quarantine(id);
-    ctx.getLog().error("Worker [{}] sent a non-finite result at step [{}] that the other workers' computation did not "
+    ctx.getLog().error("Worker [{}] sent a result at step [{}] that the other workers' computation did not "
         + "reproduce: quarantined for the rest of the run", id, step);
-    run.event("fault", Map.of("kind", "quarantined", "what", "worker " + id + ": a non-finite result at step " + step
+    run.event("fault", Map.of("kind", "quarantined", "what", "worker " + id + ": a result at step " + step
         + " that others did not reproduce", "worker", id));
     Membership.Worker w = membership.get(id);
     if (w != null) {
       w.ref().tell(new WorkerProtocol.StopRun(run.state().runId(), id, "quarantined: its result at step " + step
-          + " was not finite and other workers computed a finite one"));
+          + " was not what other workers computed"));
     }
     observeWorkers();
   }
@@ -627,8 +628,8 @@ public final class Coordinator {
     String again = recomputation.sameOutcome();
     switch (recomputation.diverged(r.step(), suspect, r.workerId(), eligible, settings.minWorkers())) {
       case RECOMPUTE:
-        ctx.getLog().warn("Worker [{}] found the result of worker [{}] at step [{}] not finite; computing it again "
-            + "without [{}]", r.workerId(), suspect, r.step() - 1, suspect);
+        ctx.getLog().warn("Worker [{}] found the result of worker [{}] at step [{}] wrong ({}); computing it again "
+            + "without [{}]", r.workerId(), suspect, r.step() - 1, r.diverged(), suspect);
         run.event("recovery", Map.of("kind", "recompute", "what", "step " + (r.step() - 1) + " without " + suspect,
             "worker", suspect, "generation", generation));
         membership.hold(suspect);

@@ -24,13 +24,15 @@ import java.time.Duration;
  *                          before the run fails, so that nothing waits forever
  * @param joinTimeout       how long the start waits for all {@code workers} to be ready before it
  *                          starts with the ready ones (at least {@code minWorkers})
- * @param corruptions       workers whose results to turn non-finite at a step, to exercise the
- *                          recomputation that finds and quarantines them
+ * @param corruptions       workers whose results to corrupt at a step, to exercise the checks
+ *                          that find and quarantine them
+ * @param auditFraction     the share of members' blocks a step that another member computes
+ *                          again and compares bit for bit (0: none, 1: all)
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
     LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
     java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout,
-    java.util.List<Corruption> corruptions) {
+    java.util.List<Corruption> corruptions, double auditFraction) {
 
   /** How long a run waits for workers by default. */
   public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(10);
@@ -46,21 +48,27 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
    */
   public record Partition(int worker, long step, Duration duration) {}
 
-  /** The {@code worker}-th worker (in name order) sends NaN partial sums for step {@code step}. */
-  public record Corruption(int worker, long step) {}
+  /**
+   * The {@code worker}-th worker (in name order) sends wrong partial sums for step {@code step}:
+   * NaN, or finite garbage when {@code finite}.
+   */
+  public record Corruption(int worker, long step, boolean finite) {}
 
   public CoordinatorSettings {
     scriptedFaultSteps = java.util.List.copyOf(scriptedFaultSteps);
     partitions = java.util.List.copyOf(partitions);
     corruptions = java.util.List.copyOf(corruptions);
+    if (!(auditFraction >= 0 && auditFraction <= 1)) {
+      throw new IllegalArgumentException("audit fraction " + auditFraction + " outside [0, 1]");
+    }
   }
 
-  /** Settings without corrupted results. */
+  /** Settings without corrupted results nor audits. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
       LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
       java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout) {
     this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, partitions, minWorkers,
-        waitTimeout, joinTimeout, java.util.List.of());
+        waitTimeout, joinTimeout, java.util.List.of(), 0);
   }
 
 

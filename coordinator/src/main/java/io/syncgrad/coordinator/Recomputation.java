@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the run does when a step's sum is not finite: whose result brought the non-finite values
- * in is computed again by the other workers before anyone is blamed.
+ * What the run does when a step's sum is not finite, or an audit found a worker's result not
+ * what its auditor computed: that result is computed again by the other workers before anyone is
+ * blamed.
  *
  * <p>A shard's result is a pure function of the weights, the seed and the step, so computing it
  * again tells a worker that diverged from one that sent garbage. The suspect is held out and

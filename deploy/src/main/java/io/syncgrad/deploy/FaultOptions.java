@@ -11,7 +11,7 @@ final class FaultOptions {
 
   @Option(names = "--fault", paramLabel = "SPEC",
       description = "Inject a fault (repeatable): kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S (launch), "
-          + "partition:W@S:MS, corrupt-worker:W@S, drop:P, duplicate:P, delay:P:MS.")
+          + "partition:W@S:MS, corrupt-worker:W@S[:garbage], drop:P, duplicate:P, delay:P:MS.")
   List<String> specs = new ArrayList<>();
 
   @Option(names = "--fault-seed", defaultValue = "0", paramLabel = "N",
@@ -35,6 +35,19 @@ final class FaultOptions {
       description = "How long the start waits for all --workers to be ready; then the run starts with the ready ones, "
           + "if at least --min-workers, and the others join when ready (default 1m).")
   String joinTimeout;
+
+  @Option(names = "--audit-fraction", defaultValue = "0", paramLabel = "F",
+      description = "Have the share F of the workers' results each step computed again by another worker and "
+          + "compared bit for bit; a worker whose results differ is named and quarantined (default 0, 1 is all).")
+  double auditFraction;
+
+  /** The share of results computed twice, checked. */
+  double auditFraction() {
+    if (!(auditFraction >= 0 && auditFraction <= 1)) {
+      throw new io.syncgrad.common.error.UserException("--audit-fraction must be in [0, 1], got " + auditFraction);
+    }
+    return auditFraction;
+  }
 
   /** How long the start waits for every worker. */
   Duration joinTimeout() {

@@ -54,6 +54,9 @@ final class TrainCommand implements Callable<Integer> {
     if (workers == 0 && !faults.specs.isEmpty()) {
       throw new UserException("--fault needs a cluster: add --workers N (or use syncgrad launch)");
     }
+    if (workers == 0 && faults.auditFraction() > 0) {
+      throw new UserException("--audit-fraction needs a cluster: add --workers N (or use syncgrad launch)");
+    }
     metrics.check();
     if (workers > 0) {
       faults.checkMinWorkers(workers);
@@ -69,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
           : LocalCluster.run(r.settings(), r.explicit(), Kernels.select(r.settings().kernel()),
               ConsoleOptions.openingLogs(reporter),
               new LocalCluster.Options(workers, allowMixedKernels, faults.stepTimeout(), faults.plan(workers), shipData,
-                  faults.minWorkers, faults.waitTimeout(), faults.joinTimeout()), telemetry);
+                  faults.minWorkers, faults.waitTimeout(), faults.joinTimeout(), faults.auditFraction()), telemetry);
     } finally {
       reporter.close();
       writeReport(Path.of(r.settings().out()));

@@ -29,8 +29,8 @@ final class TrainOptions {
 
   /** Options of the commands that are not configuration keys. */
   private static final Set<String> NOT_KEYS = Set.of("config", "plain", "workers", "allow-mixed-kernels", "host",
-      "port", "help", "version", "step-timeout", "fault", "fault-seed", "insecure", "tls-keystore", "tls-truststore", "ship-data", "min-workers", "wait-timeout", "metrics-port",
-      "metrics-host", "verbose");
+      "port", "help", "version", "step-timeout", "fault", "fault-seed", "insecure", "tls-keystore", "tls-truststore",
+      "ship-data", "min-workers", "wait-timeout", "metrics-port", "metrics-host", "verbose", "audit-fraction");
 
   @Option(names = "--config", paramLabel = "FILE", description = "HOCON file with any of the keys below.")
   private File config;

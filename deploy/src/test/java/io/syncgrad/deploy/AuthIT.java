@@ -315,7 +315,7 @@ class AuthIT {
           Cluster.get(worker).selfMember().address() + "/user/worker");
       target.tell(new WorkerProtocol.StartRun("fake-run", run.state().model(), run.state().config(),
           run.state().normalization(), new DataSpec("/proc/self/environ", null, 0, 0, "0", 1), fake, "",
-          fakeLinks.endpoint(), "00".repeat(32), 10, LinkFaults.NONE, 4));
+          fakeLinks.endpoint(), "00".repeat(32), 10, LinkFaults.NONE, 4, 0));
 
       Object heard = toFake.poll(5, TimeUnit.SECONDS);
       assertNull(heard, "the fake coordinator heard from the worker: " + heard);

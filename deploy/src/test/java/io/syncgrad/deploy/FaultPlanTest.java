@@ -23,7 +23,9 @@ class FaultPlanTest {
         new FaultPlan.ProcessFault(FaultPlan.Kind.KILL_COORDINATOR, -1, 57, Duration.ZERO),
         new FaultPlan.ProcessFault(FaultPlan.Kind.PARTITION, 0, 40, Duration.ofMillis(12000)),
         new FaultPlan.ProcessFault(FaultPlan.Kind.CORRUPT_WORKER, 3, 12, Duration.ZERO)), p.processFaults());
-    assertEquals(List.of(new io.syncgrad.coordinator.CoordinatorSettings.Corruption(3, 12)), p.corruptions());
+    assertEquals(List.of(new io.syncgrad.coordinator.CoordinatorSettings.Corruption(3, 12, false)), p.corruptions());
+    assertEquals(List.of(new io.syncgrad.coordinator.CoordinatorSettings.Corruption(1, 7, true)),
+        FaultPlan.parse(List.of("corrupt-worker:1@7:garbage"), 4, 0).corruptions());
     assertEquals(List.of(50L, 30L, 57L, 12L), p.processFaultSteps());
     assertEquals(0.1, p.messages().drop());
     assertEquals(0.2, p.messages().delay());
@@ -39,6 +41,6 @@ class FaultPlanTest {
         "--fault kill-worker:4@1: worker 4 does not exist (workers 0..3)",
         "--fault drop:1.5: the probability must be in [0, 1], got 1.5",
         "--fault explode: expected kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S, partition:W@S:MS, "
-            + "corrupt-worker:W@S, drop:P, duplicate:P or delay:P:MS"), e.problems());
+            + "corrupt-worker:W@S[:garbage], drop:P, duplicate:P or delay:P:MS"), e.problems());
   }
 }

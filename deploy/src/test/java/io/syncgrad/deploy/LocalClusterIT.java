@@ -126,6 +126,33 @@ class LocalClusterIT {
     assertEquals(6L, ((Number) quarantined.get(0).get("step")).longValue());
   }
 
+  /**
+   * With every block audited ({@code --audit-fraction 1}), a worker whose partial sums are finite
+   * garbage at one step is found by its auditor, named and quarantined, and the run ends with the
+   * fault-free bytes; auditing a run without faults changes nothing.
+   */
+  @Test
+  void theAuditFindsFiniteGarbageAndTheBytesAreTheFaultFreeOnes() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    String reference = reference("audit-reference");
+    Map<String, Object> clean = flags("audited");
+    RunSummary audited = LocalCluster.run(Fixtures.settings(clean), clean.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3).withAudits(1.0));
+    assertEquals(reference, audited.weightsSha256(), "auditing changes no byte");
+    assertEquals(List.of(), audited.distributed().get("quarantined"));
+
+    Map<String, Object> f = flags("garbage");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3).withAudits(1.0)
+            .withFaults(FaultPlan.parse(List.of("corrupt-worker:1@6:garbage"), 3, 0)));
+    assertEquals(reference, s.weightsSha256());
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> quarantined = (List<Map<String, Object>>) s.distributed().get("quarantined");
+    assertEquals(1, quarantined.size(), quarantined.toString());
+    assertEquals("worker-01", quarantined.get(0).get("worker"));
+    assertEquals(6L, ((Number) quarantined.get(0).get("step")).longValue());
+  }
+
   @Test
   void droppedDuplicatedAndDelayedMessagesChangeNothing() throws IOException {
     MatrixKernel kernel = Kernels.select("native");

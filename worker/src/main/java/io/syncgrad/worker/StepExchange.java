@@ -82,6 +82,15 @@ final class StepExchange {
   }
 
   StepExchange(String runId, String self, long generation, List<Member> members, Parameters shape, int shards) {
+    this(runId, self, generation, members, shape, shards, 0, 0);
+  }
+
+  /**
+   * @param auditFraction the share of members' blocks a step that are audited ({@link StepAudit})
+   * @param seed          the run's seed, which the audited blocks are drawn from
+   */
+  StepExchange(String runId, String self, long generation, List<Member> members, Parameters shape, int shards,
+      double auditFraction, long seed) {
     this.runId = runId;
     this.self = self;
     this.generation = generation;
@@ -114,6 +123,23 @@ final class StepExchange {
     this.gathered = shape.zerosLike();
     this.gatheredChunks = new boolean[members.size()];
     this.scratch = new float[chunks.maxLength()];
+    this.audit = new StepAudit(auditFraction, seed, runId, generation, this.members, rank, tree, chunks, treeSum,
+        shape);
+  }
+
+  /** The audits of this generation. */
+  final StepAudit audit;
+
+  /** This worker's own partial sums of chunk {@code c}: what it sends owner {@code c}. */
+  ChunkReduction.NodeSource ownChunk(int c) {
+    long from = chunks.from(c);
+    int length = chunks.length(c);
+    return (i, into) -> sums[i].readRange(from, into, 0, length);
+  }
+
+  /** Whether the audited member's reduced chunk of {@code step} is in {@link #gathered}. */
+  boolean gatheredFrom(long step, int c) {
+    return gatheredStep == step && gatheredChunks[c];
   }
 
   /** Whether the generation is this worker alone: then there is nothing to exchange. */
@@ -149,30 +175,51 @@ final class StepExchange {
    * whose computation went wrong would send: an injected fault ({@code corrupt-worker}).
    */
   void corruptOwn() {
-    float[] nan = {Float.NaN};
+    corruptOwn(false);
+  }
+
+  /**
+   * Like {@link #corruptOwn()}; with {@code finite}, adds one to that value instead: garbage that
+   * only an audit tells from a result ({@code corrupt-worker:W@S:garbage}).
+   */
+  void corruptOwn(boolean finite) {
+    float[] v = new float[1];
     for (int c = 0; c < members.size(); c++) {
       if (chunks.length(c) > 0) {
-        sums[0].writeRange(chunks.from(c), nan, 0, 1);
+        sums[0].readRange(chunks.from(c), v, 0, 1);
+        v[0] = finite ? v[0] + 1f : Float.NaN;
+        sums[0].writeRange(chunks.from(c), v, 0, 1);
       }
     }
   }
 
   /** The frame carrying chunk {@code c} of this worker's subtree sums at {@code step}, for member {@code c}. */
   LinkFrameProto partialFor(int c, long step, double[] ownLosses) {
-    int length = chunks.length(c);
-    ByteBuffer data = ByteBuffer.allocate(cover.size() * length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     PartialSumProto.Builder b = PartialSumProto.newBuilder().setRunId(runId).setGeneration(generation)
         .setStep(step).setChunk(c).setFromWorker(self).setFirstShard(me().firstShard());
-    for (int i = 0; i < cover.size(); i++) {
-      sums[i].readRange(chunks.from(c), scratch, 0, length);
-      data.asFloatBuffer().put(scratch, 0, length);
-      data.position(data.position() + length * Float.BYTES);
-      b.addNodeFirst(cover.get(i).first()).addNodeEnd(cover.get(i).end());
+    for (ReductionTree.Node n : cover) {
+      b.addNodeFirst(n.first()).addNodeEnd(n.end());
     }
     for (double loss : ownLosses) {
       b.addShardLoss(loss);
     }
-    return LinkFrameProto.newBuilder().setPartial(b.setData(UnsafeByteOperations.unsafeWrap(data.array()))).build();
+    byte[] data = partialData(sums, chunks, c, scratch);
+    return LinkFrameProto.newBuilder().setPartial(b.setData(UnsafeByteOperations.unsafeWrap(data))).build();
+  }
+
+  /**
+   * Chunk {@code c} of subtree sums {@code sums}, one after another, float32 little-endian: the
+   * data of a partial sum frame, and what an audit compares.
+   */
+  static byte[] partialData(Parameters[] sums, ChunkPlan chunks, int c, float[] scratch) {
+    int length = chunks.length(c);
+    ByteBuffer data = ByteBuffer.allocate(sums.length * length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    for (Parameters sum : sums) {
+      sum.readRange(chunks.from(c), scratch, 0, length);
+      data.asFloatBuffer().put(scratch, 0, length);
+      data.position(data.position() + length * Float.BYTES);
+    }
+    return data.array();
   }
 
   private ChunkReduction reduction(long step) {
@@ -185,9 +232,7 @@ final class StepExchange {
 
   /** This worker's own subtree sums of its chunk at {@code step}. */
   void offerOwn(long step, double[] ownLosses) {
-    long from = chunks.from(rank);
-    int length = chunks.length(rank);
-    reduction(step).offerOwn(rank, (i, into) -> sums[i].readRange(from, into, 0, length), ownLosses);
+    reduction(step).offerOwn(rank, ownChunk(rank), ownLosses);
   }
 
   /**
@@ -214,8 +259,11 @@ final class StepExchange {
     if (problem != null) {
       return Outcome.INVALID;
     }
-    return r.offer(member, p.getData().asReadOnlyByteBuffer(), p.getShardLossList()) == null ? Outcome.TAKEN
-        : Outcome.DUPLICATE;
+    if (r.offer(member, p.getData().asReadOnlyByteBuffer(), p.getShardLossList()) != null) {
+      return Outcome.DUPLICATE;
+    }
+    audit.received(member, p);
+    return Outcome.TAKEN;
   }
 
   /**

@@ -152,8 +152,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private long computeNanos;
   private double[] ownLosses;
   private final Map<Long, Long> partitions = new HashMap<>();
-  /** Steps whose partial sums this worker turns to NaN: an injected fault. */
-  private final Set<Long> corruptions = new HashSet<>();
+  /** Steps whose partial sums this worker corrupts (true: with finite garbage): an injected fault. */
+  private final Map<Long, Boolean> corruptions = new HashMap<>();
   private long duplicatesRejected;
   private long staleRejected;
   /**
@@ -552,14 +552,14 @@ public final class Worker extends AbstractBehavior<Command> {
       return this;
     }
     exchange = new StepExchange(runId, workerId, msg.generation(), msg.members(), state.params(),
-        state.config().shards());
+        state.config().shards(), run.auditFraction(), state.config().seed());
     metrics.generation(msg.generation());
     credit = msg.creditStep();
     snapshotStep = msg.snapshotStep();
     corruptions.clear();
     for (var c : msg.corruptions()) {
       if (c.workerId().equals(workerId)) {
-        corruptions.add(c.step());
+        corruptions.put(c.step(), c.finite());
       }
     }
     partitions.clear();
@@ -570,6 +570,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     peers.members(keys, endpoints);
     computed = false;
+    clearedSent = -1;
     lastApplied = System.nanoTime();
     heldSince = 0;
     heldNanos = 0;
@@ -651,6 +652,17 @@ public final class Worker extends AbstractBehavior<Command> {
       computer.compute(state.params(), step, s);
       ownLosses[s - me.firstShard()] = computer.lossSum(s);
     }
+    int audited = exchange.audit.auditsAt(step);
+    if (audited >= 0) {
+      // This worker audits the previous member's block: it computes those shards too.
+      Member p = exchange.members.get(audited);
+      double[] losses = new double[p.endShard() - p.firstShard()];
+      for (int s = p.firstShard(); s < p.endShard(); s++) {
+        computer.compute(state.params(), step, s);
+        losses[s - p.firstShard()] = computer.lossSum(s);
+      }
+      exchange.audit.recompute(step, computer, losses);
+    }
     computeNanos = System.nanoTime() - stepStarted;
     if (exchange.alone()) {
       computed = true;
@@ -668,16 +680,30 @@ public final class Worker extends AbstractBehavior<Command> {
     computed = true;
     reducedSent = false;
     exchange.sumOwn(computer);
-    if (corruptions.remove(step)) {
-      getContext().getLog().warn("Fault injected: worker [{}] sends NaN partial sums for step [{}]", workerId, step);
-      exchange.corruptOwn();
+    Boolean finite = corruptions.remove(step);
+    if (finite != null) {
+      getContext().getLog().warn("Fault injected: worker [{}] sends {} partial sums for step [{}]", workerId,
+          finite ? "wrong" : "NaN", step);
+      exchange.corruptOwn(finite);
     }
     for (int c = 0; c < exchange.members.size(); c++) {
       if (c != exchange.rank) {
         String to = exchange.members.get(c).workerId();
-        peers.send(to, exchange.partialFor(c, step, ownLosses), 0, exchange.generation, step, route(workerId, to), c,
+        LinkFrameProto partial = exchange.partialFor(c, step, ownLosses);
+        peers.send(to, partial, 0, exchange.generation, step, route(workerId, to), c,
             "partial sum of step " + step + " chunk " + c + " to " + to);
+        int auditor = exchange.audit.copyTo(step, c);
+        if (auditor >= 0 && auditor != exchange.rank) {
+          // Chunk c's owner is audited: its auditor reduces the chunk again.
+          String copyTo = exchange.members.get(auditor).workerId();
+          peers.send(copyTo, partial, 0, exchange.generation, step, route(workerId, copyTo), c,
+              "partial sum of step " + step + " chunk " + c + " to its auditor " + copyTo);
+        }
       }
+    }
+    int audited = exchange.audit.auditsAt(step);
+    if (audited >= 0) {
+      exchange.audit.offerOwnCopy(step, exchange.ownChunk(audited), ownLosses);
     }
     exchange.offerOwn(step, ownLosses);
     return progressed(step);
@@ -719,12 +745,14 @@ public final class Worker extends AbstractBehavior<Command> {
     stepLock.lock();
     try {
       StepExchange ex = exchange;
-      if (ex == null || state == null || p.getGeneration() != ex.generation || !p.getFromWorker().equals(peer)) {
+      if (ex == null || state == null || p.getGeneration() != ex.generation || !p.getFromWorker().equals(peer)
+          || p.getChunk() != ex.rank) {
         return false;
       }
       StepExchange.Outcome outcome = ex.offerPartial(p, state.step());
       switch (outcome) {
         case TAKEN:
+          sendDigest(ex, p);
           sendReducedIfReady(state.step());
           if ((reducedSent && ex.complete(state.step()))
               || (computed && ex.reducible(state.step()) && ex.nonFinitePartial(state.step()) != null)) {
@@ -743,6 +771,18 @@ public final class Worker extends AbstractBehavior<Command> {
       }
     } finally {
       stepLock.unlock();
+    }
+  }
+
+  /** Tells the auditor of {@code p}'s sender, when its block is audited, the digest of what arrived here. */
+  private void sendDigest(StepExchange ex, io.syncgrad.proto.PartialSumProto p) {
+    int member = ex.rankOf(p.getFromWorker());
+    io.syncgrad.proto.AuditProto d = member < 0 ? null : ex.audit.digestFor(member, p);
+    if (d != null) {
+      String to = ex.members.get(ex.audit.auditorOf(member)).workerId();
+      peers.send(to, LinkFrameProto.newBuilder().setAudit(d).build(), 3, ex.generation, p.getStep(),
+          route(workerId, to), member, "digest of " + p.getFromWorker() + "'s partial sum of step " + p.getStep()
+          + " to its auditor " + to);
     }
   }
 
@@ -790,6 +830,31 @@ public final class Worker extends AbstractBehavior<Command> {
             + "; lower --lr or set --clip-norm; the last checkpoint is kept", exchange.ownerOfShard(s));
       }
     }
+    int audited = exchange.audit.auditsAt(step);
+    if (audited >= 0) {
+      String verdict = exchange.audit.verdict(step, exchange.gathered());
+      if (verdict == null) {
+        return this;
+      }
+      if (!verdict.isEmpty()) {
+        return diverged(step, "the audit of step " + step + " found that " + verdict,
+            exchange.members.get(audited).workerId());
+      }
+      if (clearedSent != step) {
+        clearedSent = step;
+        LinkFrameProto cleared = LinkFrameProto.newBuilder().setAudit(exchange.audit.clearance(step)).build();
+        for (int c = 0; c < exchange.members.size(); c++) {
+          if (c != exchange.rank) {
+            String to = exchange.members.get(c).workerId();
+            peers.send(to, cleared, 4, exchange.generation, step, route(workerId, to), audited,
+                "clearance of " + exchange.audit.auditedWorker() + " at step " + step + " to " + to);
+          }
+        }
+      }
+    }
+    if (!exchange.audit.cleared(step)) {
+      return this;
+    }
     if (!update.apply(step, exchange.gathered(), state.config().batchSize(), state.params(), state.optimizer())) {
       return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage(), "");
     }
@@ -797,6 +862,8 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private boolean reducedSent;
+  /** The last step whose clearance this worker, as an auditor, sent. */
+  private long clearedSent = -1;
   /** How often members other than the first report a step. */
   private static final int OTHERS_REPORT_EVERY = 16;
   /** Steps applied but not reported yet, oldest first. */
@@ -898,7 +965,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private Behavior<Command> onPeerFrame(PeerFrame msg) {
     LinkFrameProto f = msg.frame();
     long frameGeneration = f.hasState() ? f.getState().getGeneration()
-        : f.hasPartial() ? f.getPartial().getGeneration() : f.hasReduced() ? f.getReduced().getGeneration() : 0;
+        : f.hasPartial() ? f.getPartial().getGeneration() : f.hasReduced() ? f.getReduced().getGeneration()
+        : f.hasAudit() ? f.getAudit().getGeneration() : 0;
     if (state != null && frameGeneration > (exchange == null ? 0 : exchange.generation)
         && frameGeneration >= preparing) {
       // A peer got the Go of a generation before this worker did: kept until this one's comes.
@@ -916,9 +984,15 @@ public final class Worker extends AbstractBehavior<Command> {
     long current = state.step();
     StepExchange.Outcome outcome;
     String from;
+    if (f.hasAudit() || (f.hasPartial() && f.getPartial().getChunk() != exchange.rank)) {
+      return onAuditFrame(msg.peer(), f, current);
+    }
     if (f.hasPartial()) {
       from = f.getPartial().getFromWorker();
       outcome = from.equals(msg.peer()) ? exchange.offerPartial(f.getPartial(), current) : StepExchange.Outcome.INVALID;
+      if (outcome == StepExchange.Outcome.TAKEN) {
+        sendDigest(exchange, f.getPartial());
+      }
     } else if (f.hasReduced()) {
       from = f.getReduced().getFromWorker();
       outcome = from.equals(msg.peer()) ? exchange.offerReduced(f.getReduced(), current)
@@ -942,6 +1016,26 @@ public final class Worker extends AbstractBehavior<Command> {
             exchange.problem() == null ? "sent as another worker" : exchange.problem());
         return this;
     }
+  }
+
+  /** A frame of an audit: a copy of a partial sum for the chunk this worker reduces again, a digest, a clearance. */
+  private Behavior<Command> onAuditFrame(String peer, LinkFrameProto f, long current) {
+    String from = f.hasAudit() ? f.getAudit().getFromWorker() : f.getPartial().getFromWorker();
+    long generation = f.hasAudit() ? f.getAudit().getGeneration() : f.getPartial().getGeneration();
+    long step = f.hasAudit() ? f.getAudit().getStep() : f.getPartial().getStep();
+    if (generation < exchange.generation || step < current) {
+      staleRejected++;
+      return this;
+    }
+    int member = exchange.rankOf(from);
+    String problem = !from.equals(peer) || member < 0 || generation != exchange.generation ? "sent as another worker"
+        : f.hasAudit() ? exchange.audit.offer(member, f.getAudit(), current)
+        : exchange.audit.offerCopy(member, f.getPartial(), current);
+    if (problem != null) {
+      getContext().getLog().warn("Worker [{}] refused an audit frame of peer [{}]: {}", workerId, peer, problem);
+      return this;
+    }
+    return progressed(current);
   }
 
   /** The state of the generation's start, from its state source, for a member that was behind. */

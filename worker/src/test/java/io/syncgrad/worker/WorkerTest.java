@@ -136,7 +136,7 @@ class WorkerTest {
       assertTrue(reg.peerEndpoint().startsWith("127.0.0.1:"), "it announces its peer link server");
 
       worker.tell(new WorkerProtocol.StartRun("run-1", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
-          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
+          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2, 0));
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(link, "the worker opens its link to the coordinator");
       assertEquals(List.of("run-1", "w1"), List.of(link.hello().getRunId(), link.hello().getWorkerId()));
@@ -207,7 +207,7 @@ class WorkerTest {
       CoordinatorProtocol.RegisterWorker reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class,
           WAIT);
       worker.tell(new WorkerProtocol.StartRun("run-2", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
-          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
+          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2, 0));
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       link.link().start(f -> { }, reason -> { });
       for (StateProto part : StateParts.split("run-2", 0, "", initial("run-2"))) {
@@ -294,7 +294,7 @@ class WorkerTest {
   private static WorkerProtocol.StartRun startRun(String runId, ModelSpec model, DataSpec data,
       ActorRef<CoordinatorProtocol.Command> coordinator, String linkEndpoint) {
     return new WorkerProtocol.StartRun(runId, model, CONFIG, IDENTITY, data, coordinator, "", linkEndpoint, TOKEN, 10,
-        LinkFaults.NONE, 2);
+        LinkFaults.NONE, 2, 0);
   }
 
   /**

@@ -230,7 +230,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           .setPeerFaults(PeerFaultsProto.newBuilder().setDrop(f.drop()).setDuplicate(f.duplicate())
               .setDelay(f.delay()).setMaxDelayMillis(f.maxDelay().toMillis()).setSeed(f.seed())
               .setRetransmitMillis(f.retransmit().toMillis()))
-          .setWindow(m.window()).build().toByteArray();
+          .setWindow(m.window()).setAuditFraction(m.auditFraction()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.DataChunk m) {
       java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(m.features().length * Float.BYTES)
           .order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -266,7 +266,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
             .setMillis(x.millis()));
       }
       for (WorkerProtocol.Corruption x : m.corruptions()) {
-        b.addCorruptions(io.syncgrad.proto.CorruptionProto.newBuilder().setWorkerId(x.workerId()).setStep(x.step()));
+        b.addCorruptions(io.syncgrad.proto.CorruptionProto.newBuilder().setWorkerId(x.workerId()).setStep(x.step())
+            .setFinite(x.finite()));
       }
       return b.build().toByteArray();
     }
@@ -349,7 +350,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
               Duration.ofMillis(f.getMaxDelayMillis()), f.getSeed(), Duration.ofMillis(f.getRetransmitMillis()));
           return new WorkerProtocol.StartRun(p.getRunId(), model, config, ModelCodec.decode(p.getNormalization()),
               data, resolver.resolveActorRef(p.getCoordinatorRef()), p.getShippedFingerprint(), p.getTensorLink(),
-              p.getLinkToken(), p.getTotalSteps(), faults, p.getWindow());
+              p.getLinkToken(), p.getTotalSteps(), faults, p.getWindow(), p.getAuditFraction());
         }
         case CHUNK: {
           DataChunkProto p = DataChunkProto.parseFrom(bytes);
@@ -403,7 +404,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           }
           List<WorkerProtocol.Corruption> corruptions = new ArrayList<>();
           for (io.syncgrad.proto.CorruptionProto x : p.getCorruptionsList()) {
-            corruptions.add(new WorkerProtocol.Corruption(x.getWorkerId(), x.getStep()));
+            corruptions.add(new WorkerProtocol.Corruption(x.getWorkerId(), x.getStep(), x.getFinite()));
           }
           return new WorkerProtocol.Go(p.getRunId(), p.getWorkerId(), p.getGeneration(), members, p.getStartStep(),
               p.getStateSource(), p.getCreditStep(), p.getSnapshotStep(), p.getResendSnapshot(), partitions,

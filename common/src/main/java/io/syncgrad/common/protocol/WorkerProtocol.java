@@ -37,10 +37,12 @@ public final class WorkerProtocol {
    * @param totalSteps         the run ends after this step
    * @param faults             the message faults the worker's peer links inject
    * @param window             how many steps a worker may run ahead of the coordinator's record
+   * @param auditFraction      the share of members' blocks a step whose results another member
+   *                           computes again and compares bit for bit ({@code --audit-fraction})
    */
   public record StartRun(String runId, ModelSpec model, TrainingConfig config, Normalization normalization,
       DataSpec data, ActorRef<CoordinatorProtocol.Command> coordinator, String shippedFingerprint,
-      String tensorLink, String linkToken, long totalSteps, LinkFaults faults, int window)
+      String tensorLink, String linkToken, long totalSteps, LinkFaults faults, int window, double auditFraction)
       implements Command, WireMessage {
 
     /** Whether the coordinator ships the data in {@link DataChunk}s instead. */
@@ -81,8 +83,11 @@ public final class WorkerProtocol {
    */
   public record Partition(String workerId, long afterStep, long millis) {}
 
-  /** Worker {@code workerId} sends NaN partial sums for step {@code step}: an injected fault. */
-  public record Corruption(String workerId, long step) {}
+  /**
+   * Worker {@code workerId} sends wrong partial sums for step {@code step}, NaN or (when
+   * {@code finite}) finite garbage: an injected fault.
+   */
+  public record Corruption(String workerId, long step, boolean finite) {}
 
   /**
    * The generation is formed. Members that applied fewer than {@code startStep} steps receive the

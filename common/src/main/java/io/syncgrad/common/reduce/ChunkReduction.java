@@ -181,6 +181,16 @@ public final class ChunkReduction {
     return ok;
   }
 
+  /** Whether member {@code member}'s partial sums of this step are in. */
+  public boolean has(int member) {
+    return received[member];
+  }
+
+  /** The partial sum of node {@code [first, end)} taken this step: read it, do not change it. */
+  public float[] buffer(int first, int end) {
+    return buffers.get(key(first, end));
+  }
+
   /** Whether every member's partial sums are in. */
   public boolean complete() {
     return receivedCount == received.length;

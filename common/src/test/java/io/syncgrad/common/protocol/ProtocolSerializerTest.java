@@ -52,7 +52,7 @@ class ProtocolSerializerTest {
   private static StartRunProto startRun() throws Exception {
     WorkerProtocol.StartRun m = new WorkerProtocol.StartRun("run", MODEL, CONFIG,
         Normalization.fit(Normalization.Kind.NONE, DATA), new DataSpec(null, null, 0, 0, "0", SEED),
-        Adapter.toTyped(system.deadLetters()), "", "127.0.0.1:1", "token", 10, LinkFaults.NONE, 2);
+        Adapter.toTyped(system.deadLetters()), "", "127.0.0.1:1", "token", 10, LinkFaults.NONE, 2, 0);
     return StartRunProto.parseFrom(serializer.toBinary(m));
   }
 

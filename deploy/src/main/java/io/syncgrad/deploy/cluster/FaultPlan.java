@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  *   <li>{@code corrupt-worker:W@S}: worker W sends NaN partial sums for step S (0-based), as a
  *       broken or hostile node would: the others compute its shards again, find a finite step,
  *       and quarantine W; the run ends with the fault-free run's weights;
+ *       {@code corrupt-worker:W@S:garbage} sends finite garbage instead, which only an audit
+ *       ({@code --audit-fraction}) of that step finds;
  *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each peer message (partial sums,
  *       reduced chunks, states) is lost and sent again, doubled, or delayed by up to MS
  *       milliseconds with probability P.
@@ -37,11 +39,11 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
 
   /** The kinds of node faults. */
   public enum Kind {
-    KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION, CORRUPT_WORKER;
+    KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION, CORRUPT_WORKER, GARBAGE_WORKER;
 
     /** Whether the coordinator injects it through its workers (else the launcher does, on processes). */
     public boolean byCoordinator() {
-      return this == PARTITION || this == CORRUPT_WORKER;
+      return this == PARTITION || this == CORRUPT_WORKER || this == GARBAGE_WORKER;
     }
   }
 
@@ -52,7 +54,7 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
   private static final Pattern PAUSE = Pattern.compile("pause-worker:(\\d+)@(\\d+):(\\d+)");
   private static final Pattern KILL_COORDINATOR = Pattern.compile("kill-coordinator@(\\d+)");
   private static final Pattern PARTITION = Pattern.compile("partition:(\\d+)@(\\d+):(\\d+)");
-  private static final Pattern CORRUPT = Pattern.compile("corrupt-worker:(\\d+)@(\\d+)");
+  private static final Pattern CORRUPT = Pattern.compile("corrupt-worker:(\\d+)@(\\d+)(:nan|:garbage)?");
   private static final Pattern DROP = Pattern.compile("drop:([0-9.]+)");
   private static final Pattern DUPLICATE = Pattern.compile("duplicate:([0-9.]+)");
   private static final Pattern DELAY = Pattern.compile("delay:([0-9.]+):(\\d+)");
@@ -79,8 +81,8 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
           process.add(new ProcessFault(Kind.PARTITION, worker(m.group(1), workers, spec), Long.parseLong(m.group(2)),
               Duration.ofMillis(Long.parseLong(m.group(3)))));
         } else if ((m = CORRUPT.matcher(spec)).matches()) {
-          process.add(new ProcessFault(Kind.CORRUPT_WORKER, worker(m.group(1), workers, spec),
-              Long.parseLong(m.group(2)), Duration.ZERO));
+          process.add(new ProcessFault(":garbage".equals(m.group(3)) ? Kind.GARBAGE_WORKER : Kind.CORRUPT_WORKER,
+              worker(m.group(1), workers, spec), Long.parseLong(m.group(2)), Duration.ZERO));
         } else if ((m = KILL_COORDINATOR.matcher(spec)).matches()) {
           process.add(new ProcessFault(Kind.KILL_COORDINATOR, -1, Long.parseLong(m.group(1)), Duration.ZERO));
         } else if ((m = DROP.matcher(spec)).matches()) {
@@ -92,7 +94,7 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
           maxDelay = Long.parseLong(m.group(2));
         } else {
           problems.add("--fault " + spec + ": expected kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S, "
-              + "partition:W@S:MS, corrupt-worker:W@S, drop:P, duplicate:P or delay:P:MS");
+              + "partition:W@S:MS, corrupt-worker:W@S[:garbage], drop:P, duplicate:P or delay:P:MS");
         }
       } catch (UserException e) {
         problems.add(e.getMessage());
@@ -118,8 +120,9 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
 
   /** The corrupted results, which the coordinator has its workers inject. */
   public List<io.syncgrad.coordinator.CoordinatorSettings.Corruption> corruptions() {
-    return processFaults.stream().filter(f -> f.kind() == Kind.CORRUPT_WORKER)
-        .map(f -> new io.syncgrad.coordinator.CoordinatorSettings.Corruption(f.worker(), f.step())).toList();
+    return processFaults.stream().filter(f -> f.kind() == Kind.CORRUPT_WORKER || f.kind() == Kind.GARBAGE_WORKER)
+        .map(f -> new io.syncgrad.coordinator.CoordinatorSettings.Corruption(f.worker(), f.step(),
+            f.kind() == Kind.GARBAGE_WORKER)).toList();
   }
 
   /** The coordinator node's settings for this plan: partitions need Artery's test mode. */

@@ -64,31 +64,39 @@ public final class LocalCluster {
    * @param minWorkers        below this many ready workers the coordinator waits
    * @param waitTimeout       how long it waits for workers before the run fails
    * @param joinTimeout       how long the start waits for every worker before it starts with the ready ones
-   * @param tensorLinks       weights and gradients over tensor links (the default) rather than
-   *                          over Artery
+   * @param auditFraction     the share of members' blocks a step computed again by another member
    */
   public record Options(int workers, boolean allowMixedKernels, Duration stepTimeout, FaultPlan faults,
-      boolean shipData, int minWorkers, Duration waitTimeout, Duration joinTimeout) {
+      boolean shipData, int minWorkers, Duration waitTimeout, Duration joinTimeout, double auditFraction) {
 
     /** {@code workers} workers, an adaptive deadline, no faults. */
     public static Options of(int workers) {
       return new Options(workers, false, null, FaultPlan.NONE, false, 1, CoordinatorSettings.DEFAULT_WAIT_TIMEOUT,
-          CoordinatorSettings.DEFAULT_JOIN_TIMEOUT);
+          CoordinatorSettings.DEFAULT_JOIN_TIMEOUT, 0);
     }
 
     /** The same with a fixed step deadline. */
     public Options withStepTimeout(Duration d) {
-      return new Options(workers, allowMixedKernels, d, faults, shipData, minWorkers, waitTimeout, joinTimeout);
+      return new Options(workers, allowMixedKernels, d, faults, shipData, minWorkers, waitTimeout, joinTimeout,
+          auditFraction);
     }
 
     /** The same with scripted faults. */
     public Options withFaults(FaultPlan plan) {
-      return new Options(workers, allowMixedKernels, stepTimeout, plan, shipData, minWorkers, waitTimeout, joinTimeout);
+      return new Options(workers, allowMixedKernels, stepTimeout, plan, shipData, minWorkers, waitTimeout, joinTimeout,
+          auditFraction);
     }
 
     /** The same with the data shipped to the workers. */
     public Options withShippedData() {
-      return new Options(workers, allowMixedKernels, stepTimeout, faults, true, minWorkers, waitTimeout, joinTimeout);
+      return new Options(workers, allowMixedKernels, stepTimeout, faults, true, minWorkers, waitTimeout, joinTimeout,
+          auditFraction);
+    }
+
+    /** The same with audits of {@code fraction} of the members' blocks. */
+    public Options withAudits(double fraction) {
+      return new Options(workers, allowMixedKernels, stepTimeout, faults, shipData, minWorkers, waitTimeout,
+          joinTimeout, fraction);
     }
   }
 
@@ -225,7 +233,8 @@ public final class LocalCluster {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
                 faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
-                options.minWorkers(), options.waitTimeout(), options.joinTimeout(), faults.corruptions()), result,
+                options.minWorkers(), options.waitTimeout(), options.joinTimeout(), faults.corruptions(),
+                options.auditFraction()), result,
             faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator",
                 credentials.of(COORDINATOR))));
         systems.add(coordinator);
