@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every kernel against a naive double-precision reference, over many shapes including 0 and 1;
- * and the native BLAS called from several threads at once gives the bits it gives alone.
+ * and the kernels with per-thread state, called from several threads at once, give the bits they
+ * give alone.
  */
 class KernelTest {
 
@@ -30,7 +31,7 @@ class KernelTest {
   private static final int[] SIZES = {0, 1, 2, 3, 7, 16, 33, 130};
 
   static Stream<MatrixKernel> kernels() {
-    return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), EjmlKernel.INSTANCE);
+    return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), new VectorFmaKernel(), EjmlKernel.INSTANCE);
   }
 
   @ParameterizedTest
@@ -58,31 +59,30 @@ class KernelTest {
     }
   }
 
-  @Test
-  void nativeCallsFromManyThreadsGiveTheBitsOfOneThread() throws Exception {
-    MatrixKernel kernel = NetlibKernel.nativeKernel();
+  /** The kernels that may hold per-thread state: the system BLAS, and the Java kernel's packing buffers. */
+  static Stream<MatrixKernel> threadedKernels() {
+    return Stream.of(NetlibKernel.nativeKernel(), new VectorFmaKernel());
+  }
+
+  @ParameterizedTest
+  @MethodSource("threadedKernels")
+  void callsFromManyThreadsGiveTheBitsOfOneThread(MatrixKernel kernel) throws Exception {
     SplittableRandom r = new SplittableRandom(SEED);
     int cases = 24;
     List<FMatrixRMaj[]> inputs = new ArrayList<>();
     List<float[]> serial = new ArrayList<>();
     for (int i = 0; i < cases; i++) {
       FMatrixRMaj a = random(64 + i, 300, r);
-      FMatrixRMaj b = random(300, 128, r);
-      inputs.add(new FMatrixRMaj[] {a, b});
-      FMatrixRMaj c = new FMatrixRMaj(1, 1);
-      kernel.mult(a, b, c);
-      serial.add(Arrays.copyOf(c.data, c.getNumElements()));
+      FMatrixRMaj b = random(300, 120 + i, r);
+      inputs.add(new FMatrixRMaj[] {a, b, transpose(b)});
+      serial.add(products(kernel, a, b, transpose(b)));
     }
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       for (int round = 0; round < 5; round++) {
         List<Future<float[]>> results = new ArrayList<>();
         for (FMatrixRMaj[] in : inputs) {
-          results.add(pool.submit(() -> {
-            FMatrixRMaj c = new FMatrixRMaj(1, 1);
-            kernel.mult(in[0], in[1], c);
-            return Arrays.copyOf(c.data, c.getNumElements());
-          }));
+          results.add(pool.submit(() -> products(kernel, in[0], in[1], in[2])));
         }
         for (int i = 0; i < cases; i++) {
           assertTrue(Arrays.equals(serial.get(i), results.get(i).get()), "case " + i + ", round " + round);
@@ -91,6 +91,16 @@ class KernelTest {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** a·b followed by a·(bᵀ)ᵀ, the same values by the two routes. */
+  private static float[] products(MatrixKernel kernel, FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj bt) {
+    FMatrixRMaj c = new FMatrixRMaj(1, 1);
+    kernel.mult(a, b, c);
+    float[] both = Arrays.copyOf(c.data, 2 * c.getNumElements());
+    kernel.multTransB(a, bt, c);
+    System.arraycopy(c.data, 0, both, c.getNumElements(), c.getNumElements());
+    return both;
   }
 
   @Test
@@ -140,7 +150,7 @@ class KernelTest {
     return m;
   }
 
-  private static FMatrixRMaj transpose(FMatrixRMaj m) {
+  static FMatrixRMaj transpose(FMatrixRMaj m) {
     FMatrixRMaj t = new FMatrixRMaj(m.numCols, m.numRows);
     for (int i = 0; i < m.numRows; i++) {
       for (int j = 0; j < m.numCols; j++) {
