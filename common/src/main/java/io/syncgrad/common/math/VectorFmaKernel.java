@@ -78,7 +78,9 @@ public final class VectorFmaKernel implements MatrixKernel {
 
   /**
    * This kernel with vectors of {@code bits} (128, 256 or 512; wider than the CPU's runs in
-   * software, slowly): a hidden copy of this class whose {@link #SPECIES} is that width.
+   * software, slowly): a hidden copy of this class whose {@link #SPECIES} is that width. Use the
+   * copies in a JVM of their own: all widths share the JDK's Vector API methods and their type
+   * profiles, and a kernel compiled after several widths were seen boxes its vectors (allocates).
    */
   static MatrixKernel withWidth(int bits) {
     try (InputStream in = VectorFmaKernel.class.getResourceAsStream("VectorFmaKernel.class")) {
