@@ -21,6 +21,7 @@ import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
+import io.syncgrad.common.protocol.MessageSeals;
 import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol;
 import io.syncgrad.common.run.TrainingState;
@@ -105,6 +106,7 @@ public final class Coordinator {
   private final RunProgress progress;
   private final RunReport report = new RunReport();
   private final PairKeys keys = new PairKeys();
+  private final Recomputation recomputation = new Recomputation();
   private final Telemetry telemetry;
   private final ClusterMetrics metrics;
   private boolean started;
@@ -247,7 +249,7 @@ public final class Coordinator {
     String problem = membership.kernelProblem(msg.kernel(), settings.allowMixedKernels());
     if (problem != null) {
       ctx.getLog().warn("Refusing worker [{}]: {}", msg.workerId(), problem);
-      msg.worker().tell(new WorkerProtocol.StopRun(run.state().runId(), "refused: " + problem));
+      msg.worker().tell(new WorkerProtocol.StopRun(run.state().runId(), msg.workerId(), "refused: " + problem));
       return Behaviors.same();
     }
     if (!membership.register(new Membership.Worker(msg.workerId(), msg.worker(), msg.peerEndpoint()))) {
@@ -282,6 +284,8 @@ public final class Coordinator {
   private void startRunOn(Membership.Worker worker) {
     TrainingState s = run.state();
     ActorRef<WorkerProtocol.Command> w = worker.ref();
+    // From here on, what this worker says and is told is sealed with its key (MessageSeals).
+    MessageSeals.get(ctx.getSystem()).hold(worker.id(), links.keyOf(s.runId(), worker));
     w.tell(new WorkerProtocol.StartRun(s.runId(), s.model(), s.config(), s.normalization(), settings.data(),
         ctx.getSelf(), shippedFingerprint(), links.endpoint(), links.keyHexOf(s.runId(), worker), run.totalSteps(),
         settings.faults(), WINDOW));
@@ -371,7 +375,7 @@ public final class Coordinator {
     ctx.getLog().info("Forming generation [{}] with {} ({}) at step [{}]", generation, asked, why,
         progress.recorded());
     for (String id : asked) {
-      membership.get(id).ref().tell(new WorkerProtocol.Prepare(run.state().runId(), generation,
+      membership.get(id).ref().tell(new WorkerProtocol.Prepare(run.state().runId(), id, generation,
           progress.recorded()));
     }
     timers.startSingleTimer(FORM_TIMER, new FormTimeout(generation), formTimeout());
@@ -456,7 +460,7 @@ public final class Coordinator {
       if (!progress.has(n) && !progress.snapshotDue(n)) {
         ctx.getLog().warn("No report of step [{}] survived; it is recorded without its loss", n);
         progress.offer(new StepReport(run.state().runId(), generation, n, "", Double.NaN, 1, Double.NaN, 0, 0, 0, 0,
-            0, 0, 0, 0, List.of(), ""));
+            0, 0, 0, 0, List.of(), "", ""));
       }
     }
     progress.generationStarted();
@@ -469,6 +473,13 @@ public final class Coordinator {
         partitions.add(new WorkerProtocol.Partition(id, p.step(), p.duration().toMillis()));
       }
     }
+    List<WorkerProtocol.Corruption> corruptions = new ArrayList<>();
+    for (CoordinatorSettings.Corruption c : settings.corruptions()) {
+      String id = membership.atStart(c.worker());
+      if (id != null && c.step() >= progress.recorded()) {
+        corruptions.add(new WorkerProtocol.Corruption(id, c.step()));
+      }
+    }
     for (String to : ids) {
       List<WorkerProtocol.Member> list = new ArrayList<>();
       for (int i = 0; i < ids.size(); i++) {
@@ -476,8 +487,8 @@ public final class Coordinator {
         list.add(new WorkerProtocol.Member(id, membership.get(id).peerEndpoint(), blocks.get(i)[0], blocks.get(i)[1],
             answered.get(id), id.equals(to) ? new byte[0] : keys.of(run.state().runId(), to, id)));
       }
-      membership.get(to).ref().tell(new WorkerProtocol.Go(run.state().runId(), generation, list, start, source,
-          credit, snapshotStep, start == snapshotStep, partitions));
+      membership.get(to).ref().tell(new WorkerProtocol.Go(run.state().runId(), to, generation, list, start, source,
+          credit, snapshotStep, start == snapshotStep, partitions, corruptions));
     }
     report.generation(assignment);
     metrics.generation(generation);
@@ -538,6 +549,24 @@ public final class Coordinator {
     return Behaviors.same();
   }
 
+  /**
+   * The others computed the step that {@code id}'s result made non-finite, and theirs was
+   * finite: {@code id} sent what its shards do not give. It takes no further part in the run.
+   */
+  private void quarantine(String id, long step) {
+    membership.quarantine(id);
+    ctx.getLog().error("Worker [{}] sent a non-finite result at step [{}] that the other workers' computation did not "
+        + "reproduce: quarantined for the rest of the run", id, step);
+    run.event("fault", Map.of("kind", "quarantined", "what", "worker " + id + ": a non-finite result at step " + step
+        + " that others did not reproduce", "worker", id));
+    Membership.Worker w = membership.get(id);
+    if (w != null) {
+      w.ref().tell(new WorkerProtocol.StopRun(run.state().runId(), id, "quarantined: its result at step " + step
+          + " was not finite and other workers computed a finite one"));
+    }
+    observeWorkers();
+  }
+
   /** @return whether the worker was one of the run's */
   private boolean lost(String id) {
     links.drop(id);
@@ -571,10 +600,44 @@ public final class Coordinator {
           colon > 0 ? e.substring(colon + 2) : e, "worker", r.workerId()));
     }
     if (!r.diverged().isEmpty()) {
-      return fail(DivergedException.reported(r.diverged()));
+      return onDiverged(r);
+    }
+    long batch = run.state().config().batchSize();
+    if (r.samples() != batch || !Double.isFinite(r.lossSum())) {
+      // Every member knows the whole step: a report that disagrees with the shard plan is not one.
+      ctx.getLog().warn("Refused the report of step [{}] from worker [{}]: {} samples and loss {}, the step has {} "
+          + "samples", r.step(), r.workerId(), r.samples(), r.lossSum(), batch);
+      return Behaviors.same();
     }
     progress.offer(r);
     return record();
+  }
+
+  /**
+   * A member could not apply a step: its sum was not finite. The result that brought the
+   * non-finite values in is computed again by the others before anyone is blamed (see
+   * {@link Recomputation}); a report of an earlier generation is old news.
+   */
+  private Behavior<Command> onDiverged(StepReport r) {
+    if (r.generation() != generation || forming) {
+      return Behaviors.same();
+    }
+    String suspect = membership.known(r.suspect()) ? r.suspect() : "";
+    int eligible = membership.eligibleCount() - (suspect.isEmpty() || !membership.isReady(suspect) ? 0 : 1);
+    String again = recomputation.sameOutcome();
+    switch (recomputation.diverged(r.step(), suspect, r.workerId(), eligible, settings.minWorkers())) {
+      case RECOMPUTE:
+        ctx.getLog().warn("Worker [{}] found the result of worker [{}] at step [{}] not finite; computing it again "
+            + "without [{}]", r.workerId(), suspect, r.step() - 1, suspect);
+        run.event("recovery", Map.of("kind", "recompute", "what", "step " + (r.step() - 1) + " without " + suspect,
+            "worker", suspect, "generation", generation));
+        membership.hold(suspect);
+        return form("the result of " + suspect + " is computed again");
+      default:
+        return fail(DivergedException.reported(r.diverged() + again + (suspect.isEmpty() || !again.isEmpty() ? ""
+            : " (the non-finite values came from worker " + suspect + ", and no other worker could compute them "
+                + "again)")));
+    }
   }
 
   private Behavior<Command> onSnapshot(SnapshotArrived msg) {
@@ -612,6 +675,10 @@ public final class Coordinator {
         snapshot = null;
       }
       progress.recorded(next);
+      String quarantined = recomputation.recorded(next.step());
+      if (quarantined != null) {
+        quarantine(quarantined, next.step() - 1);
+      }
       if (evaluate) {
         // The workers go on while this node writes the checkpoint and evaluates.
         credit();
@@ -666,7 +733,8 @@ public final class Coordinator {
       for (String id : members) {
         Membership.Worker w = membership.get(id);
         if (w != null) {
-          w.ref().tell(new WorkerProtocol.Credit(run.state().runId(), generation, credit, progress.snapshotStep()));
+          w.ref().tell(new WorkerProtocol.Credit(run.state().runId(), w.id(), generation, credit,
+              progress.snapshotStep()));
         }
       }
     }
@@ -758,6 +826,7 @@ public final class Coordinator {
       Map<String, Object> distributed = report.distributed(steps, run.resumedFrom(), generation,
           traffic.sentBytes(), traffic.receivedBytes());
       distributed.put("links_opened", links.accepted());
+      distributed.put("quarantined", recomputation.quarantined());
       long scripted = settings.scriptedFaultSteps().stream().filter(step -> step <= progress.recorded()).count();
       RunSummary summary = run.finish(membership.size(), 1, distributed,
           report.faults(scripted, membership.lostCount()));
@@ -780,7 +849,7 @@ public final class Coordinator {
 
   private void stopWorkers(String reason) {
     for (Membership.Worker w : membership.all()) {
-      w.ref().tell(new WorkerProtocol.StopRun(run.state().runId(), reason));
+      w.ref().tell(new WorkerProtocol.StopRun(run.state().runId(), w.id(), reason));
     }
   }
 }

@@ -24,10 +24,13 @@ import java.time.Duration;
  *                          before the run fails, so that nothing waits forever
  * @param joinTimeout       how long the start waits for all {@code workers} to be ready before it
  *                          starts with the ready ones (at least {@code minWorkers})
+ * @param corruptions       workers whose results to turn non-finite at a step, to exercise the
+ *                          recomputation that finds and quarantines them
  */
 public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
     LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
-    java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout) {
+    java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout,
+    java.util.List<Corruption> corruptions) {
 
   /** How long a run waits for workers by default. */
   public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(10);
@@ -43,9 +46,21 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
    */
   public record Partition(int worker, long step, Duration duration) {}
 
+  /** The {@code worker}-th worker (in name order) sends NaN partial sums for step {@code step}. */
+  public record Corruption(int worker, long step) {}
+
   public CoordinatorSettings {
     scriptedFaultSteps = java.util.List.copyOf(scriptedFaultSteps);
     partitions = java.util.List.copyOf(partitions);
+    corruptions = java.util.List.copyOf(corruptions);
+  }
+
+  /** Settings without corrupted results. */
+  public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
+      LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,
+      java.util.List<Partition> partitions, int minWorkers, Duration waitTimeout, Duration joinTimeout) {
+    this(workers, data, allowMixedKernels, stepTimeout, faults, scriptedFaultSteps, shipData, partitions, minWorkers,
+        waitTimeout, joinTimeout, java.util.List.of());
   }
 
 

@@ -15,6 +15,9 @@ import java.util.TreeSet;
  * coordinator asks a suspended worker again after it sat out {@link #SIT_OUT_STEPS} steps,
  * twice as long at each new suspension, so that a worker whose message was lost is not kept out
  * for good, and a flapping one costs little.
+ *
+ * <p>A worker whose result was not finite is held out while others compute that result again;
+ * when theirs is finite, the worker is quarantined: out for the rest of the run.
  */
 final class Membership {
 
@@ -29,6 +32,10 @@ final class Membership {
   private final Map<String, Long> askAgainAt = new HashMap<>();
   private final Map<String, Integer> suspensions = new HashMap<>();
   private final TreeSet<String> lost = new TreeSet<>();
+  /** Workers kept out while a result of theirs is computed again by others. */
+  private final TreeSet<String> held = new TreeSet<>();
+  /** Workers out for the rest of the run: a result of theirs was not what others computed. */
+  private final TreeSet<String> quarantined = new TreeSet<>();
   /** Every worker that dropped out of a generation at some point: lost, or suspended. */
   private final TreeSet<String> droppedOut = new TreeSet<>();
   /** The workers when the run started, in name order: what fault specs' worker indices mean. */
@@ -52,8 +59,11 @@ final class Membership {
         + " (the bytes would differ; --allow-mixed-kernels accepts it)";
   }
 
-  /** @return whether the worker is new */
+  /** @return whether the worker is new (a quarantined worker never is) */
   boolean register(Worker w) {
+    if (quarantined.contains(w.id())) {
+      return false;
+    }
     lost.remove(w.id());
     return workers.putIfAbsent(w.id(), w) == null;
   }
@@ -75,7 +85,9 @@ final class Membership {
   }
 
   void ready(String id) {
-    ready.add(id);
+    if (!quarantined.contains(id)) {
+      ready.add(id);
+    }
   }
 
   boolean isReady(String id) {
@@ -103,6 +115,40 @@ final class Membership {
     return droppedOut.size();
   }
 
+  /** Keeps the worker out of generations until {@link #release} or {@link #quarantine}. */
+  void hold(String id) {
+    held.add(id);
+  }
+
+  /** Lets a held worker take part again. */
+  void release(String id) {
+    held.remove(id);
+  }
+
+  /** Keeps the worker out for the rest of the run. */
+  void quarantine(String id) {
+    held.remove(id);
+    ready.remove(id);
+    askAgainAt.remove(id);
+    quarantined.add(id);
+    droppedOut.add(id);
+  }
+
+  boolean quarantined(String id) {
+    return quarantined.contains(id);
+  }
+
+  /** The ready workers that could form a generation now that are neither held nor quarantined. */
+  int eligibleCount() {
+    int n = 0;
+    for (String id : ready) {
+      if (!held.contains(id) && !quarantined.contains(id)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Keeps the worker out until it sat out its time from {@code step}. */
   void suspend(String id, long step) {
     droppedOut.add(id);
@@ -121,19 +167,24 @@ final class Membership {
 
   /**
    * Who is asked to form the next generation at {@code step}: the ready workers, in name order,
-   * less the suspended ones whose time is not up (everyone ready when that leaves nobody).
+   * less the suspended ones whose time is not up (every ready one when that leaves nobody), and
+   * never a held or quarantined one.
    */
   List<String> candidates(long step) {
     askAgainAt.values().removeIf(at -> at <= step);
     List<String> out = new ArrayList<>();
     for (String id : ready) {
-      if (!askAgainAt.containsKey(id)) {
+      if (!askAgainAt.containsKey(id) && !held.contains(id) && !quarantined.contains(id)) {
         out.add(id);
       }
     }
     if (out.isEmpty()) {
       askAgainAt.clear();
-      out.addAll(ready);
+      for (String id : ready) {
+        if (!held.contains(id) && !quarantined.contains(id)) {
+          out.add(id);
+        }
+      }
     }
     return out;
   }

@@ -47,6 +47,44 @@ class MembershipTest {
   }
 
   @Test
+  void aHeldWorkerIsNeverAskedAndAQuarantinedOneNeverComesBack() {
+    Membership m = three();
+    m.hold("w1");
+    assertEquals(List.of("w0", "w2"), m.candidates(0));
+    assertEquals(2, m.eligibleCount());
+    for (String id : List.of("w0", "w2")) {
+      m.suspend(id, 0);
+    }
+    assertEquals(List.of("w0", "w2"), m.candidates(1), "everyone is asked, but never a held worker");
+    m.quarantine("w1");
+    m.ready("w1");
+    assertFalse(m.isReady("w1"), "a quarantined worker's readiness is not taken");
+    assertFalse(m.register(new Membership.Worker("w1", null, "127.0.0.1:2")), "nor its registration");
+    assertEquals(List.of("w0", "w2"), m.candidates(1000));
+    assertTrue(m.quarantined("w1"));
+  }
+
+  @Test
+  void aResultComputedAgainWithoutItsSuspectDecidesBetweenDivergenceAndQuarantine() {
+    Recomputation r = new Recomputation();
+    assertEquals(Recomputation.Verdict.RECOMPUTE, r.diverged(21, "w1", "w0", 2, 1));
+    assertEquals("w1", r.suspect());
+    assertNull(r.recorded(20), "the step computed again is not recorded yet");
+    assertEquals("w1", r.recorded(21), "the others' step was finite: the suspect is quarantined");
+    assertEquals(List.of(java.util.Map.of("worker", "w1", "step", 20L, "reported_by", "w0")), r.quarantined());
+
+    assertEquals(Recomputation.Verdict.RECOMPUTE, r.diverged(40, "w2", "w2", 1, 1));
+    assertEquals(Recomputation.Verdict.DIVERGED, r.diverged(40, "w0", "w0", 1, 1),
+        "the same step diverged again without the suspect: the training diverged");
+    assertTrue(r.sameOutcome().contains("without worker w2"), r.sameOutcome());
+
+    Recomputation alone = new Recomputation();
+    assertEquals(Recomputation.Verdict.DIVERGED, alone.diverged(5, "w0", "w0", 0, 1), "nobody left to compute it");
+    assertEquals(Recomputation.Verdict.DIVERGED, alone.diverged(5, "w0", "w1", 1, 2), "fewer than --min-workers");
+    assertEquals(Recomputation.Verdict.DIVERGED, alone.diverged(5, "", "w1", 3, 1), "every input was finite");
+  }
+
+  @Test
   void workersOfOtherKernelsAreRefusedUnlessAllowed() {
     Membership m = new Membership();
     assertNull(m.kernelProblem("native/a", false));

@@ -20,7 +20,7 @@ class RunProgressTest {
   }
 
   private static StepReport report(long step, long nanos) {
-    return new StepReport("run", 1, step, "w", 1.0, 8, 0.5, 10, nanos, 0, 0, 0, 0, 0, 0, List.of(), "");
+    return new StepReport("run", 1, step, "w", 1.0, 8, 0.5, 10, nanos, 0, 0, 0, 0, 0, 0, List.of(), "", "");
   }
 
   @Test

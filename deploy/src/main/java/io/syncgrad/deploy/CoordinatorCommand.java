@@ -80,7 +80,8 @@ final class CoordinatorCommand implements Callable<Integer> {
       String self = address.host + ":" + port;
       ActorSystem<Void> node = Nodes.coordinator(run, new CoordinatorSettings(workers, data, allowMixedKernels,
           faults.stepTimeout(), faults.plan(workers).messages(), faults.plan(workers).processFaultSteps(), shipData,
-          faults.plan(workers).partitions(), faults.minWorkers, faults.waitTimeout(), faults.joinTimeout()),
+          faults.plan(workers).partitions(), faults.minWorkers, faults.waitTimeout(), faults.joinTimeout(),
+          faults.plan(workers).corruptions()),
           result, faults.plan(workers).coordinatorNodeConfig(
               NodeConfig.of(address.host, port, List.of(self), "coordinator", tls)));
       try {

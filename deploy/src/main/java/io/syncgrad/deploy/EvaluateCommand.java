@@ -32,7 +32,7 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of the table.")
   private boolean json;
 
-  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: " + Kernels.CHOICES + " (see syncgrad train --help).")
   private String kernel;
 
   @Override

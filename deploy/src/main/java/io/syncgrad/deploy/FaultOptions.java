@@ -11,7 +11,7 @@ final class FaultOptions {
 
   @Option(names = "--fault", paramLabel = "SPEC",
       description = "Inject a fault (repeatable): kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S (launch), "
-          + "drop:P, duplicate:P, delay:P:MS.")
+          + "partition:W@S:MS, corrupt-worker:W@S, drop:P, duplicate:P, delay:P:MS.")
   List<String> specs = new ArrayList<>();
 
   @Option(names = "--fault-seed", defaultValue = "0", paramLabel = "N",

@@ -144,7 +144,7 @@ final class LaunchCommand implements Callable<Integer> {
         workerProcesses.add(start(id, workerArgs));
       }
       Thread injector = null;
-      if (plan.processFaults().stream().anyMatch(f -> f.kind() != FaultPlan.Kind.PARTITION)) {
+      if (plan.processFaults().stream().anyMatch(f -> !f.kind().byCoordinator())) {
         injector = new Thread(() -> inject(plan, out, coordinatorArgs), "fault-injector");
         injector.setDaemon(true);
         injector.start();
@@ -218,9 +218,9 @@ final class LaunchCommand implements Callable<Integer> {
    * kills the coordinator and starts it again with {@code --resume} on the same output directory.
    */
   private void inject(FaultPlan plan, Path out, List<String> coordinatorArgs) {
-    // Partitions are the coordinator's to inject; the launcher handles the processes.
+    // Partitions and corrupted results are the coordinator's to inject; the launcher handles the processes.
     List<FaultPlan.ProcessFault> pending = new ArrayList<>(plan.processFaults().stream()
-        .filter(f -> f.kind() != FaultPlan.Kind.PARTITION).toList());
+        .filter(f -> !f.kind().byCoordinator()).toList());
     Path metrics = out.resolve("metrics.jsonl");
     long offset = 0;
     long step = 0;

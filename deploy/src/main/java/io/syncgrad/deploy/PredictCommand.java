@@ -42,7 +42,7 @@ final class PredictCommand implements Callable<Integer> {
   @Option(names = "--output", paramLabel = "FILE", description = "Write the predictions here (atomically) instead of standard output.")
   private Path output;
 
-  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: " + Kernels.CHOICES + " (see syncgrad train --help).")
   private String kernel;
 
   @Override

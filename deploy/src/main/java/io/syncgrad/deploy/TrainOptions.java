@@ -155,7 +155,7 @@ final class TrainOptions {
   @Option(names = "--threads", paramLabel = "N", description = "Threads computing shards (default: one per core). Does not change the result.")
   private String threads;
 
-  @Option(names = "--kernel", description = "Matrix products: auto (default: native if a system BLAS loads, else java), native, java or ejml.")
+  @Option(names = "--kernel", description = "Matrix products: native (the OpenBLAS bundled with syncgrad), system (the system BLAS, libblas.so.3), java (pure Java), ejml, or auto (default: native, else system, else java).")
   private String kernel;
 
   /** Builds the validated settings from the options the command line matched. */

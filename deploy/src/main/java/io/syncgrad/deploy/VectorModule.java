@@ -3,7 +3,7 @@ package io.syncgrad.deploy;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.syncgrad.common.config.TrainSettings;
-import io.syncgrad.common.math.NetlibKernel;
+import io.syncgrad.common.math.Kernels;
 import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -92,11 +92,6 @@ final class VectorModule {
   }
 
   private static boolean nativeLoads() {
-    try {
-      NetlibKernel.nativeKernel();
-      return true;
-    } catch (IllegalStateException e) {
-      return false;
-    }
+    return Kernels.nativeLoads();
   }
 }

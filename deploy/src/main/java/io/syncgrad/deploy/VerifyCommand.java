@@ -42,7 +42,7 @@ final class VerifyCommand implements Callable<Integer> {
   @Option(names = "--data", paramLabel = "PATH", description = "Training data for every scenario (default: the default data).")
   private String data;
 
-  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products of every run: auto, native, java or ejml.")
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products of every run: " + Kernels.CHOICES + " (see syncgrad train --help).")
   private String kernel;
 
   @Option(names = "--work-dir", paramLabel = "DIR", description = "Where runs and logs go (default: a new temporary folder).")

@@ -35,7 +35,7 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--id", description = "The worker's name in the cluster (default worker-<pid>).")
   private String id;
 
-  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: auto, native, java or ejml.")
+  @Option(names = "--kernel", defaultValue = "auto", description = "Matrix products: " + Kernels.CHOICES + " (see syncgrad train --help).")
   private String kernel;
 
   @Option(names = "--join-timeout", defaultValue = "10m", paramLabel = "DURATION",

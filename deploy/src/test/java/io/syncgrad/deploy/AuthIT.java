@@ -58,7 +58,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The attacker on 127.0.0.1, against real nodes: a process without the run's credentials cannot
  * join a {@code train --workers} or a {@code launch} cluster (Artery's TLS handshake refuses it)
  * nor open any of its links (refused at the greeting); a registered worker cannot open another
- * worker's link with its own key.
+ * worker's link with its own key, nor speak for another worker; a node posing as a second
+ * coordinator gets nothing from a worker.
  */
 class AuthIT {
 
@@ -206,16 +207,10 @@ class AuthIT {
     MatrixKernel kernel = Kernels.select("native");
     List<ActorSystem<?>> systems = new ArrayList<>();
     try (RunCredentials credentials = RunCredentials.create(List.of("coordinator", "victim", "evil"))) {
-      Map<String, Object> f = flags("keys");
-      var settings = Fixtures.settings(f);
-      TrainingRun run = TrainingRun.prepare(settings, f.keySet(), kernel, new TrainingListener() {});
       CompletableFuture<RunSummary> result = new CompletableFuture<>();
-      ActorSystem<Void> coordinator = Nodes.coordinator(run, new CoordinatorSettings(3, DataSpec.of(settings), false,
-          null, LinkFaults.NONE, List.of(), false, List.of(), 1, Duration.ofMinutes(2), Duration.ofMinutes(2)),
-          result, NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator", credentials.of("coordinator")));
-      systems.add(coordinator);
-      Address seed = Cluster.get(coordinator).selfMember().address();
-      Cluster.get(coordinator).manager().tell(Join.create(seed));
+      var settings = Fixtures.settings(flags("keys"));
+      TrainingRun run = TrainingRun.prepare(settings, flags("keys").keySet(), kernel, new TrainingListener() {});
+      Address seed = coordinatorNode(run, DataSpec.of(settings), 3, credentials, result, systems);
       WorkerProtocol.StartRun victim = register("victim", seed, credentials, kernel, systems);
       WorkerProtocol.StartRun evil = register("evil", seed, credentials, kernel, systems);
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
@@ -229,10 +224,126 @@ class AuthIT {
           "victim's key opens victim's link");
       assertFalse(victim.linkToken().equals(evil.linkToken()), "each worker its own key");
     } finally {
-      for (int i = systems.size() - 1; i >= 0; i--) {
-        systems.get(i).terminate();
-        io.syncgrad.deploy.cluster.Nodes.awaitTermination(systems.get(i));
+      stopAll(systems);
+    }
+  }
+
+  /**
+   * A registered worker, with the run's certificate and its own key, sends the coordinator a
+   * failure and a divergence in another worker's name: both are refused on arrival (their seals
+   * are not that worker's), and the run ends only when the sender fails in its own name.
+   * Artery keeps one sender's order, so the forged messages arrived first: had either been
+   * taken, the run would have ended with its reason.
+   */
+  @Test
+  void aRegisteredWorkerCannotSpeakForAnotherWorker() throws Exception {
+    MatrixKernel kernel = Kernels.select("native");
+    List<ActorSystem<?>> systems = new ArrayList<>();
+    try (RunCredentials credentials = RunCredentials.create(List.of("coordinator", "victim", "evil"))) {
+      CompletableFuture<RunSummary> result = new CompletableFuture<>();
+      var settings = Fixtures.settings(flags("forged"));
+      TrainingRun run = TrainingRun.prepare(settings, flags("forged").keySet(), kernel, new TrainingListener() {});
+      Address seed = coordinatorNode(run, DataSpec.of(settings), 3, credentials, result, systems);
+      register("victim", seed, credentials, kernel, systems);
+      WorkerProtocol.StartRun evil = register("evil", seed, credentials, kernel, systems);
+      // The evil node holds its own key, as a worker does once its run starts.
+      io.syncgrad.common.protocol.MessageSeals.get(systems.get(systems.size() - 1)).hold("evil",
+          HexFormat.of().parseHex(evil.linkToken()));
+
+      evil.coordinator().tell(new CoordinatorProtocol.WorkerFailed(evil.runId(), "victim", "forged failure"));
+      evil.coordinator().tell(new CoordinatorProtocol.StepReport(evil.runId(), 0, 1, "victim", Double.NaN, 0,
+          Double.NaN, 0, 0, 0, 0, 0, 0, 0, 0, List.of(), "forged divergence", "victim"));
+      evil.coordinator().tell(new CoordinatorProtocol.WorkerReady(evil.runId(), "victim", 0));
+      evil.coordinator().tell(new CoordinatorProtocol.WorkerFailed(evil.runId(), "evil", "evil's own failure"));
+
+      ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(WAIT.toSeconds(),
+          TimeUnit.SECONDS));
+      assertEquals("evil's own failure", e.getCause().getMessage());
+    } finally {
+      stopAll(systems);
+    }
+  }
+
+  /**
+   * A node of the cluster, with a certificate of the run, poses as a second coordinator: it
+   * lists itself as one and sends a real worker, already in the real run, a StartRun of its own
+   * (its link endpoint, a data path of its choosing). The worker registers with one coordinator
+   * only, takes runs from that one only, and the fake gets nothing: no message, no link.
+   */
+  @Test
+  void aFakeCoordinatorGetsNothingFromAWorker() throws Exception {
+    MatrixKernel kernel = Kernels.select("native");
+    List<ActorSystem<?>> systems = new ArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger hellos = new java.util.concurrent.atomic.AtomicInteger();
+    try (RunCredentials credentials = RunCredentials.create(List.of("coordinator", "worker-00", "fake"));
+        io.syncgrad.common.transport.TensorLinkServer fakeLinks = io.syncgrad.common.transport.TensorLinkServer.open(
+            TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker")),
+            (h, l) -> hellos.incrementAndGet())) {
+      BlockingQueue<Object> toFake = new LinkedBlockingQueue<>();
+      CountDownLatch training = new CountDownLatch(1);
+      Map<String, Object> f = flags("fake");
+      var settings = Fixtures.settings(f);
+      TrainingRun run = TrainingRun.prepare(settings, f.keySet(), kernel, new TrainingListener() {
+        @Override
+        public void stepped(long step, long epoch, double loss, double learningRate, double samplesPerSecond) {
+          training.countDown();
+        }
+      });
+      CompletableFuture<RunSummary> result = new CompletableFuture<>();
+      Address seed = coordinatorNode(run, DataSpec.of(settings), 1, credentials, result, systems);
+      ActorSystem<Void> worker = Nodes.worker("worker-00", kernel, NodeConfig.of("127.0.0.1", 0,
+          List.of(seed.host().get() + ":" + seed.port().get()), "worker", credentials.of("worker-00"))
+          .withValue(io.syncgrad.worker.DataRoots.KEY, com.typesafe.config.ConfigValueFactory.fromIterable(
+              List.of(dir.toString()))));
+      systems.add(worker);
+      assertTrue(training.await(WAIT.toSeconds(), TimeUnit.SECONDS), "the real run trains");
+
+      ActorSystem<CoordinatorProtocol.Command> fake = ActorSystem.create(Behaviors.receive(
+          CoordinatorProtocol.Command.class).onAnyMessage(m -> {
+            toFake.add(m);
+            return Behaviors.same();
+          }).build(), NodeConfig.SYSTEM, NodeConfig.of("127.0.0.1", 0, List.of(), "worker", credentials.of("fake")));
+      systems.add(fake);
+      Cluster.get(fake).manager().tell(Join.create(seed));
+      long until = System.nanoTime() + WAIT.toNanos();
+      while (Cluster.get(fake).selfMember().status() != MemberStatus.up() && System.nanoTime() < until) {
+        Thread.sleep(20);
       }
+      fake.receptionist().tell(akka.actor.typed.receptionist.Receptionist.register(
+          CoordinatorProtocol.SERVICE_KEY, fake));
+      ActorRef<WorkerProtocol.Command> target = akka.actor.typed.ActorRefResolver.get(fake).resolveActorRef(
+          Cluster.get(worker).selfMember().address() + "/user/worker");
+      target.tell(new WorkerProtocol.StartRun("fake-run", run.state().model(), run.state().config(),
+          run.state().normalization(), new DataSpec("/proc/self/environ", null, 0, 0, "0", 1), fake, "",
+          fakeLinks.endpoint(), "00".repeat(32), 10, LinkFaults.NONE, 4));
+
+      Object heard = toFake.poll(5, TimeUnit.SECONDS);
+      assertNull(heard, "the fake coordinator heard from the worker: " + heard);
+      assertEquals(0, hellos.get(), "the worker opened a link to the fake coordinator");
+      assertTrue(Cluster.get(worker).selfMember().status() == MemberStatus.up(), "the worker is still in its run");
+      assertFalse(result.isDone(), "the real run goes on");
+    } finally {
+      stopAll(systems);
+    }
+  }
+
+  /** Starts a coordinator of {@code run} for {@code workers} workers on a node of its own: its address, the seed. */
+  private static Address coordinatorNode(TrainingRun run, DataSpec data, int workers, RunCredentials credentials,
+      CompletableFuture<RunSummary> result, List<ActorSystem<?>> systems) {
+    ActorSystem<Void> coordinator = Nodes.coordinator(run, new CoordinatorSettings(workers, data, false, null, LinkFaults.NONE, List.of(), false, List.of(), 1,
+        Duration.ofMinutes(2), Duration.ofMinutes(2)), result,
+        NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator", credentials.of("coordinator")));
+    systems.add(coordinator);
+    Address seed = Cluster.get(coordinator).selfMember().address();
+    Cluster.get(coordinator).manager().tell(Join.create(seed));
+    return seed;
+  }
+
+  /** Ends every node, the last started first, each within the bounded shutdown nodes have. */
+  private static void stopAll(List<ActorSystem<?>> systems) {
+    for (int i = systems.size() - 1; i >= 0; i--) {
+      systems.get(i).terminate();
+      io.syncgrad.deploy.cluster.Nodes.awaitTermination(systems.get(i));
     }
   }
 

@@ -103,6 +103,29 @@ class LocalClusterIT {
     assertTrue((Long) s.faults().get("shards_reassigned") >= 3, s.faults().toString());
   }
 
+  /**
+   * A worker that sends NaN partial sums is named by the owners of its chunks; the others
+   * compute its shards again, find the step finite, and quarantine it: the run ends with the
+   * fault-free bytes and names the worker. A run where the others' step diverges too fails
+   * with "diverged" instead (the training's fault, not the worker's): see
+   * {@code ../worker/StepExchangeTest} and {@code MembershipTest} for that decision.
+   */
+  @Test
+  void aWorkerThatSendsNaNIsNamedAndQuarantinedAndTheBytesAreTheFaultFreeOnes() throws IOException {
+    MatrixKernel kernel = Kernels.select("native");
+    String reference = reference("nan-reference");
+    Map<String, Object> f = flags("nan");
+    RunSummary s = LocalCluster.run(Fixtures.settings(f), f.keySet(), kernel, new TrainingListener() {},
+        LocalCluster.Options.of(3).withFaults(FaultPlan.parse(List.of("corrupt-worker:1@6"), 3, 0)));
+    assertEquals(reference, s.weightsSha256());
+    assertEquals(STEPS, s.steps());
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> quarantined = (List<Map<String, Object>>) s.distributed().get("quarantined");
+    assertEquals(1, quarantined.size(), quarantined.toString());
+    assertEquals("worker-01", quarantined.get(0).get("worker"));
+    assertEquals(6L, ((Number) quarantined.get(0).get("step")).longValue());
+  }
+
   @Test
   void droppedDuplicatedAndDelayedMessagesChangeNothing() throws IOException {
     MatrixKernel kernel = Kernels.select("native");

@@ -56,6 +56,8 @@ final class StepExchange {
   private final float[] scratch;
   private int gatheredCount;
   private long gatheredStep = -1;
+  /** The owner of the first reduced chunk of {@code gatheredStep} that was not finite, or null. */
+  private String nonFiniteReduced;
   private String problem;
 
   /** Room for a peer frame's fields besides its floats and losses (ids, counters, node lists, framing). */
@@ -142,6 +144,19 @@ final class StepExchange {
     }
   }
 
+  /**
+   * Turns the first value of every chunk of this worker's first subtree sum to NaN, as a worker
+   * whose computation went wrong would send: an injected fault ({@code corrupt-worker}).
+   */
+  void corruptOwn() {
+    float[] nan = {Float.NaN};
+    for (int c = 0; c < members.size(); c++) {
+      if (chunks.length(c) > 0) {
+        sums[0].writeRange(chunks.from(c), nan, 0, 1);
+      }
+    }
+  }
+
   /** The frame carrying chunk {@code c} of this worker's subtree sums at {@code step}, for member {@code c}. */
   LinkFrameProto partialFor(int c, long step, double[] ownLosses) {
     int length = chunks.length(c);
@@ -203,6 +218,31 @@ final class StepExchange {
         : Outcome.DUPLICATE;
   }
 
+  /**
+   * The member whose partial sums of {@code step} for this worker's chunk were not finite (this
+   * worker itself when its own were not), or null: checked once every partial sum is in.
+   */
+  String nonFinitePartial(long step) {
+    ChunkReduction r = reductions[(int) (step & 1)];
+    int m = r.step() == step ? r.nonFiniteMember() : -1;
+    return m < 0 ? null : members.get(m).workerId();
+  }
+
+  /** The owner of a reduced chunk of the gathered step that was not finite, or null. */
+  String nonFiniteReduced() {
+    return nonFiniteReduced;
+  }
+
+  /** The member whose block holds shard {@code shard}. */
+  String ownerOfShard(int shard) {
+    for (Member m : members) {
+      if (shard >= m.firstShard() && shard < m.endShard()) {
+        return m.workerId();
+      }
+    }
+    return "";
+  }
+
   /** What was wrong with the last frame refused as invalid. */
   String problem() {
     return problem;
@@ -241,6 +281,7 @@ final class StepExchange {
       gatheredStep = step;
       java.util.Arrays.fill(gatheredChunks, false);
       gatheredCount = 0;
+      nonFiniteReduced = null;
     }
   }
 
@@ -269,6 +310,9 @@ final class StepExchange {
     }
     p.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(scratch, 0,
         chunks.length(c));
+    if (nonFiniteReduced == null && !ChunkReduction.finite(scratch, chunks.length(c))) {
+      nonFiniteReduced = p.getFromWorker();
+    }
     gathered.writeRange(chunks.from(c), scratch, 0, chunks.length(c));
     markGathered(c);
     return Outcome.TAKEN;

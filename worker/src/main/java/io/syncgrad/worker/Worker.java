@@ -21,6 +21,7 @@ import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.protocol.DataSpec;
+import io.syncgrad.common.protocol.MessageSeals;
 import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol.Command;
 import io.syncgrad.common.protocol.WorkerProtocol.Credit;
@@ -111,7 +112,9 @@ public final class Worker extends AbstractBehavior<Command> {
   private final WorkerMetrics.Of metrics;
   private final java.time.Duration joinTimeout;
   private akka.actor.Cancellable joinTimer;
-  private final Set<ActorRef<CoordinatorProtocol.Command>> registeredWith = new HashSet<>();
+  /** The one coordinator this worker registered with: the only one it takes a run from. */
+  private ActorRef<CoordinatorProtocol.Command> registeredWith;
+  private final Set<ActorRef<CoordinatorProtocol.Command>> ignoredCoordinators = new HashSet<>();
   private final Traffic traffic;
   private final TensorLinkSettings linkSettings;
   /** Where this worker reads training data a StartRun names. */
@@ -149,6 +152,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private long computeNanos;
   private double[] ownLosses;
   private final Map<Long, Long> partitions = new HashMap<>();
+  /** Steps whose partial sums this worker turns to NaN: an injected fault. */
+  private final Set<Long> corruptions = new HashSet<>();
   private long duplicatesRejected;
   private long staleRejected;
   /**
@@ -263,11 +268,20 @@ public final class Worker extends AbstractBehavior<Command> {
         .build();
   }
 
+  /**
+   * A worker registers with one coordinator, the first it hears of, and takes a run from that
+   * one only: another coordinator in the cluster (a second run, or a node posing as one) gets
+   * nothing from it.
+   */
   private Behavior<Command> onCoordinatorsListed(CoordinatorsListed msg) {
     for (ActorRef<CoordinatorProtocol.Command> c : msg.listing().getServiceInstances(CoordinatorProtocol.SERVICE_KEY)) {
-      if (registeredWith.add(c)) {
+      if (registeredWith == null) {
+        registeredWith = c;
         getContext().getLog().info("Worker [{}] registering with coordinator [{}]", workerId, c.path());
         c.tell(new RegisterWorker(workerId, getContext().getSelf(), kernel.identity(), peerEndpoint()));
+      } else if (!registeredWith.equals(c) && ignoredCoordinators.add(c)) {
+        getContext().getLog().warn("Worker [{}] is registered with coordinator [{}]; ignores coordinator [{}]",
+            workerId, registeredWith.path(), c.path());
       }
     }
     return this;
@@ -300,9 +314,22 @@ public final class Worker extends AbstractBehavior<Command> {
   private int chunksReceived;
 
   private Behavior<Command> onStartRun(StartRun msg) {
-    if (runId != null) {
-      getContext().getLog().warn("Worker [{}] is in run [{}]; ignores a start of run [{}]", workerId, runId,
-          msg.runId());
+    if (runId != null || shippedRun != null) {
+      getContext().getLog().warn("Worker [{}] is in run [{}]; ignores a start of run [{}]", workerId,
+          runId != null ? runId : shippedRun.runId(), msg.runId());
+      return this;
+    }
+    if (!msg.coordinator().equals(registeredWith)) {
+      getContext().getLog().warn("Worker [{}] ignores a start of run [{}] for coordinator [{}]: it registered with "
+          + "[{}]", workerId, msg.runId(), msg.coordinator().path(), registeredWith == null ? "none"
+          : registeredWith.path());
+      return this;
+    }
+    // From here on, what this worker says and is told is sealed with its key (MessageSeals).
+    try {
+      MessageSeals.get(getContext().getSystem()).hold(workerId, java.util.HexFormat.of().parseHex(msg.linkToken()));
+    } catch (IllegalArgumentException e) {
+      getContext().getLog().warn("Worker [{}] ignores a start of run [{}] without a key", workerId, msg.runId());
       return this;
     }
     String tooLarge = RunFootprint.problem(msg, workerId, Runtime.getRuntime().maxMemory());
@@ -479,7 +506,8 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onPrepare(Prepare msg) {
-    if (!msg.runId().equals(runId) || state == null || msg.generation() <= preparing) {
+    if (!msg.runId().equals(runId) || !msg.workerId().equals(workerId) || state == null
+        || msg.generation() <= preparing) {
       return this;
     }
     // Whatever is under way is dropped: the new generation starts from a whole step.
@@ -499,7 +527,14 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onGo(Go msg) {
-    if (!msg.runId().equals(runId) || msg.generation() != preparing || state == null) {
+    if (!msg.runId().equals(runId) || !msg.workerId().equals(workerId) || msg.generation() != preparing
+        || state == null) {
+      return this;
+    }
+    String problem = GoCheck.problem(msg, state.config().shards());
+    if (problem != null) {
+      getContext().getLog().warn("Worker [{}] refuses the Go of generation [{}]: {}", workerId, msg.generation(),
+          problem);
       return this;
     }
     Map<String, byte[]> keys = new HashMap<>();
@@ -521,6 +556,12 @@ public final class Worker extends AbstractBehavior<Command> {
     metrics.generation(msg.generation());
     credit = msg.creditStep();
     snapshotStep = msg.snapshotStep();
+    corruptions.clear();
+    for (var c : msg.corruptions()) {
+      if (c.workerId().equals(workerId)) {
+        corruptions.add(c.step());
+      }
+    }
     partitions.clear();
     for (var p : msg.partitions()) {
       if (p.workerId().equals(workerId)) {
@@ -573,7 +614,8 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onCredit(Credit msg) {
-    if (exchange != null && msg.runId().equals(runId) && msg.generation() == exchange.generation
+    if (exchange != null && msg.runId().equals(runId) && msg.workerId().equals(workerId)
+        && msg.generation() == exchange.generation
         && msg.throughStep() > credit) {
       credit = msg.throughStep();
       snapshotStep = msg.snapshotStep();
@@ -626,6 +668,10 @@ public final class Worker extends AbstractBehavior<Command> {
     computed = true;
     reducedSent = false;
     exchange.sumOwn(computer);
+    if (corruptions.remove(step)) {
+      getContext().getLog().warn("Fault injected: worker [{}] sends NaN partial sums for step [{}]", workerId, step);
+      exchange.corruptOwn();
+    }
     for (int c = 0; c < exchange.members.size(); c++) {
       if (c != exchange.rank) {
         String to = exchange.members.get(c).workerId();
@@ -646,7 +692,7 @@ public final class Worker extends AbstractBehavior<Command> {
     try {
       alone.apply(step, computer, state.params(), state.optimizer());
     } catch (UserException e) {
-      return diverged(step, e.getMessage());
+      return diverged(step, e.getMessage(), workerId);
     }
     return applied(step, loss, alone.gradientNorm());
   }
@@ -680,8 +726,9 @@ public final class Worker extends AbstractBehavior<Command> {
       switch (outcome) {
         case TAKEN:
           sendReducedIfReady(state.step());
-          if (reducedSent && ex.complete(state.step())) {
-            // The other chunks came first: the actor applies the step.
+          if ((reducedSent && ex.complete(state.step()))
+              || (computed && ex.reducible(state.step()) && ex.nonFinitePartial(state.step()) != null)) {
+            // The other chunks came first, or a partial sum is not finite: the actor takes it on.
             selfRef.tell(new Gathered(ex.generation, state.step()));
           }
           return true;
@@ -701,7 +748,7 @@ public final class Worker extends AbstractBehavior<Command> {
 
   /** Reduces this worker's chunk and sends it to every member, once its own shards and every partial sum are in. */
   private void sendReducedIfReady(long step) {
-    if (!computed || reducedSent || !exchange.reducible(step)) {
+    if (!computed || reducedSent || !exchange.reducible(step) || exchange.nonFinitePartial(step) != null) {
       return;
     }
     reducedSent = true;
@@ -720,9 +767,19 @@ public final class Worker extends AbstractBehavior<Command> {
     if (!computed) {
       return this;
     }
+    String partialFrom = exchange.reducible(step) ? exchange.nonFinitePartial(step) : null;
+    if (partialFrom != null) {
+      return diverged(step, "training diverged at step " + step + ": the partial sum of " + partialFrom + " for chunk "
+          + exchange.rank + " is not finite; lower --lr or set --clip-norm; the last checkpoint is kept", partialFrom);
+    }
     sendReducedIfReady(step);
     if (!exchange.complete(step)) {
       return this;
+    }
+    String reducedFrom = exchange.nonFiniteReduced();
+    if (reducedFrom != null) {
+      return diverged(step, "training diverged at step " + step + ": the reduced chunk of " + reducedFrom
+          + " is not finite; lower --lr or set --clip-norm; the last checkpoint is kept", reducedFrom);
     }
     double[] losses = exchange.shardLosses(step);
     double loss = 0;
@@ -730,11 +787,11 @@ public final class Worker extends AbstractBehavior<Command> {
       loss += losses[s];
       if (!Double.isFinite(losses[s])) {
         return diverged(step, "training diverged at step " + step + ": shard " + s + " has loss " + losses[s]
-            + "; lower --lr or set --clip-norm; the last checkpoint is kept");
+            + "; lower --lr or set --clip-norm; the last checkpoint is kept", exchange.ownerOfShard(s));
       }
     }
     if (!update.apply(step, exchange.gathered(), state.config().batchSize(), state.params(), state.optimizer())) {
-      return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage());
+      return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage(), "");
     }
     return applied(step, loss, update.gradientNorm());
   }
@@ -768,7 +825,7 @@ public final class Worker extends AbstractBehavior<Command> {
     heldNanos = 0;
     StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
         state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
-        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "");
+        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "", "");
     metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
     kept.addLast(report);
     if (kept.size() > KEPT_REPORTS) {
@@ -813,18 +870,26 @@ public final class Worker extends AbstractBehavior<Command> {
       StepReport r = pending.remove(pending.size() - 1);
       pending.add(new StepReport(r.runId(), r.generation(), r.step(), r.workerId(), r.lossSum(), r.samples(),
           r.gradientNorm(), r.computeNanos(), r.stepNanos(), r.sentBytes(), r.receivedBytes(), r.faultsInjected(),
-          r.duplicatesRejected(), r.staleRejected(), r.retries(), events, r.diverged()));
+          r.duplicatesRejected(), r.staleRejected(), r.retries(), events, r.diverged(), r.suspect()));
     }
     coordinator.tell(pending.size() == 1 ? pending.get(0) : new CoordinatorProtocol.StepReports(pending));
     pending.clear();
   }
 
-  private Behavior<Command> diverged(long step, String why) {
-    getContext().getLog().error("Worker [{}]: {}", workerId, why);
+  /**
+   * The step is not applied: its sum is not finite. The coordinator hears why and from whose
+   * result the non-finite values came ({@code suspect}; empty when every input was finite), so
+   * that it can have that result computed again by another worker.
+   */
+  private Behavior<Command> diverged(long step, String why, String suspect) {
+    // The coordinator decides whether the run diverged: here the step is only not applied.
+    int advice = why.indexOf(';');
+    getContext().getLog().warn("Worker [{}] does not apply step [{}]: {}", workerId, step,
+        advice > 0 ? why.substring(0, advice) : why);
     flushReports();
     coordinator.tell(new StepReport(runId, exchange.generation, step + 1, workerId, Double.NaN, 0, Double.NaN,
         computeNanos, 0, traffic.sentBytes(), traffic.receivedBytes(), peers.injected(), duplicatesRejected,
-        staleRejected, peers.retries(), peers.takeEvents(), why));
+        staleRejected, peers.retries(), peers.takeEvents(), why, suspect));
     exchange = null;
     computed = false;
     return this;
@@ -915,7 +980,7 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onStopRun(StopRun msg) {
-    if (runId != null && !msg.runId().equals(runId)) {
+    if (!msg.workerId().equals(workerId) || (runId != null && !msg.runId().equals(runId))) {
       return this;
     }
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());

@@ -3,6 +3,7 @@ package io.syncgrad.worker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.model.Activation;
@@ -96,6 +97,61 @@ class StepExchangeTest {
     String oneNode = new TreeSum(shape, SHARDS).sum(0, SHARDS, s -> g[s], shape.zerosLike()).sha256Hex();
     assertEquals(oneNode, a.gathered().sha256Hex(), "the one-node tree sum");
     assertEquals(oneNode, b.gathered().sha256Hex());
+  }
+
+  /**
+   * A member whose partial sums hold a NaN, or an infinite shard loss, is named by the owner of
+   * the chunk; a reduced chunk that is not finite names its owner; finite sums name nobody.
+   */
+  @Test
+  void nonFiniteResultsNameTheMemberTheyCameFrom() {
+    double[] lossA = {1, 2, 3};
+    double[] lossB = {4, 5, 6, 7, 8};
+    StepExchange[] ab = summedPair(gradients());
+    StepExchange a = ab[0];
+    StepExchange b = ab[1];
+    b.corruptOwn();
+    a.offerOwn(STEP, lossA);
+    assertEquals(StepExchange.Outcome.TAKEN, a.offerPartial(b.partialFor(0, STEP, lossB).getPartial(), STEP));
+    assertEquals("b", a.nonFinitePartial(STEP), "b's NaN reaches a's chunk");
+    b.offerOwn(STEP, lossB);
+    assertEquals(StepExchange.Outcome.TAKEN, b.offerPartial(a.partialFor(1, STEP, lossA).getPartial(), STEP));
+    assertEquals("b", b.nonFinitePartial(STEP), "b's own sums are checked too");
+
+    // corruptOwn wrote into the shards' own buffers (a one-shard subtree is its shard): fresh ones.
+    Parameters[] h = gradients();
+    StepExchange[] cd = summedPair(h);
+    cd[0].offerOwn(STEP, lossA);
+    assertEquals(StepExchange.Outcome.TAKEN, cd[0].offerPartial(cd[1].partialFor(0, STEP,
+        new double[] {4, 5, Double.POSITIVE_INFINITY, 7, 8}).getPartial(), STEP));
+    assertEquals("b", cd[0].nonFinitePartial(STEP), "an infinite loss is not a step's either");
+
+    StepExchange[] ef = summedPair(h);
+    StepExchange e = ef[0];
+    StepExchange f = ef[1];
+    e.offerOwn(STEP, lossA);
+    f.offerOwn(STEP, lossB);
+    e.offerPartial(f.partialFor(0, STEP, lossB).getPartial(), STEP);
+    f.offerPartial(e.partialFor(1, STEP, lossA).getPartial(), STEP);
+    assertNull(e.nonFinitePartial(STEP));
+    assertNull(f.nonFinitePartial(STEP));
+    ReducedChunkProto fromF = f.reducedFrame(STEP).getReduced();
+    e.reducedFrame(STEP);
+    java.nio.ByteBuffer nan = java.nio.ByteBuffer.allocate(fromF.getData().size()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    nan.putFloat(0, Float.NaN);
+    assertEquals(StepExchange.Outcome.TAKEN, e.offerReduced(fromF.toBuilder()
+        .setData(com.google.protobuf.ByteString.copyFrom(nan.array())).build(), STEP));
+    assertEquals("b", e.nonFiniteReduced(), "a reduced chunk that is not finite names its owner");
+  }
+
+  /** Members a and b of generation 3, each with its block's subtree sums of {@code g} done. */
+  private static StepExchange[] summedPair(Parameters[] g) {
+    Parameters shape = Parameters.zeros(MODEL);
+    StepExchange a = new StepExchange("run", "a", 3, MEMBERS, shape, SHARDS);
+    StepExchange b = new StepExchange("run", "b", 3, MEMBERS, shape, SHARDS);
+    a.sumOwn(s -> g[s]);
+    b.sumOwn(s -> g[s]);
+    return new StepExchange[] {a, b};
   }
 
   /**

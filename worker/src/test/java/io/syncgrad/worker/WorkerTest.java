@@ -124,9 +124,7 @@ class WorkerTest {
    */
   @Test
   void aloneItStepsToItsCreditReportsEachStepAndSendsItsSnapshot() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
-    testKit.system().receptionist().tell(
-        akka.actor.typed.receptionist.Receptionist.register(CoordinatorProtocol.SERVICE_KEY, coordinator.getRef()));
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
         (h, l) -> accepted.add(new Accepted(h, l)))) {
@@ -151,10 +149,10 @@ class WorkerTest {
       }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-1", "w1", 0));
 
-      worker.tell(new WorkerProtocol.Prepare("run-1", 1, 0));
+      worker.tell(new WorkerProtocol.Prepare("run-1", "w1", 1, 0));
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.Prepared("run-1", 1, "w1", 0));
-      worker.tell(new WorkerProtocol.Go("run-1", 1, List.of(new WorkerProtocol.Member("w1", reg.peerEndpoint(), 0, 4,
-          0, new byte[0])), 0, "w1", 3, 3, false, List.of()));
+      worker.tell(new WorkerProtocol.Go("run-1", "w1", 1, List.of(new WorkerProtocol.Member("w1", reg.peerEndpoint(), 0, 4,
+          0, new byte[0])), 0, "w1", 3, 3, false, List.of(), List.of()));
       List<StepReport> reports = new java.util.ArrayList<>();
       while (reports.size() < 3) {
         reports.addAll(reports(coordinator.receiveMessage(WAIT)));
@@ -183,12 +181,14 @@ class WorkerTest {
       assertEquals(3, got.step());
       assertEquals(reference.params().sha256Hex(), got.params().sha256Hex(), "the one-node bytes");
 
-      worker.tell(new WorkerProtocol.Credit("run-1", 1, 4, 10));
+      worker.tell(new WorkerProtocol.Credit("run-1", "w1", 1, 4, 10));
       assertEquals(4, reports(coordinator.receiveMessage(WAIT)).get(0).step());
-      worker.tell(new WorkerProtocol.StopRun("run-1", "done"));
+      worker.tell(new WorkerProtocol.StopRun("run-1", "w1", "done"));
       TestProbe<Object> watcher = testKit.createTestProbe();
       watcher.expectTerminated(worker, WAIT);
       link.link().close();
+    } finally {
+      unlist(coordinator);
     }
   }
 
@@ -198,18 +198,14 @@ class WorkerTest {
    */
   @Test
   void aPeerLinkWithoutThePairsKeyIsClosed() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
         (h, l) -> accepted.add(new Accepted(h, l)))) {
       ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w9", EjmlKernel.INSTANCE,
           d -> copy(DATA)));
-      testKit.system().receptionist().tell(
-          akka.actor.typed.receptionist.Receptionist.register(CoordinatorProtocol.SERVICE_KEY, coordinator.getRef()));
-      CoordinatorProtocol.RegisterWorker reg;
-      do {
-        reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
-      } while (!reg.workerId().equals("w9"));
+      CoordinatorProtocol.RegisterWorker reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class,
+          WAIT);
       worker.tell(new WorkerProtocol.StartRun("run-2", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
           server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2));
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -218,15 +214,15 @@ class WorkerTest {
         link.link().send(LinkFrameProto.newBuilder().setState(part).build());
       }
       coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-2", "w9", 0));
-      worker.tell(new WorkerProtocol.Prepare("run-2", 1, 0));
+      worker.tell(new WorkerProtocol.Prepare("run-2", "w9", 1, 0));
       coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
       byte[] key = new byte[16];
       key[0] = 42;
       // "w0" sorts first, so it would open the link to w9: here a stranger does, with a guessed key.
-      worker.tell(new WorkerProtocol.Go("run-2", 1, List.of(
+      worker.tell(new WorkerProtocol.Go("run-2", "w9", 1, List.of(
           new WorkerProtocol.Member("w0", "127.0.0.1:1", 0, 2, 0, key),
           new WorkerProtocol.Member("w9", reg.peerEndpoint(), 2, 4, 0, new byte[0])), 0, "w0", 3, 3, false,
-          List.of()));
+          List.of(), List.of()));
       TensorLinkSettings client = TensorLinkSettings.fromConfig(NODE);
       LinkFrameProto forged = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setRunId("run-2")
           .setWorkerId("w0").setToWorker("w9").setProof(com.google.protobuf.ByteString.copyFrom(new byte[32]))).build();
@@ -236,9 +232,63 @@ class WorkerTest {
       assertNotNull(closed.poll(WAIT.toSeconds(), TimeUnit.SECONDS), "the worker closes a link with a wrong key");
       assertFalse(stranger.isOpen());
       coordinator.expectNoMessage(Duration.ofMillis(300));
-      worker.tell(new WorkerProtocol.StopRun("run-2", "done"));
+      worker.tell(new WorkerProtocol.StopRun("run-2", "w9", "done"));
       link.link().close();
+    } finally {
+      unlist(coordinator);
     }
+  }
+
+  /**
+   * A worker registers with the first coordinator listed and takes a run from it only: a second
+   * coordinator listed later is not registered with, and its StartRun gets no answer and no link.
+   */
+  @Test
+  void aWorkerTakesOrdersFromTheOneCoordinatorItRegisteredWith() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    TestProbe<CoordinatorProtocol.Command> other = testKit.createTestProbe();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w3", EjmlKernel.INSTANCE,
+          d -> copy(DATA)));
+      coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
+      testKit.system().receptionist().tell(
+          akka.actor.typed.receptionist.Receptionist.register(CoordinatorProtocol.SERVICE_KEY, other.getRef()));
+      other.expectNoMessage(Duration.ofMillis(500));
+      worker.tell(startRun("run-3", MODEL, SPEC, other.getRef(), server.endpoint()));
+      other.expectNoMessage(Duration.ofMillis(500));
+      assertTrue(accepted.isEmpty(), "no link to a coordinator the worker did not register with");
+      worker.tell(startRun("run-4", MODEL, SPEC, coordinator.getRef(), server.endpoint()));
+      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertNotNull(link, "the run of its own coordinator is taken");
+      assertEquals("run-4", link.hello().getRunId());
+      worker.tell(new WorkerProtocol.StopRun("run-4", "w3", "done"));
+      TestProbe<Object> watcher = testKit.createTestProbe();
+      watcher.expectTerminated(worker, WAIT);
+      link.link().close();
+    } finally {
+      unlist(other);
+      unlist(coordinator);
+    }
+  }
+
+  /** A probe listed as the cluster's coordinator: the one coordinator a worker spawned now registers with. */
+  private static TestProbe<CoordinatorProtocol.Command> listedCoordinator() {
+    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    TestProbe<akka.actor.typed.receptionist.Receptionist.Registered> ack = testKit.createTestProbe();
+    testKit.system().receptionist().tell(akka.actor.typed.receptionist.Receptionist.register(
+        CoordinatorProtocol.SERVICE_KEY, coordinator.getRef(), ack.getRef()));
+    ack.receiveMessage(WAIT);
+    return coordinator;
+  }
+
+  /** No longer listed: the next test's worker registers with its own probe. */
+  private static void unlist(TestProbe<CoordinatorProtocol.Command> coordinator) {
+    TestProbe<akka.actor.typed.receptionist.Receptionist.Deregistered> ack = testKit.createTestProbe();
+    testKit.system().receptionist().tell(akka.actor.typed.receptionist.Receptionist.deregister(
+        CoordinatorProtocol.SERVICE_KEY, coordinator.getRef(), ack.getRef()));
+    ack.receiveMessage(WAIT);
   }
 
   private static WorkerProtocol.StartRun startRun(String runId, ModelSpec model, DataSpec data,
@@ -253,12 +303,13 @@ class WorkerTest {
    */
   @Test
   void aRunTooLargeForTheHeapIsRefusedAndTheWorkerTakesTheNext() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
         (h, l) -> accepted.add(new Accepted(h, l)))) {
       ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w5", EjmlKernel.INSTANCE,
           d -> copy(DATA)));
+      coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
       ModelSpec huge = Fixtures.model(6, List.of(46_340, 46_340), 3, Activation.TANH, OutputActivation.SOFTMAX,
           LossFunction.CROSS_ENTROPY, 0f);
       worker.tell(startRun("run-5", huge, SPEC, coordinator.getRef(), server.endpoint()));
@@ -271,8 +322,10 @@ class WorkerTest {
       Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertNotNull(link, "the worker takes the next run");
       assertEquals("run-6", link.hello().getRunId());
-      worker.tell(new WorkerProtocol.StopRun("run-6", "done"));
+      worker.tell(new WorkerProtocol.StopRun("run-6", "w5", "done"));
       link.link().close();
+    } finally {
+      unlist(coordinator);
     }
   }
 
@@ -292,8 +345,9 @@ class WorkerTest {
       Path idx = Files.createDirectories(ROOT.resolve("idx"));
       Files.createSymbolicLink(idx.resolve("train-images-idx3-ubyte"), secretFile);
       Path malformed = Files.writeString(ROOT.resolve("malformed.csv"), "label,a,b\n1," + secret + ",2\n");
-      TestProbe<CoordinatorProtocol.Command> coordinator = testKit.createTestProbe();
+      TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
       ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w7", EjmlKernel.INSTANCE));
+      coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
 
       List<String> environ = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
           .filter(kv -> kv.length() >= 8).toList();
@@ -324,6 +378,7 @@ class WorkerTest {
       String reason = coordinator.expectMessageClass(CoordinatorProtocol.WorkerFailed.class, WAIT).reason();
       assertTrue(reason.contains("not the coordinator's data"), reason);
       testKit.stop(worker);
+      unlist(coordinator);
     } finally {
       try (var paths = Files.walk(outside)) {
         for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class ProductsBenchmark {
 
-  @Param({"native", "java", "ejml"})
+  @Param({"native", "system", "java", "ejml"})
   public String kernel;
 
   @Param({"128", "16"})

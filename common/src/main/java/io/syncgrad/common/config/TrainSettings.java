@@ -185,7 +185,7 @@ public record TrainSettings(
     String out = f.optionalString("out");
     int threads = (int) f.optionalInteger("threads", 1, 1024, 0, "one per core");
     String kernel = f.string("kernel");
-    if (kernel != null && !List.of("auto", "native", "java", "ejml").contains(kernel)) {
+    if (kernel != null && !io.syncgrad.common.math.Kernels.NAMES.contains(kernel)) {
       f.problem("kernel", "must be " + io.syncgrad.common.math.Kernels.CHOICES + ", got '" + kernel + "'");
     }
     int earlyStopping = (int) f.optionalInteger("early-stopping", 1, 1_000_000, 0, "never");

@@ -11,16 +11,22 @@ import java.util.TreeSet;
 import org.ejml.data.FMatrixRMaj;
 
 /**
- * Products through {@code dev.ludovic.netlib:blas}: JNI to the system BLAS (OpenBLAS, with its
- * SIMD kernels), or the library's pure-Java implementation on the Vector API.
+ * Products through {@code dev.ludovic.netlib:blas}: JNI to OpenBLAS (the one bundled with the
+ * build, or the system's libblas.so.3), or the library's pure-Java implementation on the Vector API.
  *
  * <p>EJML's matrices are row-major and BLAS is column-major. A row-major n×m matrix is the
  * column-major m×n transpose, so {@code C = A·B} is computed as {@code Cᵀ = Bᵀ·Aᵀ} with the
  * operands swapped, and no data moves.
  *
+ * <p>netlib's JNI shim opens its BLAS once per JVM (the file named by the system property
+ * {@code dev.ludovic.netlib.blas.nativeLibPath}, else {@code libblas.so.3}), so a process computes
+ * with one native BLAS: asking for the other one afterwards is refused rather than answered
+ * with a kernel whose identity would lie.
+ *
  * <p>One call runs on the calling thread alone when the BLAS's own threading is off
- * ({@code OMP_NUM_THREADS=1}, set by the launcher and the build): then a product is a fixed
- * sequence of operations for a given library, CPU path and shape.
+ * ({@code openblas_set_num_threads(1)} for the bundled library; {@code OMP_NUM_THREADS=1}, set by
+ * the launcher and the build, for the system's): then a product is a fixed sequence of operations
+ * for a given library, CPU path and shape.
  */
 public final class NetlibKernel implements MatrixKernel {
 
@@ -32,20 +38,55 @@ public final class NetlibKernel implements MatrixKernel {
     this.identity = identity;
   }
 
+  /** Which native BLAS netlib's shim opened in this JVM: {@link #BUNDLED}, {@link #SYSTEM} or null. */
+  private static String boundTo;
+  private static final String BUNDLED = "the bundled OpenBLAS";
+  private static final String SYSTEM = "the system BLAS";
+  private static final String LIB_PATH = "dev.ludovic.netlib.blas.nativeLibPath";
+
   /**
-   * The system BLAS through JNI.
+   * The OpenBLAS bundled with the build (org.bytedeco:openblas) through netlib's JNI shim.
    *
-   * @throws IllegalStateException when no system BLAS loads, with the loader's reason
+   * @throws IllegalStateException when this platform has no bundled library, it does not load,
+   *     or this JVM already computes with the system BLAS
    */
   public static NetlibKernel nativeKernel() {
-    NativeBLAS blas;
+    synchronized (NetlibKernel.class) {
+      BundledOpenBlas.Loaded lib = BundledOpenBlas.load();
+      if (boundTo == null) {
+        System.setProperty(LIB_PATH, lib.path());
+      }
+      return new NetlibKernel(bind(BUNDLED), lib.identity());
+    }
+  }
+
+  /**
+   * The system BLAS (libblas.so.3, or what {@code dev.ludovic.netlib.blas.nativeLib} names)
+   * through JNI.
+   *
+   * @throws IllegalStateException when no system BLAS loads, with the loader's reason, or this JVM
+   *     already computes with the bundled OpenBLAS
+   */
+  public static NetlibKernel systemKernel() {
+    synchronized (NetlibKernel.class) {
+      return new NetlibKernel(bind(SYSTEM), "netlib-native/" + loadedBlasLibrary() + "/" + cpu());
+    }
+  }
+
+  /** netlib's one native instance, opened on {@code library} (the property set before) or refused. */
+  private static NativeBLAS bind(String library) {
+    if (boundTo != null && !boundTo.equals(library)) {
+      throw new IllegalStateException("this JVM already computes with " + boundTo
+          + " (netlib opens one native BLAS per process)");
+    }
     try {
-      blas = NativeBLAS.getInstance();
+      NativeBLAS blas = NativeBLAS.getInstance();
+      boundTo = library;
+      return blas;
     } catch (RuntimeException | LinkageError e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       throw new IllegalStateException(cause.getMessage() != null ? cause.getMessage() : cause.toString(), e);
     }
-    return new NetlibKernel(blas, "netlib-native/" + loadedBlasLibrary() + "/" + cpu());
   }
 
   /** The pure-Java implementation: the Vector API where the module is present, else plain loops. */
@@ -131,7 +172,7 @@ public final class NetlibKernel implements MatrixKernel {
         }
         String path = line.substring(slash);
         String name = Path.of(path).getFileName().toString();
-        if (name.contains("blas") && !name.contains("netlibblasjni")) {
+        if (name.contains("blas") && !name.contains("netlibblasjni") && !path.contains(".javacpp")) {
           libs.add(Path.of(path).toRealPath().getFileName().toString());
         }
       }
@@ -142,7 +183,7 @@ public final class NetlibKernel implements MatrixKernel {
   }
 
   /** The CPU: BLAS libraries choose their kernels (and so their rounding) by it. */
-  private static String cpu() {
+  static String cpu() {
     String model = "unknown";
     String simd = "";
     try {

@@ -7,6 +7,10 @@ import java.util.List;
 /**
  * What the coordinator hears from workers: registrations, readiness, how far each one is when a
  * generation forms, and a report of every step applied. Nothing here carries tensors.
+ *
+ * <p>Everything but {@link RegisterWorker} is sealed with the key of the worker it names
+ * ({@link MessageSeals}): the coordinator hears a worker's readiness, failures and reports from
+ * that worker only.
  */
 public final class CoordinatorProtocol {
 
@@ -47,11 +51,14 @@ public final class CoordinatorProtocol {
    * @param lossSum     over every shard of the step, in shard order (every worker knows them all)
    * @param diverged    non-empty: the step's gradient was not finite and nothing was applied
    * @param faultEvents the faults its links injected since its last report
+   * @param suspect     with {@code diverged}: the worker whose result first brought non-finite
+   *                    values in, as this worker saw it (itself, or a peer); empty when every
+   *                    input was finite and the sum or the update overflowed
    */
   public record StepReport(String runId, long generation, long step, String workerId, double lossSum, long samples,
       double gradientNorm, long computeNanos, long stepNanos, long sentBytes, long receivedBytes,
       long faultsInjected, long duplicatesRejected, long staleRejected, long retries, List<String> faultEvents,
-      String diverged) implements Command, WireMessage {
+      String diverged, String suspect) implements Command, WireMessage {
     public StepReport {
       faultEvents = List.copyOf(faultEvents);
     }

@@ -42,6 +42,10 @@ import java.util.List;
  * allocated for it. A message that fails is refused with a {@link NotSerializableException}
  * naming what is wrong, as Akka's serializer contract has it: Artery logs it with the sender's
  * address and drops the message, and the node goes on.
+ *
+ * <p>A message between the coordinator and one worker, after that worker's {@code StartRun},
+ * carries a seal with that worker's key ({@link MessageSeals}), checked here before the message
+ * is made: a node cannot speak for a worker, nor give orders to one, without its key.
  */
 public final class ProtocolSerializer extends SerializerWithStringManifest {
 
@@ -61,11 +65,29 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   private static final String REPORT = "T";
   private static final String REPORTS = "U";
 
+  /** Messages from a worker: refused unless sealed with its key. */
+  private static final java.util.Set<String> FROM_WORKER = java.util.Set.of(READY, FAILED, PREPARED, REPORT, REPORTS);
+  /** Orders to a worker: sealed with its key, checked where the key is held. */
+  private static final java.util.Set<String> TO_WORKER = java.util.Set.of(STOP, PREPARE, GO, CREDIT);
+
   private final ActorRefResolver resolver;
+  private final ExtendedActorSystem system;
   private final Traffic traffic = new Traffic();
+  private volatile MessageSeals seals;
 
   public ProtocolSerializer(ExtendedActorSystem system) {
+    this.system = system;
     this.resolver = ActorRefResolver.get(Adapter.toTyped(system));
+  }
+
+  /** The node's seals, looked up on first use: extensions cannot be made while serializers are. */
+  private MessageSeals seals() {
+    MessageSeals s = seals;
+    if (s == null) {
+      s = MessageSeals.get(system);
+      seals = s;
+    }
+    return s;
   }
 
   /** The bytes of this node's messages that went through this serializer: its Artery traffic. */
@@ -117,8 +139,57 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
   @Override
   public byte[] toBinary(Object o) {
     byte[] bytes = encode(o);
+    String manifest = manifest(o);
+    if (FROM_WORKER.contains(manifest) || TO_WORKER.contains(manifest)) {
+      byte[] seal = seals().seal(workerOf(o), manifest, bytes, bytes.length);
+      byte[] sealed = java.util.Arrays.copyOf(bytes, bytes.length + MessageSeals.SEAL_BYTES);
+      System.arraycopy(seal, 0, sealed, bytes.length, MessageSeals.SEAL_BYTES);
+      bytes = sealed;
+    }
     traffic.sent(bytes.length);
     return bytes;
+  }
+
+  /** The worker whose key seals {@code o}: its sender, or the one it is for. */
+  private static String workerOf(Object o) {
+    if (o instanceof CoordinatorProtocol.WorkerReady m) {
+      return m.workerId();
+    } else if (o instanceof CoordinatorProtocol.WorkerFailed m) {
+      return m.workerId();
+    } else if (o instanceof CoordinatorProtocol.Prepared m) {
+      return m.workerId();
+    } else if (o instanceof CoordinatorProtocol.StepReport m) {
+      return m.workerId();
+    } else if (o instanceof CoordinatorProtocol.StepReports m) {
+      String id = m.reports().isEmpty() ? "" : m.reports().get(0).workerId();
+      for (CoordinatorProtocol.StepReport r : m.reports()) {
+        if (!r.workerId().equals(id)) {
+          throw new IllegalArgumentException("reports of several workers in one message: " + id + ", " + r.workerId());
+        }
+      }
+      return id;
+    } else if (o instanceof WorkerProtocol.StopRun m) {
+      return m.workerId();
+    } else if (o instanceof WorkerProtocol.Prepare m) {
+      return m.workerId();
+    } else if (o instanceof WorkerProtocol.Go m) {
+      return m.workerId();
+    } else if (o instanceof WorkerProtocol.Credit m) {
+      return m.workerId();
+    }
+    throw new IllegalArgumentException("not a sealed message: " + o.getClass().getName());
+  }
+
+  /**
+   * Checks the seal of a message for or from {@code workerId} before anything is made of it.
+   *
+   * @throws IllegalArgumentException when the seal is not that worker's
+   */
+  private void checkSeal(String workerId, String manifest, byte[] bytes, int length) {
+    byte[] seal = java.util.Arrays.copyOfRange(bytes, length, length + MessageSeals.SEAL_BYTES);
+    if (!seals().verifies(workerId, manifest, bytes, length, seal, FROM_WORKER.contains(manifest))) {
+      throw new IllegalArgumentException("not sealed with the key of worker '" + workerId + "' (sent by another node)");
+    }
   }
 
   private byte[] encode(Object o) {
@@ -172,15 +243,17 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
       }
       return b.build().toByteArray();
     } else if (o instanceof WorkerProtocol.StopRun m) {
-      return StopRunProto.newBuilder().setRunId(m.runId()).setReason(m.reason()).build().toByteArray();
+      return StopRunProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).setReason(m.reason()).build()
+          .toByteArray();
     } else if (o instanceof WorkerProtocol.Prepare m) {
-      return PrepareProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+      return PrepareProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).setGeneration(m.generation())
           .setRecordedStep(m.recordedStep()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.Credit m) {
-      return CreditProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+      return CreditProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId()).setGeneration(m.generation())
           .setThroughStep(m.throughStep()).setSnapshotStep(m.snapshotStep()).build().toByteArray();
     } else if (o instanceof WorkerProtocol.Go m) {
-      GoProto.Builder b = GoProto.newBuilder().setRunId(m.runId()).setGeneration(m.generation())
+      GoProto.Builder b = GoProto.newBuilder().setRunId(m.runId()).setWorkerId(m.workerId())
+          .setGeneration(m.generation())
           .setStartStep(m.startStep()).setStateSource(m.stateSource()).setCreditStep(m.creditStep())
           .setSnapshotStep(m.snapshotStep()).setResendSnapshot(m.resendSnapshot());
       for (WorkerProtocol.Member x : m.members()) {
@@ -192,15 +265,27 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         b.addPartitions(PartitionProto.newBuilder().setWorkerId(x.workerId()).setAfterStep(x.afterStep())
             .setMillis(x.millis()));
       }
+      for (WorkerProtocol.Corruption x : m.corruptions()) {
+        b.addCorruptions(io.syncgrad.proto.CorruptionProto.newBuilder().setWorkerId(x.workerId()).setStep(x.step()));
+      }
       return b.build().toByteArray();
     }
     throw new IllegalArgumentException("no protobuf mapping for " + o.getClass().getName());
   }
 
   @Override
-  public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
-    traffic.received(bytes.length);
+  public Object fromBinary(byte[] sealed, String manifest) throws NotSerializableException {
+    traffic.received(sealed.length);
     try {
+      byte[] bytes = sealed;
+      int length = sealed.length;
+      if (FROM_WORKER.contains(manifest) || TO_WORKER.contains(manifest)) {
+        length -= MessageSeals.SEAL_BYTES;
+        if (length < 0) {
+          throw new IllegalArgumentException(sealed.length + " bytes, less than a seal");
+        }
+        bytes = java.util.Arrays.copyOf(sealed, length);
+      }
       switch (manifest) {
         case REGISTER: {
           RegisterWorkerProto p = RegisterWorkerProto.parseFrom(bytes);
@@ -209,22 +294,40 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         }
         case READY: {
           WorkerReadyProto p = WorkerReadyProto.parseFrom(bytes);
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
           return new CoordinatorProtocol.WorkerReady(p.getRunId(), p.getWorkerId(), p.getAppliedStep());
         }
         case FAILED: {
           WorkerFailedProto p = WorkerFailedProto.parseFrom(bytes);
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
           return new CoordinatorProtocol.WorkerFailed(p.getRunId(), p.getWorkerId(), p.getReason());
         }
         case PREPARED: {
           PreparedProto p = PreparedProto.parseFrom(bytes);
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
           return new CoordinatorProtocol.Prepared(p.getRunId(), p.getGeneration(), p.getWorkerId(),
               p.getAppliedStep());
         }
-        case REPORT:
-          return report(StepReportProto.parseFrom(bytes));
+        case REPORT: {
+          StepReportProto p = StepReportProto.parseFrom(bytes);
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
+          return report(p);
+        }
         case REPORTS: {
+          StepReportsProto all = StepReportsProto.parseFrom(bytes);
+          if (all.getReportsCount() == 0) {
+            throw new IllegalArgumentException("no reports");
+          }
+          String worker = all.getReports(0).getWorkerId();
+          for (StepReportProto p : all.getReportsList()) {
+            if (!p.getWorkerId().equals(worker)) {
+              throw new IllegalArgumentException("reports of workers " + worker + " and " + p.getWorkerId()
+                  + " in one message");
+            }
+          }
+          checkSeal(worker, manifest, sealed, length);
           List<CoordinatorProtocol.StepReport> reports = new ArrayList<>();
-          for (StepReportProto p : StepReportsProto.parseFrom(bytes).getReportsList()) {
+          for (StepReportProto p : all.getReportsList()) {
             reports.add(report(p));
           }
           return new CoordinatorProtocol.StepReports(reports);
@@ -269,18 +372,23 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         }
         case STOP: {
           StopRunProto p = StopRunProto.parseFrom(bytes);
-          return new WorkerProtocol.StopRun(p.getRunId(), p.getReason());
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
+          return new WorkerProtocol.StopRun(p.getRunId(), p.getWorkerId(), p.getReason());
         }
         case PREPARE: {
           PrepareProto p = PrepareProto.parseFrom(bytes);
-          return new WorkerProtocol.Prepare(p.getRunId(), p.getGeneration(), p.getRecordedStep());
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
+          return new WorkerProtocol.Prepare(p.getRunId(), p.getWorkerId(), p.getGeneration(), p.getRecordedStep());
         }
         case CREDIT: {
           CreditProto p = CreditProto.parseFrom(bytes);
-          return new WorkerProtocol.Credit(p.getRunId(), p.getGeneration(), p.getThroughStep(), p.getSnapshotStep());
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
+          return new WorkerProtocol.Credit(p.getRunId(), p.getWorkerId(), p.getGeneration(), p.getThroughStep(),
+              p.getSnapshotStep());
         }
         case GO: {
           GoProto p = GoProto.parseFrom(bytes);
+          checkSeal(p.getWorkerId(), manifest, sealed, length);
           List<WorkerProtocol.Member> members = new ArrayList<>();
           for (MemberProto x : p.getMembersList()) {
             if (x.getEndShard() <= x.getFirstShard()) {
@@ -293,8 +401,13 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           for (PartitionProto x : p.getPartitionsList()) {
             partitions.add(new WorkerProtocol.Partition(x.getWorkerId(), x.getAfterStep(), x.getMillis()));
           }
-          return new WorkerProtocol.Go(p.getRunId(), p.getGeneration(), members, p.getStartStep(),
-              p.getStateSource(), p.getCreditStep(), p.getSnapshotStep(), p.getResendSnapshot(), partitions);
+          List<WorkerProtocol.Corruption> corruptions = new ArrayList<>();
+          for (io.syncgrad.proto.CorruptionProto x : p.getCorruptionsList()) {
+            corruptions.add(new WorkerProtocol.Corruption(x.getWorkerId(), x.getStep()));
+          }
+          return new WorkerProtocol.Go(p.getRunId(), p.getWorkerId(), p.getGeneration(), members, p.getStartStep(),
+              p.getStateSource(), p.getCreditStep(), p.getSnapshotStep(), p.getResendSnapshot(), partitions,
+              corruptions);
         }
         default:
           throw new NotSerializableException("unknown manifest '" + manifest + "'");
@@ -313,14 +426,15 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
         .setGradientNorm(m.gradientNorm()).setComputeNanos(m.computeNanos()).setStepNanos(m.stepNanos())
         .setSentBytes(m.sentBytes()).setReceivedBytes(m.receivedBytes()).setFaultsInjected(m.faultsInjected())
         .setDuplicatesRejected(m.duplicatesRejected()).setStaleRejected(m.staleRejected())
-        .setRetries(m.retries()).addAllFaultEvents(m.faultEvents()).setDiverged(m.diverged()).build();
+        .setRetries(m.retries()).addAllFaultEvents(m.faultEvents()).setDiverged(m.diverged())
+        .setSuspect(m.suspect()).build();
   }
 
   private static CoordinatorProtocol.StepReport report(StepReportProto p) {
     return new CoordinatorProtocol.StepReport(p.getRunId(), p.getGeneration(), p.getStep(), p.getWorkerId(),
         p.getLossSum(), p.getSamples(), p.getGradientNorm(), p.getComputeNanos(), p.getStepNanos(),
         p.getSentBytes(), p.getReceivedBytes(), p.getFaultsInjected(), p.getDuplicatesRejected(),
-        p.getStaleRejected(), p.getRetries(), p.getFaultEventsList(), p.getDiverged());
+        p.getStaleRejected(), p.getRetries(), p.getFaultEventsList(), p.getDiverged(), p.getSuspect());
   }
 
   private <T> String ref(ActorRef<T> ref) {

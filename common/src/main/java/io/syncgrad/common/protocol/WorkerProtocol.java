@@ -11,6 +11,10 @@ import java.util.List;
  * What a worker is told by the coordinator: prepare for a run, form a generation, go on stepping,
  * stop. None of it carries tensors: the weights and gradients travel between the workers on their
  * peer links, and a worker's whole state on its link to the coordinator.
+ *
+ * <p>Every order after {@link StartRun} names the worker it is for ({@code workerId}): that
+ * worker's key seals it on the wire ({@link MessageSeals}), so only the coordinator that started
+ * the worker's run can give it orders, and the worker ignores an order for another worker.
  */
 public final class WorkerProtocol {
 
@@ -59,7 +63,8 @@ public final class WorkerProtocol {
    * reports kept of the steps after {@code recordedStep} (the member that sent them may be gone),
    * and answer {@link CoordinatorProtocol.Prepared} with the steps applied so far.
    */
-  public record Prepare(String runId, long generation, long recordedStep) implements Command, WireMessage {}
+  public record Prepare(String runId, String workerId, long generation, long recordedStep)
+      implements Command, WireMessage {}
 
   /**
    * One member of a generation.
@@ -76,6 +81,9 @@ public final class WorkerProtocol {
    */
   public record Partition(String workerId, long afterStep, long millis) {}
 
+  /** Worker {@code workerId} sends NaN partial sums for step {@code step}: an injected fault. */
+  public record Corruption(String workerId, long step) {}
+
   /**
    * The generation is formed. Members that applied fewer than {@code startStep} steps receive the
    * state of {@code startStep} from {@code stateSource}; then every member steps on.
@@ -85,19 +93,20 @@ public final class WorkerProtocol {
    * @param snapshotStep   the rank-0 member sends the coordinator its state when it applies this step
    * @param resendSnapshot the state source sends its state at {@code startStep} to the coordinator
    */
-  public record Go(String runId, long generation, List<Member> members, long startStep, String stateSource,
-      long creditStep, long snapshotStep, boolean resendSnapshot, List<Partition> partitions)
-      implements Command, WireMessage {
+  public record Go(String runId, String workerId, long generation, List<Member> members, long startStep, String stateSource,
+      long creditStep, long snapshotStep, boolean resendSnapshot, List<Partition> partitions,
+      List<Corruption> corruptions) implements Command, WireMessage {
     public Go {
       members = List.copyOf(members);
       partitions = List.copyOf(partitions);
+      corruptions = List.copyOf(corruptions);
     }
   }
 
   /** Steps up to {@code throughStep} may be applied; the state after {@code snapshotStep} is wanted. */
-  public record Credit(String runId, long generation, long throughStep, long snapshotStep)
+  public record Credit(String runId, String workerId, long generation, long throughStep, long snapshotStep)
       implements Command, WireMessage {}
 
   /** The run is over; the worker's node may leave the cluster. */
-  public record StopRun(String runId, String reason) implements Command, WireMessage {}
+  public record StopRun(String runId, String workerId, String reason) implements Command, WireMessage {}
 }

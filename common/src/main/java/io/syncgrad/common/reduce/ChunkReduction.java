@@ -26,6 +26,8 @@ public final class ChunkReduction {
   private final int[] firstShard;
   private final Map<Long, float[]> buffers = new HashMap<>();
   private final boolean[] received;
+  /** Members whose partial sums of this step hold a value that is not finite. */
+  private final boolean[] nonFinite;
   private final double[] shardLoss;
   private int receivedCount;
   private long step = -1;
@@ -42,6 +44,7 @@ public final class ChunkReduction {
     this.owed = blocks.stream().map(b -> tree.cover(b[0], b[1])).toList();
     this.firstShard = blocks.stream().mapToInt(b -> b[0]).toArray();
     this.received = new boolean[blocks.size()];
+    this.nonFinite = new boolean[blocks.size()];
     this.shardLoss = new double[tree.shards()];
     for (List<ReductionTree.Node> nodes : owed) {
       for (ReductionTree.Node n : nodes) {
@@ -63,6 +66,7 @@ public final class ChunkReduction {
   public void begin(long newStep) {
     step = newStep;
     Arrays.fill(received, false);
+    Arrays.fill(nonFinite, false);
     receivedCount = 0;
     reduced = null;
   }
@@ -111,13 +115,18 @@ public final class ChunkReduction {
       return Refusal.DUPLICATE;
     }
     ByteBuffer in = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    boolean finite = true;
     for (ReductionTree.Node n : owed.get(member)) {
-      in.asFloatBuffer().get(buffers.get(key(n.first(), n.end())), 0, length);
+      float[] into = buffers.get(key(n.first(), n.end()));
+      in.asFloatBuffer().get(into, 0, length);
       in.position(in.position() + length * Float.BYTES);
+      finite &= finite(into, length);
     }
     for (int i = 0; i < losses.size(); i++) {
       shardLoss[firstShard[member] + i] = losses.get(i);
+      finite &= Double.isFinite(losses.get(i));
     }
+    nonFinite[member] = !finite;
     received[member] = true;
     receivedCount++;
     return null;
@@ -126,10 +135,17 @@ public final class ChunkReduction {
   /** Like {@link #offer(int, ByteBuffer, List)} for this node's own sums, read from {@code own}. */
   public void offerOwn(int member, NodeSource own, double[] losses) {
     int i = 0;
+    boolean finite = true;
     for (ReductionTree.Node n : owed.get(member)) {
-      own.read(i++, buffers.get(key(n.first(), n.end())));
+      float[] into = buffers.get(key(n.first(), n.end()));
+      own.read(i++, into);
+      finite &= finite(into, length);
     }
     System.arraycopy(losses, 0, shardLoss, firstShard[member], losses.length);
+    for (double l : losses) {
+      finite &= Double.isFinite(l);
+    }
+    nonFinite[member] = !finite;
     received[member] = true;
     receivedCount++;
   }
@@ -138,6 +154,31 @@ public final class ChunkReduction {
   public interface NodeSource {
     /** Writes this chunk of its {@code index}-th subtree sum into {@code into}. */
     void read(int index, float[] into);
+  }
+
+  /**
+   * The first member, in rank order, whose partial sums of this step hold a value that is not
+   * finite (a sum or a shard's loss), or -1. Such sums are not a step's: the member either
+   * diverged or sent garbage, which only computing its shards again can tell.
+   */
+  public int nonFiniteMember() {
+    for (int m = 0; m < nonFinite.length; m++) {
+      if (received[m] && nonFinite[m]) {
+        return m;
+      }
+    }
+    return -1;
+  }
+
+  /** Whether the first {@code length} values of {@code v} are finite: a pass over data just read, still in cache. */
+  public static boolean finite(float[] v, int length) {
+    boolean ok = true;
+    for (int i = 0; i < length; i++) {
+      float x = v[i];
+      // x - x is 0 for a finite x and NaN for an infinite or NaN one.
+      ok &= (x - x) == 0f;
+    }
+    return ok;
   }
 
   /** Whether every member's partial sums are in. */

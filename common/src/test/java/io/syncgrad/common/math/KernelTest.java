@@ -20,8 +20,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every kernel against a naive double-precision reference, over many shapes including 0 and 1;
- * and the kernels with per-thread state, called from several threads at once, give the bits they
- * give alone.
+ * the kernels with per-thread state (the bundled OpenBLAS, the Java kernel's packing buffers)
+ * called from several threads at once give the bits they give alone; the native kernel is exact
+ * where float32 is and names its build. The system BLAS needs a JVM of its own:
+ * {@link SystemKernelIT}.
  */
 class KernelTest {
 
@@ -59,7 +61,7 @@ class KernelTest {
     }
   }
 
-  /** The kernels that may hold per-thread state: the system BLAS, and the Java kernel's packing buffers. */
+  /** The kernels that may hold per-thread state: the bundled BLAS, and the Java kernel's packing buffers. */
   static Stream<MatrixKernel> threadedKernels() {
     return Stream.of(NetlibKernel.nativeKernel(), new VectorFmaKernel());
   }
@@ -70,22 +72,23 @@ class KernelTest {
     SplittableRandom r = new SplittableRandom(SEED);
     int cases = 24;
     List<FMatrixRMaj[]> inputs = new ArrayList<>();
-    List<float[]> serial = new ArrayList<>();
+    List<float[][]> serial = new ArrayList<>();
     for (int i = 0; i < cases; i++) {
       FMatrixRMaj a = random(64 + i, 300, r);
       FMatrixRMaj b = random(300, 120 + i, r);
-      inputs.add(new FMatrixRMaj[] {a, b, transpose(b)});
-      serial.add(products(kernel, a, b, transpose(b)));
+      FMatrixRMaj delta = random(64 + i, 120 + i, r);
+      inputs.add(new FMatrixRMaj[] {a, b, delta});
+      serial.add(products(kernel, a, b, delta));
     }
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       for (int round = 0; round < 5; round++) {
-        List<Future<float[]>> results = new ArrayList<>();
+        List<Future<float[][]>> results = new ArrayList<>();
         for (FMatrixRMaj[] in : inputs) {
           results.add(pool.submit(() -> products(kernel, in[0], in[1], in[2])));
         }
         for (int i = 0; i < cases; i++) {
-          assertTrue(Arrays.equals(serial.get(i), results.get(i).get()), "case " + i + ", round " + round);
+          assertTrue(Arrays.deepEquals(serial.get(i), results.get(i).get()), "case " + i + ", round " + round);
         }
       }
     } finally {
@@ -93,24 +96,85 @@ class KernelTest {
     }
   }
 
-  /** a·b followed by a·(bᵀ)ᵀ, the same values by the two routes. */
-  private static float[] products(MatrixKernel kernel, FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj bt) {
-    FMatrixRMaj c = new FMatrixRMaj(1, 1);
-    kernel.mult(a, b, c);
-    float[] both = Arrays.copyOf(c.data, 2 * c.getNumElements());
-    kernel.multTransB(a, bt, c);
-    System.arraycopy(c.data, 0, both, c.getNumElements(), c.getNumElements());
-    return both;
+  @Test
+  void selectionByName() {
+    String bundled = Kernels.select("native").identity();
+    assertTrue(bundled.startsWith("openblas-0.3.31/bytedeco-1.5.13/"), bundled);
+    assertEquals(new VectorFmaKernel().identity(), Kernels.select("java").identity());
+    assertTrue(Kernels.select("ejml").identity().startsWith("ejml-"));
+    assertEquals(bundled, Kernels.select("auto").identity(), "auto prefers the bundled OpenBLAS");
+    UserException e = assertThrows(UserException.class, () -> Kernels.select("cuda"));
+    assertEquals("--kernel must be auto, native, system, java or ejml, got 'cuda'", e.getMessage());
   }
 
   @Test
-  void selectionByName() {
-    assertTrue(Kernels.select("native").identity().startsWith("netlib-native/"));
-    assertEquals(new VectorFmaKernel().identity(), Kernels.select("java").identity());
-    assertTrue(Kernels.select("ejml").identity().startsWith("ejml-"));
-    assertTrue(Kernels.select("auto").identity().startsWith("netlib-native/"), "auto prefers the system BLAS");
-    UserException e = assertThrows(UserException.class, () -> Kernels.select("cuda"));
-    assertEquals("--kernel must be auto, native, java or ejml, got 'cuda'", e.getMessage());
+  void theSystemBlasIsRefusedOnceTheBundledOneComputesInThisJvm() {
+    Kernels.select("native");
+    UserException e = assertThrows(UserException.class, () -> Kernels.select("system"));
+    assertTrue(e.getMessage().contains("already computes with the bundled OpenBLAS"), e.getMessage());
+  }
+
+  @Test
+  void theBundledIdentityNamesTheBuildPlatformAndCore() {
+    String identity = NetlibKernel.nativeKernel().identity();
+    String platform = org.bytedeco.javacpp.Loader.getPlatform();
+    assertTrue(identity.matches("openblas-0\\.3\\.31/bytedeco-1\\.5\\.13/" + platform + "/[A-Za-z0-9_.-]+(/.*)?"), identity);
+    if (platform.equals("linux-x86_64")) {
+      // A DYNAMIC_ARCH build: the core OpenBLAS dispatched to, never the CPU fallback.
+      assertTrue(identity.matches(".*/linux-x86_64/[A-Z0-9]+"), identity);
+    }
+  }
+
+  @Test
+  void bundledProductsAreExactOnSmallIntegersAndRepeatBitForBit() {
+    MatrixKernel kernel = NetlibKernel.nativeKernel();
+    SplittableRandom r = new SplittableRandom(SEED);
+    // Integers in [-7, 7] with k <= 784: every partial sum is an integer below 49·784 < 2^24, so exact in
+    // float32 whatever the order of additions. Shapes: the three products of 784-256 at 16 rows.
+    FMatrixRMaj x = integers(16, 784, r);
+    FMatrixRMaj w = integers(784, 256, r);
+    FMatrixRMaj delta = integers(16, 256, r);
+    float[][] exact = products(kernel, x, w, delta);
+    assertExact(reference(x, false, w, false), exact[0], "mult");
+    assertExact(reference(x, true, delta, false), exact[1], "multTransA");
+    assertExact(reference(delta, false, w, true), exact[2], "multTransB");
+
+    FMatrixRMaj rx = random(16, 784, r);
+    FMatrixRMaj rw = random(784, 256, r);
+    FMatrixRMaj rd = random(16, 256, r);
+    float[][] first = products(kernel, rx, rw, rd);
+    for (int i = 0; i < 20; i++) {
+      float[][] again = products(kernel, rx, rw, rd);
+      for (int p = 0; p < first.length; p++) {
+        assertTrue(Arrays.equals(first[p], again[p]), "product " + p + ", call " + i);
+      }
+    }
+  }
+
+  private static float[][] products(MatrixKernel kernel, FMatrixRMaj x, FMatrixRMaj w, FMatrixRMaj delta) {
+    FMatrixRMaj out = new FMatrixRMaj(1, 1);
+    FMatrixRMaj grad = new FMatrixRMaj(1, 1);
+    FMatrixRMaj back = new FMatrixRMaj(1, 1);
+    kernel.mult(x, w, out);
+    kernel.multTransA(x, delta, grad);
+    kernel.multTransB(delta, w, back);
+    return new float[][] {Arrays.copyOf(out.data, out.getNumElements()), Arrays.copyOf(grad.data, grad.getNumElements()),
+        Arrays.copyOf(back.data, back.getNumElements())};
+  }
+
+  private static void assertExact(double[] expected, float[] c, String op) {
+    assertEquals(expected.length, c.length, op);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals((float) expected[i], c[i], op + " element " + i);
+    }
+  }
+
+  private static FMatrixRMaj integers(int rows, int cols, SplittableRandom r) {
+    FMatrixRMaj m = new FMatrixRMaj(rows, cols);
+    for (int i = 0; i < rows * cols; i++) {
+      m.data[i] = r.nextInt(-7, 8);
+    }
+    return m;
   }
 
   private static void check(double[] expected, FMatrixRMaj c, MatrixKernel kernel, String op, int n, int m, int k) {

@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  *   <li>{@code partition:W@S:MS}: worker W is cut off from every node for MS milliseconds after
  *       step S: Artery to the coordinator blackholed (a partition the failure detector sees), every
  *       peer frame dropped;
+ *   <li>{@code corrupt-worker:W@S}: worker W sends NaN partial sums for step S (0-based), as a
+ *       broken or hostile node would: the others compute its shards again, find a finite step,
+ *       and quarantine W; the run ends with the fault-free run's weights;
  *   <li>{@code drop:P}, {@code duplicate:P}, {@code delay:P:MS}: each peer message (partial sums,
  *       reduced chunks, states) is lost and sent again, doubled, or delayed by up to MS
  *       milliseconds with probability P.
@@ -33,7 +36,14 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
   public record ProcessFault(Kind kind, int worker, long step, Duration pause) {}
 
   /** The kinds of node faults. */
-  public enum Kind { KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION }
+  public enum Kind {
+    KILL_WORKER, PAUSE_WORKER, KILL_COORDINATOR, PARTITION, CORRUPT_WORKER;
+
+    /** Whether the coordinator injects it through its workers (else the launcher does, on processes). */
+    public boolean byCoordinator() {
+      return this == PARTITION || this == CORRUPT_WORKER;
+    }
+  }
 
   /** No faults. */
   public static final FaultPlan NONE = new FaultPlan(List.of(), LinkFaults.NONE);
@@ -42,6 +52,7 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
   private static final Pattern PAUSE = Pattern.compile("pause-worker:(\\d+)@(\\d+):(\\d+)");
   private static final Pattern KILL_COORDINATOR = Pattern.compile("kill-coordinator@(\\d+)");
   private static final Pattern PARTITION = Pattern.compile("partition:(\\d+)@(\\d+):(\\d+)");
+  private static final Pattern CORRUPT = Pattern.compile("corrupt-worker:(\\d+)@(\\d+)");
   private static final Pattern DROP = Pattern.compile("drop:([0-9.]+)");
   private static final Pattern DUPLICATE = Pattern.compile("duplicate:([0-9.]+)");
   private static final Pattern DELAY = Pattern.compile("delay:([0-9.]+):(\\d+)");
@@ -67,6 +78,9 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
         } else if ((m = PARTITION.matcher(spec)).matches()) {
           process.add(new ProcessFault(Kind.PARTITION, worker(m.group(1), workers, spec), Long.parseLong(m.group(2)),
               Duration.ofMillis(Long.parseLong(m.group(3)))));
+        } else if ((m = CORRUPT.matcher(spec)).matches()) {
+          process.add(new ProcessFault(Kind.CORRUPT_WORKER, worker(m.group(1), workers, spec),
+              Long.parseLong(m.group(2)), Duration.ZERO));
         } else if ((m = KILL_COORDINATOR.matcher(spec)).matches()) {
           process.add(new ProcessFault(Kind.KILL_COORDINATOR, -1, Long.parseLong(m.group(1)), Duration.ZERO));
         } else if ((m = DROP.matcher(spec)).matches()) {
@@ -78,7 +92,7 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
           maxDelay = Long.parseLong(m.group(2));
         } else {
           problems.add("--fault " + spec + ": expected kill-worker:W@S, pause-worker:W@S:MS, kill-coordinator@S, "
-              + "partition:W@S:MS, drop:P, duplicate:P or delay:P:MS");
+              + "partition:W@S:MS, corrupt-worker:W@S, drop:P, duplicate:P or delay:P:MS");
         }
       } catch (UserException e) {
         problems.add(e.getMessage());
@@ -100,6 +114,12 @@ public record FaultPlan(List<ProcessFault> processFaults, LinkFaults messages) {
   public List<io.syncgrad.coordinator.CoordinatorSettings.Partition> partitions() {
     return processFaults.stream().filter(f -> f.kind() == Kind.PARTITION)
         .map(f -> new io.syncgrad.coordinator.CoordinatorSettings.Partition(f.worker(), f.step(), f.pause())).toList();
+  }
+
+  /** The corrupted results, which the coordinator has its workers inject. */
+  public List<io.syncgrad.coordinator.CoordinatorSettings.Corruption> corruptions() {
+    return processFaults.stream().filter(f -> f.kind() == Kind.CORRUPT_WORKER)
+        .map(f -> new io.syncgrad.coordinator.CoordinatorSettings.Corruption(f.worker(), f.step())).toList();
   }
 
   /** The coordinator node's settings for this plan: partitions need Artery's test mode. */

@@ -225,7 +225,7 @@ public final class LocalCluster {
         ActorSystem<Void> coordinator = Nodes.coordinator(run,
             new CoordinatorSettings(workers, data, options.allowMixedKernels(), options.stepTimeout(),
                 faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
-                options.minWorkers(), options.waitTimeout(), options.joinTimeout()), result,
+                options.minWorkers(), options.waitTimeout(), options.joinTimeout(), faults.corruptions()), result,
             faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator",
                 credentials.of(COORDINATOR))));
         systems.add(coordinator);
