@@ -6,8 +6,9 @@ import java.util.Locale;
 
 /**
  * Picks the matrix kernel by name: {@code native} (the OpenBLAS bundled with the build),
- * {@code system} (the system BLAS, libblas.so.3), {@code java} (pure Java on the Vector API),
- * {@code ejml} (EJML's own loops) or {@code auto} (native, else system, else java). Different
+ * {@code system} (the system BLAS, libblas.so.3), {@code java} (pure Java on the Vector API,
+ * {@link VectorFmaKernel}: the same bytes on every processor), {@code ejml} (EJML's own loops) or
+ * {@code auto} (native, else system, else java). Different
  * kernels round differently, so the kernel is part of the result: its identity goes into every
  * summary and checkpoint.
  */
@@ -42,7 +43,7 @@ public final class Kernels {
               + "); install one with 'apt-get install -y libopenblas0-openmp', or use --kernel native", e);
         }
       case "java":
-        return NetlibKernel.javaKernel();
+        return javaKernel();
       case "ejml":
         return EjmlKernel.INSTANCE;
       case "auto":
@@ -54,18 +55,36 @@ public final class Kernels {
 
   /** Whether {@code auto} computes natively here (bundled or system BLAS). */
   public static boolean nativeLoads() {
-    return !(auto() instanceof NetlibKernel k && k.isJava());
+    return nativeOrSystem() != null;
   }
 
   private static MatrixKernel auto() {
+    MatrixKernel blas = nativeOrSystem();
+    return blas != null ? blas : javaKernel();
+  }
+
+  /** The bundled OpenBLAS, else the system BLAS, else null. */
+  private static MatrixKernel nativeOrSystem() {
     try {
       return NetlibKernel.nativeKernel();
     } catch (IllegalStateException bundled) {
       try {
         return NetlibKernel.systemKernel();
       } catch (IllegalStateException system) {
-        return NetlibKernel.javaKernel();
+        return null;
       }
     }
+  }
+
+  /**
+   * The portable kernel, whose bytes are the same on every processor. Checked here because its
+   * class cannot even be linked in a JVM without the Vector API module.
+   */
+  private static MatrixKernel javaKernel() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      throw new UserException("the java kernel needs the JVM option '--add-modules jdk.incubator.vector' "
+          + "(the syncgrad launcher adds it itself)");
+    }
+    return new VectorFmaKernel();
   }
 }

@@ -161,11 +161,6 @@ public final class NetlibKernel implements MatrixKernel {
     return identity;
   }
 
-  /** Whether this is the pure-Java implementation (which needs the Vector API module). */
-  boolean isJava() {
-    return blas instanceof JavaBLAS;
-  }
-
   /** The real file of the BLAS this process mapped, e.g. {@code libopenblasp-r0.3.21.so}. */
   private static String loadedBlasLibrary() {
     TreeSet<String> libs = new TreeSet<>();

@@ -20,8 +20,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every kernel against a naive double-precision reference, over many shapes including 0 and 1;
- * the native (bundled OpenBLAS) kernel called from several threads at once gives the bits it gives
- * alone, is exact where float32 is, and names its build. The system BLAS needs a JVM of its own:
+ * the kernels with per-thread state (the bundled OpenBLAS, the Java kernel's packing buffers)
+ * called from several threads at once give the bits they give alone; the native kernel is exact
+ * where float32 is and names its build. The system BLAS needs a JVM of its own:
  * {@link SystemKernelIT}.
  */
 class KernelTest {
@@ -32,7 +33,7 @@ class KernelTest {
   private static final int[] SIZES = {0, 1, 2, 3, 7, 16, 33, 130};
 
   static Stream<MatrixKernel> kernels() {
-    return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), EjmlKernel.INSTANCE);
+    return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), new VectorFmaKernel(), EjmlKernel.INSTANCE);
   }
 
   @ParameterizedTest
@@ -60,34 +61,34 @@ class KernelTest {
     }
   }
 
-  @Test
-  void nativeCallsFromManyThreadsGiveTheBitsOfOneThread() throws Exception {
-    MatrixKernel kernel = NetlibKernel.nativeKernel();
+  /** The kernels that may hold per-thread state: the bundled BLAS, and the Java kernel's packing buffers. */
+  static Stream<MatrixKernel> threadedKernels() {
+    return Stream.of(NetlibKernel.nativeKernel(), new VectorFmaKernel());
+  }
+
+  @ParameterizedTest
+  @MethodSource("threadedKernels")
+  void callsFromManyThreadsGiveTheBitsOfOneThread(MatrixKernel kernel) throws Exception {
     SplittableRandom r = new SplittableRandom(SEED);
     int cases = 24;
     List<FMatrixRMaj[]> inputs = new ArrayList<>();
-    List<float[]> serial = new ArrayList<>();
+    List<float[][]> serial = new ArrayList<>();
     for (int i = 0; i < cases; i++) {
       FMatrixRMaj a = random(64 + i, 300, r);
-      FMatrixRMaj b = random(300, 128, r);
-      inputs.add(new FMatrixRMaj[] {a, b});
-      FMatrixRMaj c = new FMatrixRMaj(1, 1);
-      kernel.mult(a, b, c);
-      serial.add(Arrays.copyOf(c.data, c.getNumElements()));
+      FMatrixRMaj b = random(300, 120 + i, r);
+      FMatrixRMaj delta = random(64 + i, 120 + i, r);
+      inputs.add(new FMatrixRMaj[] {a, b, delta});
+      serial.add(products(kernel, a, b, delta));
     }
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
       for (int round = 0; round < 5; round++) {
-        List<Future<float[]>> results = new ArrayList<>();
+        List<Future<float[][]>> results = new ArrayList<>();
         for (FMatrixRMaj[] in : inputs) {
-          results.add(pool.submit(() -> {
-            FMatrixRMaj c = new FMatrixRMaj(1, 1);
-            kernel.mult(in[0], in[1], c);
-            return Arrays.copyOf(c.data, c.getNumElements());
-          }));
+          results.add(pool.submit(() -> products(kernel, in[0], in[1], in[2])));
         }
         for (int i = 0; i < cases; i++) {
-          assertTrue(Arrays.equals(serial.get(i), results.get(i).get()), "case " + i + ", round " + round);
+          assertTrue(Arrays.deepEquals(serial.get(i), results.get(i).get()), "case " + i + ", round " + round);
         }
       }
     } finally {
@@ -99,7 +100,7 @@ class KernelTest {
   void selectionByName() {
     String bundled = Kernels.select("native").identity();
     assertTrue(bundled.startsWith("openblas-0.3.31/bytedeco-1.5.13/"), bundled);
-    assertTrue(Kernels.select("java").identity().startsWith("netlib-java/"));
+    assertEquals(new VectorFmaKernel().identity(), Kernels.select("java").identity());
     assertTrue(Kernels.select("ejml").identity().startsWith("ejml-"));
     assertEquals(bundled, Kernels.select("auto").identity(), "auto prefers the bundled OpenBLAS");
     UserException e = assertThrows(UserException.class, () -> Kernels.select("cuda"));
@@ -213,7 +214,7 @@ class KernelTest {
     return m;
   }
 
-  private static FMatrixRMaj transpose(FMatrixRMaj m) {
+  static FMatrixRMaj transpose(FMatrixRMaj m) {
     FMatrixRMaj t = new FMatrixRMaj(m.numCols, m.numRows);
     for (int i = 0; i < m.numRows; i++) {
       for (int j = 0; j < m.numCols; j++) {
