@@ -432,7 +432,9 @@ public final class Worker extends AbstractBehavior<Command> {
     try {
       peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
           StepExchange.maxFrameBytes(msg.model(), msg.config().shards()), (peer, frame) -> {
-        if (!frame.hasPartial() || !takePartial(peer, frame.getPartial())) {
+        boolean taken = frame.hasPartial() ? takePartial(peer, frame.getPartial())
+            : frame.hasReduced() && takeReduced(peer, frame.getReduced());
+        if (!taken) {
           self.tell(new PeerFrame(peer, frame));
         }
       }, () -> self.tell(new PeerClosed()));
@@ -757,6 +759,39 @@ public final class Worker extends AbstractBehavior<Command> {
           if ((reducedSent && ex.complete(state.step()))
               || (computed && ex.reducible(state.step()) && ex.nonFinitePartial(state.step()) != null)) {
             // The other chunks came first, or a partial sum is not finite: the actor takes it on.
+            selfRef.tell(new Gathered(ex.generation, state.step()));
+          }
+          return true;
+        case DUPLICATE:
+          duplicatesRejected++;
+          return true;
+        case STALE:
+          staleRejected++;
+          return true;
+        default:
+          return false;
+      }
+    } finally {
+      stepLock.unlock();
+    }
+  }
+
+  /**
+   * A reduced chunk taken on the reader thread of its peer link, as partial sums are: the actor
+   * hears of it only when it completes the step, one hand-over a step instead of one a chunk.
+   *
+   * @return whether the frame was dealt with here
+   */
+  private boolean takeReduced(String peer, io.syncgrad.proto.ReducedChunkProto r) {
+    stepLock.lock();
+    try {
+      StepExchange ex = exchange;
+      if (ex == null || state == null || r.getGeneration() != ex.generation || !r.getFromWorker().equals(peer)) {
+        return false;
+      }
+      switch (ex.offerReduced(r, state.step())) {
+        case TAKEN:
+          if (ex.complete(state.step())) {
             selfRef.tell(new Gathered(ex.generation, state.step()));
           }
           return true;
