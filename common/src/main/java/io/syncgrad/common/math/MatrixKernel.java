@@ -24,6 +24,38 @@ public interface MatrixKernel {
   void multTransB(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c);
 
   /**
+   * Whether {@link #mult} and {@link #multTransB} compute every row of {@code c} from the same row
+   * of {@code a} by the same operations whatever {@code a}'s row count. Then one product over the
+   * rows of several shards gives, row by row, the bytes of one product per shard, and a network
+   * may multiply a worker's whole block of rows at once (one packing of the weights instead of
+   * one per shard). A kernel says so only where a test has checked it bit for bit; the default
+   * promises nothing, and callers then multiply shard by shard.
+   */
+  default boolean rowsIndependent() {
+    return false;
+  }
+
+  /**
+   * {@code c = a[first, first+rows)ᵀ · b[first, first+rows)}: {@link #multTransA} over a block of
+   * consecutive rows of both operands, with the bytes of {@code multTransA} on copies of those rows.
+   * a: n×d, b: n×m, c: d×m (modified; must not alias a or b).
+   *
+   * <p>This default copies the rows (and so allocates); kernels that say {@link #rowsIndependent}
+   * read them in place.
+   */
+  default void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, FMatrixRMaj c) {
+    if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
+    }
+    FMatrixRMaj as = new FMatrixRMaj(rows, a.numCols);
+    FMatrixRMaj bs = new FMatrixRMaj(rows, b.numCols);
+    System.arraycopy(a.data, first * a.numCols, as.data, 0, rows * a.numCols);
+    System.arraycopy(b.data, first * b.numCols, bs.data, 0, rows * b.numCols);
+    multTransA(as, bs, c);
+  }
+
+  /**
    * What produced the bytes: binding, library and version. Two nodes with different identities
    * may round differently, so the identity is recorded with every run and checkpoint.
    */

@@ -128,6 +128,31 @@ public final class NetlibKernel implements MatrixKernel {
     blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, 0f, c.data, m);
   }
 
+  /**
+   * The same BLAS call as {@link #multTransA} on the rows' offsets: no copy. Whether this kernel
+   * computes rows independently is checked bit for bit by {@code RowsIndependentTest}.
+   */
+  @Override
+  public void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, FMatrixRMaj c) {
+    if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
+    }
+    c.reshape(a.numCols, b.numCols);
+    int n = a.numCols;
+    int m = b.numCols;
+    if (empty(n, m, rows, c)) {
+      return;
+    }
+    blas.sgemm("N", "T", m, n, rows, 1f, b.data, first * m, m, a.data, first * n, n, 0f, c.data, 0, m);
+  }
+
+  /** OpenBLAS (bundled or system) and the pure-Java BLAS: each row of a product is its own loop. */
+  @Override
+  public boolean rowsIndependent() {
+    return true;
+  }
+
   @Override
   public void multTransB(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
     if (a.numCols != b.numCols) {
