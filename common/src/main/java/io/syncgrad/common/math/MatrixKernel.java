@@ -36,14 +36,19 @@ public interface MatrixKernel {
   }
 
   /**
-   * {@code c = a[first, first+rows)ᵀ · b[first, first+rows)}: {@link #multTransA} over a block of
-   * consecutive rows of both operands, with the bytes of {@code multTransA} on copies of those rows.
-   * a: n×d, b: n×m, c: d×m (modified; must not alias a or b).
+   * {@code c = a[first, first+rows)ᵀ · b[first, first+rows)}, or with {@code accumulate}
+   * {@code c += } that product: {@link #multTransA} over a block of consecutive rows of both
+   * operands. a: n×d, b: n×m, c: d×m (modified; must not alias a or b; with {@code accumulate}
+   * already d×m).
    *
-   * <p>This default copies the rows (and so allocates); kernels that say {@link #rowsIndependent}
-   * read them in place.
+   * <p>Without {@code accumulate} the bytes are those of {@code multTransA} on copies of the rows.
+   * With it they are {@code fl(c + p)}, p being those bytes, only where {@link #addsProductOnce}
+   * says so; otherwise the kernel may add partial products to c, with other rounding. This
+   * default copies the rows and adds the finished product (so it always adds it once, but
+   * allocates); kernels that say {@link #rowsIndependent} read the rows in place.
    */
-  default void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, FMatrixRMaj c) {
+  default void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate,
+      FMatrixRMaj c) {
     if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
       throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
           + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
@@ -52,7 +57,26 @@ public interface MatrixKernel {
     FMatrixRMaj bs = new FMatrixRMaj(rows, b.numCols);
     System.arraycopy(a.data, first * a.numCols, as.data, 0, rows * a.numCols);
     System.arraycopy(b.data, first * b.numCols, bs.data, 0, rows * b.numCols);
-    multTransA(as, bs, c);
+    if (!accumulate) {
+      multTransA(as, bs, c);
+      return;
+    }
+    FMatrixRMaj p = new FMatrixRMaj(a.numCols, b.numCols);
+    multTransA(as, bs, p);
+    for (int i = 0; i < p.getNumElements(); i++) {
+      c.data[i] += p.data[i];
+    }
+  }
+
+  /**
+   * Whether {@link #multTransARows} with {@code accumulate} over {@code rows} rows computes the
+   * whole product first and adds it to c once, so that accumulating shard 2k+1's Xᵀ·Δ into shard
+   * 2k's gives {@code fl(g[2k] + g[2k+1])}, the tree's first level, without a buffer of its own.
+   * The default promises nothing (callers then add separately); a kernel that says yes is still
+   * checked bit for bit on the products it is used for.
+   */
+  default boolean addsProductOnce(int rows) {
+    return false;
   }
 
   /**

@@ -41,8 +41,18 @@ public final class Network {
   private DropoutKey[] keys;
   private Parameters[] grads;
   private double[] losses;
+  // The tree nodes gradients(...) sums: node n is segments [nodeFirst[n], nodeEnd[n]).
+  private int nodes;
+  private int[] nodeFirst;
+  private int[] nodeEnd;
+  private boolean pairs;
+  private java.util.function.IntBinaryOperator split;
+  /** One vector per level of the tree below a node, for right children; made on first use. */
+  private Parameters[] treeScratch = new Parameters[0];
   // The one segment of gradient(...) and evaluate(...): never the arrays a caller handed in.
   private final int[] oneBounds = new int[2];
+  private final int[] oneNode = {0};
+  private final int[] oneNodeEnd = {1};
   private final DropoutKey[] oneKey = new DropoutKey[1];
   private final Parameters[] oneGrad = new Parameters[1];
   private final double[] oneLoss = new double[1];
@@ -147,35 +157,47 @@ public final class Network {
   }
 
   /**
-   * Forward and backward over the loaded rows as consecutive shards: shard {@code q} is rows
-   * {@code [bounds[q], bounds[q+1])}, and gets the gradient sum and loss sum of those rows alone,
-   * with the bytes that {@link #gradient} gives on its rows loaded by themselves. The forward
-   * and input-gradient products run once over all rows, which needs a kernel whose products are
-   * {@link MatrixKernel#rowsIndependent}; the weight gradients and bias sums stay per shard.
+   * Forward and backward over the loaded rows as the consecutive shards of {@code block}, summing
+   * their gradients in the reduction tree: node {@code n} of the block gets the bytes of computing
+   * its shards one by one with {@link #gradient} and adding them as the tree does. The forward and
+   * input-gradient products run once over all rows, which needs {@link #blockMatchesShards}; the
+   * weight gradient stays one product per shard, added into its sibling while that is still in
+   * cache, each tensor's subtree finished before the next tensor.
    *
-   * @param params  the weights. Not modified.
-   * @param bounds  segment boundaries, {@code shards + 1} of them, from 0 to {@link #rows()}.
-   *                Not modified (kept until the next call).
-   * @param dropout each shard's place in the run; ignored without dropout. Not modified.
-   * @param grads   each shard's gradient sum. Modified; none may alias params.
-   * @param losses  each shard's loss sum. Modified.
+   * @param params the weights. Not modified.
+   * @param block  the shards and nodes; kept until the next call. Not modified.
+   * @param sums   each node's gradient sum. Modified; none may alias params or each other.
+   * @param losses each shard's loss sum. Modified.
    * @throws IllegalStateException when there are several shards and the kernel's rows are not
    *     independent
    */
-  public void gradients(Parameters params, int[] bounds, int shards, DropoutKey[] dropout, Parameters[] grads,
-      double[] losses) {
+  public void gradients(Parameters params, ShardBlock block, Parameters[] sums, double[] losses) {
+    int shards = block.shards();
     if (shards > 1 && !kernel.rowsIndependent()) {
       throw new IllegalStateException("kernel " + kernel.identity() + " does not compute rows independently");
     }
-    if (bounds[0] != 0 || bounds[shards] != rows) {
-      throw new IllegalArgumentException("segments [" + bounds[0] + ", " + bounds[shards] + ") do not cover the "
-          + rows + " loaded rows");
+    if (block.bounds()[0] != 0 || block.rows() != rows) {
+      throw new IllegalArgumentException("shards [" + block.bounds()[0] + ", " + block.rows()
+          + ") do not cover the " + rows + " loaded rows");
+    }
+    int levels = 33 - Integer.numberOfLeadingZeros(Math.max(1, shards));
+    if (treeScratch.length < levels) {
+      Parameters[] more = java.util.Arrays.copyOf(treeScratch, levels);
+      for (int i = treeScratch.length; i < levels; i++) {
+        more[i] = Parameters.zeros(spec);
+      }
+      treeScratch = more;
     }
     this.segments = shards;
-    this.bounds = bounds;
-    this.keys = dropout;
-    this.grads = grads;
+    this.bounds = block.bounds();
+    this.keys = block.dropout();
+    this.grads = sums;
     this.losses = losses;
+    this.nodes = block.nodeFirst().length;
+    this.nodeFirst = block.nodeFirst();
+    this.nodeEnd = block.nodeEnd();
+    this.split = block.split();
+    this.pairs = block.pairs();
     forward(params, true);
     backward(params);
   }
@@ -202,6 +224,10 @@ public final class Network {
     keys = oneKey;
     grads = oneGrad;
     losses = oneLoss;
+    nodes = 1;
+    nodeFirst = oneNode;
+    nodeEnd = oneNodeEnd;
+    pairs = false;
   }
 
   /** After {@link #evaluate}: how many rows' largest output is their label. */
@@ -468,10 +494,8 @@ public final class Network {
         kernel.multTransA(in, dl, grads[0].weights(l));
         columnSums(dl, 0, rows, grads[0].bias(l).data);
       } else {
-        // Xᵀ·Δ sums over rows, so it stays one product per shard.
-        for (int q = 0; q < segments; q++) {
-          kernel.multTransARows(in, dl, bounds[q], bounds[q + 1] - bounds[q], grads[q].weights(l));
-          columnSums(dl, bounds[q], bounds[q + 1], grads[q].bias(l).data);
+        for (int n = 0; n < nodes; n++) {
+          nodeGradient(l, in, dl, nodeFirst[n], nodeEnd[n], grads[n], 0);
         }
       }
       if (l > 0) {
@@ -485,6 +509,83 @@ public final class Network {
         }
       }
     }
+  }
+
+  /**
+   * Layer {@code l}'s weight and bias gradient summed over node {@code [lo, hi)} of the tree into
+   * {@code dst}: Xᵀ·Δ sums over rows, so it stays one product per shard; the left child is
+   * computed into {@code dst} itself, the right one into the scratch of this level, then added.
+   */
+  private void nodeGradient(int l, FMatrixRMaj in, FMatrixRMaj dl, int lo, int hi, Parameters dst, int level) {
+    FMatrixRMaj w = dst.weights(l);
+    float[] b = dst.bias(l).data;
+    if (hi - lo == 1) {
+      kernel.multTransARows(in, dl, bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
+      columnSums(dl, bounds[lo], bounds[lo + 1], b);
+      return;
+    }
+    Parameters right = treeScratch[level];
+    if (hi - lo == 2 && pairs) {
+      // fl(g[lo] + g[lo+1]) straight from the kernel: the second product is added to the first once.
+      kernel.multTransARows(in, dl, bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
+      kernel.multTransARows(in, dl, bounds[lo + 1], bounds[hi] - bounds[lo + 1], true, w);
+      columnSums(dl, bounds[lo], bounds[lo + 1], b);
+      float[] rb = right.bias(l).data;
+      columnSums(dl, bounds[lo + 1], bounds[hi], rb);
+      addInPlace(b, rb, b.length);
+      return;
+    }
+    int mid = split.applyAsInt(lo, hi);
+    nodeGradient(l, in, dl, lo, mid, dst, level + 1);
+    nodeGradient(l, in, dl, mid, hi, right, level + 1);
+    addInPlace(w.data, right.weights(l).data, w.getNumElements());
+    addInPlace(b, right.bias(l).data, b.length);
+  }
+
+  private static void addInPlace(float[] a, float[] b, int n) {
+    for (int i = 0; i < n; i++) {
+      a[i] += b[i];
+    }
+  }
+
+  /**
+   * Whether two-shard nodes of this block may use {@link MatrixKernel#multTransARows} with
+   * {@code accumulate}: the kernel says it adds a finished product once for these row counts
+   * ({@link MatrixKernel#addsProductOnce}), every pair of consecutive shards has rows, and the
+   * accumulated bytes equal {@code fl(g[q] + g[q+1])} for exactly this block's weight-gradient
+   * products, checked here on random values with many exact zeros (as ReLU leaves them).
+   * Allocates; call once per block geometry.
+   */
+  public static boolean pairsAccumulate(MatrixKernel kernel, ModelSpec spec, int[] bounds, int shards) {
+    for (int q = 0; q < shards; q++) {
+      if (bounds[q + 1] == bounds[q] || !kernel.addsProductOnce(bounds[q + 1] - bounds[q])) {
+        return false;
+      }
+    }
+    int total = bounds[shards];
+    java.util.SplittableRandom random = new java.util.SplittableRandom(0x5eed);
+    for (int l = 0; l < spec.layerCount(); l++) {
+      FMatrixRMaj x = randomMatrix(total, spec.fanIn(l), random);
+      FMatrixRMaj d = randomMatrix(total, spec.fanOut(l), random);
+      for (int i = 0; i < d.data.length; i += 2) {
+        d.data[i] = 0f;
+      }
+      FMatrixRMaj first = new FMatrixRMaj(1, 1);
+      FMatrixRMaj second = new FMatrixRMaj(1, 1);
+      FMatrixRMaj acc = new FMatrixRMaj(1, 1);
+      for (int q = 0; q + 1 < shards; q++) {
+        kernel.multTransARows(x, d, bounds[q], bounds[q + 1] - bounds[q], false, first);
+        kernel.multTransARows(x, d, bounds[q + 1], bounds[q + 2] - bounds[q + 1], false, second);
+        kernel.multTransARows(x, d, bounds[q], bounds[q + 1] - bounds[q], false, acc);
+        kernel.multTransARows(x, d, bounds[q + 1], bounds[q + 2] - bounds[q + 1], true, acc);
+        for (int i = 0; i < acc.getNumElements(); i++) {
+          if (Float.floatToRawIntBits(first.data[i] + second.data[i]) != Float.floatToRawIntBits(acc.data[i])) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   /** Column sums of rows {@code [from, to)} of {@code m} into {@code sums}, adding rows in order. */

@@ -8,7 +8,10 @@ import io.syncgrad.common.model.DropoutKey;
 import io.syncgrad.common.model.ModelSpec;
 import io.syncgrad.common.model.Network;
 import io.syncgrad.common.model.Parameters;
+import io.syncgrad.common.model.ShardBlock;
+import io.syncgrad.common.reduce.ReductionTree;
 import io.syncgrad.common.run.TrainingConfig;
+import java.util.List;
 
 /**
  * A worker's job: the gradient sum, sample count and loss sum of one virtual shard at one step.
@@ -39,15 +42,18 @@ public final class ShardComputer implements StepAggregator.ShardResults {
   private final int[] samples;
   private final int[] order;
   private long orderEpoch = -1;
-  /** Per first shard of a block: its network, its end, its row bounds, its shards' results. */
+  private final ReductionTree tree;
+  /** Per first shard of a block: its network, its end, its layout (null: shard by shard), its sums. */
   private final Network[] blockNetworks;
   private final int[] blockEnds;
-  private final int[][] blockBounds;
-  private final Parameters[][] blockGradients;
-  private final DropoutKey[][] blockKeys;
+  private final ShardBlock[] blocks;
+  private final Parameters[][] blockSums;
   private final double[][] blockLosses;
-  /** Per first shard of a block: whether its rows may be multiplied at once (else shard by shard). */
-  private final boolean[] blockWhole;
+  /** Per shard: whether its last computation was alone (else it was summed into a node). */
+  private final boolean[] alone;
+  /** Per first shard of a node: the node's sum and its end, from the block that computed it last. */
+  private final Parameters[] nodeSums;
+  private final int[] nodeEnds;
 
   /**
    * @param model  the architecture
@@ -69,13 +75,15 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     this.lossSums = new double[shards];
     this.samples = new int[shards];
     this.order = new int[data.size()];
+    this.tree = new ReductionTree(shards);
     this.blockNetworks = new Network[shards];
     this.blockEnds = new int[shards];
-    this.blockBounds = new int[shards][];
-    this.blockGradients = new Parameters[shards][];
-    this.blockKeys = new DropoutKey[shards][];
+    this.blocks = new ShardBlock[shards];
+    this.blockSums = new Parameters[shards][];
     this.blockLosses = new double[shards][];
-    this.blockWhole = new boolean[shards];
+    this.alone = new boolean[shards];
+    this.nodeSums = new Parameters[shards];
+    this.nodeEnds = new int[shards];
   }
 
   /** The shard split. */
@@ -117,20 +125,24 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     net.load(data.features(), data.labels(), order, from, to);
     lossSums[shard] = net.gradient(params, keys[shard].set(seed, step, shard), gradients[shard]);
     samples[shard] = to - from;
+    alone[shard] = true;
+    nodeSums[shard] = null;
   }
 
   /**
-   * Computes shards {@code [first, end)} of step {@code step}, each into {@link #gradient(int)},
-   * {@link #lossSum(int)} and {@link #samples(int)} with the bytes of {@link #compute}; on one
-   * thread, and no other thread may compute these shards meanwhile.
+   * Computes shards {@code [first, end)} of step {@code step}: their {@link #lossSum(int)} and
+   * {@link #samples(int)}, and the gradient sums of the largest tree nodes inside the block
+   * ({@link ReductionTree#cover}), each with the bytes of computing its shards with
+   * {@link #compute} and adding them in the tree. A shard summed into its node this way has no
+   * {@link #gradient} of its own this step; {@link #nodeSum} has the node. Where the kernel's
+   * products over the block would differ from per-shard ones, the shards are computed one by one.
+   * On one thread; no other thread may compute these shards meanwhile.
    *
    * @param params the weights of the step. Not modified.
    */
   public void computeBlock(Parameters params, long step, int first, int end) {
     if (end - first == 1 || !kernel.rowsIndependent()) {
-      for (int s = first; s < end; s++) {
-        compute(params, step, s);
-      }
+      computeEach(params, step, first, end);
       return;
     }
     if (step / stepsPerEpoch != orderEpoch) {
@@ -139,50 +151,82 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     if (blockEnds[first] != end) {
       newBlock(first, end);
     }
-    if (!blockWhole[first]) {
-      for (int s = first; s < end; s++) {
-        compute(params, step, s);
-      }
+    ShardBlock block = blocks[first];
+    if (block == null) {
+      computeEach(params, step, first, end);
       return;
     }
     long batchStart = (step % stepsPerEpoch) * plan.batchSize();
-    DropoutKey[] k = blockKeys[first];
     for (int s = first; s < end; s++) {
-      k[s - first].set(seed, step, s);
+      block.dropout()[s - first].set(seed, step, s);
       samples[s] = plan.to(s) - plan.from(s);
+      alone[s] = false;
+      nodeSums[s] = null;
     }
     Network net = blockNetworks[first];
     net.load(data.features(), data.labels(), order, (int) (batchStart + plan.from(first)),
         (int) (batchStart + plan.to(end - 1)));
     double[] losses = blockLosses[first];
-    net.gradients(params, blockBounds[first], end - first, k, blockGradients[first], losses);
+    Parameters[] sums = blockSums[first];
+    net.gradients(params, block, sums, losses);
     System.arraycopy(losses, 0, lossSums, first, end - first);
+    int[] nodeFirst = block.nodeFirst();
+    for (int n = 0; n < nodeFirst.length; n++) {
+      int at = first + nodeFirst[n];
+      nodeSums[at] = sums[n];
+      nodeEnds[at] = first + block.nodeEnd()[n];
+    }
   }
 
-  /** Scratch space of block {@code [first, end)}, made once (again only when a block changes). */
+  private void computeEach(Parameters params, long step, int first, int end) {
+    for (int s = first; s < end; s++) {
+      compute(params, step, s);
+    }
+  }
+
+  /**
+   * Scratch space of block {@code [first, end)}, made once (again only when a block changes);
+   * none when its products must run shard by shard.
+   */
   private void newBlock(int first, int end) {
     int n = end - first;
     int[] bounds = new int[n + 1];
-    Parameters[] grads = new Parameters[n];
     for (int s = first; s < end; s++) {
-      ensureResults(s);
       bounds[s - first + 1] = plan.to(s) - plan.from(first);
-      grads[s - first] = gradients[s];
     }
     blockEnds[first] = end;
-    blockWhole[first] = Network.blockMatchesShards(kernel, model, bounds, n);
-    if (!blockWhole[first]) {
+    blocks[first] = null;
+    if (!Network.blockMatchesShards(kernel, model, bounds, n)) {
       return;
     }
-    blockNetworks[first] = new Network(model, kernel, bounds[n]);
-    blockBounds[first] = bounds;
-    blockGradients[first] = grads;
+    List<ReductionTree.Node> cover = tree.cover(first, end);
+    int[] nodeFirst = new int[cover.size()];
+    int[] nodeEnd = new int[cover.size()];
+    Parameters[] sums = new Parameters[cover.size()];
+    for (int i = 0; i < cover.size(); i++) {
+      nodeFirst[i] = cover.get(i).first() - first;
+      nodeEnd[i] = cover.get(i).end() - first;
+      sums[i] = Parameters.zeros(model);
+    }
     DropoutKey[] k = new DropoutKey[n];
     for (int i = 0; i < n; i++) {
       k[i] = new DropoutKey();
     }
-    blockKeys[first] = k;
+    blocks[first] = new ShardBlock(bounds, n, k, nodeFirst, nodeEnd, ReductionTree::split,
+        Network.pairsAccumulate(kernel, model, bounds, n));
+    blockNetworks[first] = new Network(model, kernel, bounds[n]);
+    blockSums[first] = sums;
     blockLosses[first] = new double[n];
+  }
+
+  /**
+   * The sum of node {@code [first, end)} from the last computation of shard {@code first}, or
+   * null when that was not a {@link #computeBlock} that summed this node.
+   */
+  @Override
+  public Parameters nodeSum(int first, int end) {
+    Parameters sum = nodeSums[first];
+    return sum != null && nodeEnds[first] == end ? sum : null;
   }
 
   private void ensureResults(int shard) {
@@ -192,10 +236,13 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     }
   }
 
-  /** Shard {@code shard}'s gradient sum from its last {@link #compute}. */
+  /**
+   * Shard {@code shard}'s gradient sum from its last {@link #compute}, or null when a
+   * {@link #computeBlock} since summed it straight into its node.
+   */
   @Override
   public Parameters gradient(int shard) {
-    return gradients[shard];
+    return alone[shard] ? gradients[shard] : null;
   }
 
   /** Shard {@code shard}'s summed loss from its last {@link #compute}. */

@@ -17,6 +17,7 @@ import io.syncgrad.common.model.Network;
 import io.syncgrad.common.model.OutputActivation;
 import io.syncgrad.common.model.Parameters;
 import io.syncgrad.common.optim.Optimizer;
+import io.syncgrad.common.reduce.TreeSum;
 import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.testing.Fixtures;
 import java.util.List;
@@ -27,9 +28,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Computing a block of shards at once ({@link ShardComputer#computeBlock}) gives every shard the
- * bytes of computing it alone, for every kernel, layout and layer kind; where a kernel's products
- * over a block would differ from its products per shard, the block falls back to per-shard work.
+ * Computing a block of shards at once ({@link ShardComputer#computeBlock}) gives every tree node
+ * the bytes of computing its shards alone and adding them in the tree, for every kernel, layout
+ * and layer kind; where a kernel's products over a block would differ from its products per
+ * shard, or its accumulation from an addition, the block falls back to what is exact.
  */
 class BlockComputeTest {
 
@@ -50,12 +52,12 @@ class BlockComputeTest {
 
   static Stream<MatrixKernel> kernels() {
     return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), EjmlKernel.INSTANCE,
-        new RowCountSensitive());
+        new Fake(true, false), new Fake(false, true));
   }
 
   @ParameterizedTest
   @MethodSource("kernels")
-  void aBlockGivesEveryShardItsOwnBytes(MatrixKernel kernel) {
+  void aBlockGivesEveryNodeTheBytesOfItsShardsAddedInTheTree(MatrixKernel kernel) {
     layouts().forEach(l -> {
       @SuppressWarnings("unchecked")
       List<Integer> hidden = (List<Integer>) l[1];
@@ -75,52 +77,63 @@ class BlockComputeTest {
         for (int s = 0; s < shards; s++) {
           alone.compute(params, step, s);
         }
-        // The whole step as one block, and as two blocks the way two threads split it.
-        together.computeBlock(params, step, 0, shards);
-        assertSame(alone, together, shards, kernel + " " + model + " step " + step + ", one block");
-        together.computeBlock(params, step, 0, shards / 2);
-        together.computeBlock(params, step, shards / 2, shards);
-        assertSame(alone, together, shards, kernel + " " + model + " step " + step + ", two blocks");
+        // The whole step as one block, as two blocks the way two threads split it, and as three.
+        for (int parts = 1; parts <= Math.min(3, shards); parts++) {
+          for (int p = 0; p < parts; p++) {
+            together.computeBlock(params, step, p * shards / parts, (p + 1) * shards / parts);
+          }
+          assertSame(alone, together, params, shards, kernel + " " + model + " step " + step + ", " + parts
+              + " block(s)");
+        }
       }
     });
   }
 
-  /** The check that guards the block path sees a kernel whose rows depend on the row count. */
+  /** The checks that guard the block path see a kernel whose rows depend on the row count. */
   @Test
   void aKernelWhoseRowsDependOnTheRowCountIsMultipliedShardByShard() {
     ModelSpec model = Fixtures.model(12, List.of(8), 3, Activation.RELU, OutputActivation.SOFTMAX,
         LossFunction.CROSS_ENTROPY, 0f);
     int[] bounds = {0, 6, 12};
-    assertFalse(Network.blockMatchesShards(new RowCountSensitive(), model, bounds, 2));
+    assertFalse(Network.blockMatchesShards(new Fake(true, false), model, bounds, 2));
     assertFalse(Network.blockMatchesShards(EjmlKernel.INSTANCE, model, bounds, 2), "EJML does not promise it");
-    assertTrue(Network.blockMatchesShards(new RowCountSensitive().honest(), model, bounds, 2));
+    assertTrue(Network.blockMatchesShards(new Fake(false, false), model, bounds, 2));
   }
 
-  private static void assertSame(ShardComputer a, ShardComputer b, int shards, String what) {
+  /** A kernel that adds partial products to C is never asked to accumulate a shard onto its sibling. */
+  @Test
+  void aKernelThatAddsPartialProductsDoesNotAccumulatePairs() {
+    ModelSpec model = Fixtures.model(12, List.of(8), 3, Activation.RELU, OutputActivation.SOFTMAX,
+        LossFunction.CROSS_ENTROPY, 0f);
+    int[] bounds = {0, 6, 12, 18, 24};
+    assertFalse(Network.pairsAccumulate(new Fake(false, true), model, bounds, 4));
+    assertTrue(Network.pairsAccumulate(new Fake(false, false), model, bounds, 4));
+    assertFalse(Network.pairsAccumulate(new Fake(false, false), model, new int[] {0, 6, 6, 12}, 3),
+        "an empty shard");
+    assertFalse(Network.pairsAccumulate(EjmlKernel.INSTANCE, model, bounds, 4), "EJML does not promise it");
+  }
+
+  /** Node sums of {@code b}'s blocks (or its shards) against {@code a}'s shards added in the tree. */
+  private static void assertSame(ShardComputer a, ShardComputer b, Parameters shape, int shards, String what) {
     for (int s = 0; s < shards; s++) {
       assertEquals(a.samples(s), b.samples(s), what + ": samples of shard " + s);
       assertEquals(Double.doubleToRawLongBits(a.lossSum(s)), Double.doubleToRawLongBits(b.lossSum(s)),
           what + ": loss of shard " + s);
-      for (int t = 0; t < a.gradient(s).tensorCount(); t++) {
-        assertArrayEquals(a.gradient(s).tensor(t).data, b.gradient(s).tensor(t).data,
-            what + ": shard " + s + " tensor " + t);
-      }
+    }
+    Parameters expected = new TreeSum(shape, shards).sum(0, shards, a, shape.zerosLike());
+    Parameters actual = new TreeSum(shape, shards).sum(0, shards, b, shape.zerosLike());
+    for (int t = 0; t < expected.tensorCount(); t++) {
+      assertArrayEquals(expected.tensor(t).data, actual.tensor(t).data, what + ": tensor " + t);
     }
   }
 
   /**
-   * EJML's products, but claiming row independence while rounding the first output element
-   * differently when a product has more than 8 rows: what a BLAS with a size-dependent code path
-   * looks like. {@link #honest()} drops the difference.
+   * EJML's products claiming row independence and a product added once. {@code rowsLie}: the first
+   * output element is rounded differently when a product has more than 8 rows, as a BLAS with a
+   * size-dependent code path would. {@code partialAdds}: accumulating adds the product of each
+   * half of the rows to C in turn, as a kernel blocking the inner dimension would.
    */
-  private static final class RowCountSensitive implements MatrixKernel {
-    private boolean lies = true;
-
-    RowCountSensitive honest() {
-      lies = false;
-      return this;
-    }
-
+  private record Fake(boolean rowsLie, boolean partialAdds) implements MatrixKernel {
     @Override
     public void mult(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
       EjmlKernel.INSTANCE.mult(a, b, c);
@@ -138,8 +151,19 @@ class BlockComputeTest {
       skew(a, c);
     }
 
+    @Override
+    public void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate,
+        FMatrixRMaj c) {
+      if (accumulate && partialAdds && rows > 1) {
+        MatrixKernel.super.multTransARows(a, b, first, rows / 2, true, c);
+        MatrixKernel.super.multTransARows(a, b, first + rows / 2, rows - rows / 2, true, c);
+      } else {
+        MatrixKernel.super.multTransARows(a, b, first, rows, accumulate, c);
+      }
+    }
+
     private void skew(FMatrixRMaj a, FMatrixRMaj c) {
-      if (lies && a.numRows > 8 && c.data.length > 0) {
+      if (rowsLie && a.numRows > 8 && c.data.length > 0) {
         c.data[0] = Math.nextUp(c.data[0]);
       }
     }
@@ -150,13 +174,13 @@ class BlockComputeTest {
     }
 
     @Override
-    public String identity() {
-      return "row-count-sensitive";
+    public boolean addsProductOnce(int rows) {
+      return true;
     }
 
     @Override
-    public String toString() {
-      return identity();
+    public String identity() {
+      return "fake(rowsLie=" + rowsLie + ", partialAdds=" + partialAdds + ")";
     }
   }
 }
