@@ -95,6 +95,7 @@ public final class LocalTraining {
       for (int t = 0; t < threads; t++) {
         int first = t * shards / threads;
         int end = (t + 1) * shards / threads;
+        computer.planBlock(first, end);
         tasks.add(() -> {
           computer.computeBlock(state.params(), current, first, end);
           return null;

@@ -178,6 +178,16 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     }
   }
 
+  /**
+   * Makes the scratch space of block {@code [first, end)} and checks which of its products may
+   * run at once, so that the first {@link #computeBlock} of it does not; optional.
+   */
+  public void planBlock(int first, int end) {
+    if (end - first > 1 && kernel.rowsIndependent() && blockEnds[first] != end) {
+      newBlock(first, end);
+    }
+  }
+
   private void computeEach(Parameters params, long step, int first, int end) {
     for (int s = first; s < end; s++) {
       compute(params, step, s);
