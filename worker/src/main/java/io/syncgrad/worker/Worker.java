@@ -650,8 +650,8 @@ public final class Worker extends AbstractBehavior<Command> {
     if (ownLosses == null || ownLosses.length != me.endShard() - me.firstShard()) {
       ownLosses = new double[me.endShard() - me.firstShard()];
     }
+    computer.computeBlock(state.params(), step, me.firstShard(), me.endShard());
     for (int s = me.firstShard(); s < me.endShard(); s++) {
-      computer.compute(state.params(), step, s);
       ownLosses[s - me.firstShard()] = computer.lossSum(s);
     }
     int audited = exchange.audit.auditsAt(step);

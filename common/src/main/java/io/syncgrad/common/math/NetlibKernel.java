@@ -128,6 +128,54 @@ public final class NetlibKernel implements MatrixKernel {
     blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, 0f, c.data, m);
   }
 
+  /**
+   * The same BLAS call as {@link #multTransA} on the rows' offsets, with beta 1 to accumulate: no
+   * copy. Whether this kernel computes rows independently, and adds a product once, is checked
+   * bit for bit where it is used ({@code Network.blockMatchesShards}, {@code Network.pairsAccumulate}).
+   */
+  @Override
+  public void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate,
+      FMatrixRMaj c) {
+    if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
+      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
+          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
+    }
+    int n = a.numCols;
+    int m = b.numCols;
+    if (accumulate && (c.numRows != n || c.numCols != m)) {
+      throw new IllegalArgumentException("Inconsistent shapes: c=" + c.numRows + "x" + c.numCols + " to add "
+          + n + "x" + m + " to");
+    }
+    c.reshape(n, m);
+    if (n == 0 || m == 0) {
+      return;
+    }
+    if (rows == 0) {
+      // An empty product is zeros, and adding them is still an addition (-0 + 0 = +0).
+      for (int i = 0; i < n * m; i++) {
+        c.data[i] = accumulate ? c.data[i] + 0f : 0f;
+      }
+      return;
+    }
+    blas.sgemm("N", "T", m, n, rows, 1f, b.data, first * m, m, a.data, first * n, n, accumulate ? 1f : 0f,
+        c.data, 0, m);
+  }
+
+  /**
+   * OpenBLAS adds the finished product of one K block to C, and 128 rows fit one block on every
+   * x86-64 path; the pure-Java BLAS forms each dot product before it touches C.
+   */
+  @Override
+  public boolean addsProductOnce(int rows) {
+    return rows <= 128;
+  }
+
+  /** OpenBLAS (bundled or system) and the pure-Java BLAS: each row of a product is its own loop. */
+  @Override
+  public boolean rowsIndependent() {
+    return true;
+  }
+
   @Override
   public void multTransB(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
     if (a.numCols != b.numCols) {

@@ -21,7 +21,8 @@ public final class DivergedException extends UserException {
         return new DivergedException("training diverged at step " + step + ": shard " + s + " has loss "
             + results.lossSum(s) + "; lower --lr or set --clip-norm; the last checkpoint is kept");
       }
-      if (!results.gradient(s).isFinite()) {
+      // A shard summed into its node as it was computed has no gradient of its own to blame.
+      if (results.gradient(s) != null && !results.gradient(s).isFinite()) {
         return new DivergedException("training diverged at step " + step + ": shard " + s
             + " has a non-finite gradient; lower --lr or set --clip-norm; the last checkpoint is kept");
       }

@@ -70,8 +70,9 @@ public final class LocalTraining {
   }
 
   /**
-   * Computes the shards of a step on a fixed pool of threads, each thread a fixed subset of the
-   * shards, then adds them up in tree order and updates on the calling thread.
+   * Computes the shards of a step on a fixed pool of threads, each thread a fixed block of
+   * consecutive shards (computed together, see {@link ShardComputer#computeBlock}), then adds them
+   * up in tree order and updates on the calling thread.
    */
   private static final class StepRunner implements AutoCloseable {
     private final TrainingState state;
@@ -92,11 +93,11 @@ public final class LocalTraining {
         return t;
       }) : null;
       for (int t = 0; t < threads; t++) {
-        int first = t;
+        int first = t * shards / threads;
+        int end = (t + 1) * shards / threads;
+        computer.planBlock(first, end);
         tasks.add(() -> {
-          for (int s = first; s < shards; s += threads) {
-            computer.compute(state.params(), current, s);
-          }
+          computer.computeBlock(state.params(), current, first, end);
           return null;
         });
       }
@@ -108,9 +109,7 @@ public final class LocalTraining {
       current = step;
       computer.prepare(step);
       if (pool == null) {
-        for (int s = 0; s < state.config().shards(); s++) {
-          computer.compute(state.params(), step, s);
-        }
+        computer.computeBlock(state.params(), step, 0, state.config().shards());
       } else {
         try {
           for (Future<Void> f : pool.invokeAll(tasks)) {

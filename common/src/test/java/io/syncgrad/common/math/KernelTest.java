@@ -36,6 +36,49 @@ class KernelTest {
     return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), new VectorFmaKernel(), EjmlKernel.INSTANCE);
   }
 
+  /**
+   * multTransARows reads a block of rows in place with the bytes of multTransA on copies of them,
+   * and where a kernel says it adds a finished product once, accumulating gives exactly
+   * {@code fl(c + p)}: the shapes of the 784-256-128-10 model's weight gradients and small ones.
+   */
+  @ParameterizedTest
+  @MethodSource("kernels")
+  void rowBlocksAndAccumulationAreExact(MatrixKernel kernel) {
+    SplittableRandom r = new SplittableRandom(SEED);
+    int[][] shapes = {{784, 256}, {256, 128}, {128, 10}, {784, 64}, {33, 7}, {1, 1}};
+    for (int[] shape : shapes) {
+      for (int rows : new int[] {0, 1, 8, 16, 17, 64, 128}) {
+        int first = 5;
+        FMatrixRMaj a = random(first + rows + 3, shape[0], r);
+        FMatrixRMaj b = random(first + rows + 3, shape[1], r);
+        for (int i = 0; i < b.data.length; i += 3) {
+          b.data[i] = 0f; // ReLU leaves exact zeros in Δ
+        }
+        FMatrixRMaj as = new FMatrixRMaj(rows, shape[0]);
+        FMatrixRMaj bs = new FMatrixRMaj(rows, shape[1]);
+        System.arraycopy(a.data, first * shape[0], as.data, 0, rows * shape[0]);
+        System.arraycopy(b.data, first * shape[1], bs.data, 0, rows * shape[1]);
+        FMatrixRMaj expected = new FMatrixRMaj(1, 1);
+        kernel.multTransA(as, bs, expected);
+        FMatrixRMaj actual = random(2, 2, r);
+        kernel.multTransARows(a, b, first, rows, false, actual);
+        String what = kernel.identity() + " rows " + rows + " of " + shape[0] + "x" + shape[1];
+        assertTrue(Arrays.equals(expected.data, 0, expected.getNumElements(), actual.data, 0,
+            actual.getNumElements()), what);
+        if (kernel.addsProductOnce(rows)) {
+          FMatrixRMaj c = random(shape[0], shape[1], r);
+          FMatrixRMaj sum = c.copy();
+          for (int i = 0; i < sum.getNumElements(); i++) {
+            sum.data[i] += expected.data[i];
+          }
+          kernel.multTransARows(a, b, first, rows, true, c);
+          assertTrue(Arrays.equals(sum.data, 0, sum.getNumElements(), c.data, 0, c.getNumElements()),
+              what + ", accumulated");
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("kernels")
   void productsMatchANaiveReference(MatrixKernel kernel) {
