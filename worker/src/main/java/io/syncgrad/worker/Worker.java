@@ -659,8 +659,8 @@ public final class Worker extends AbstractBehavior<Command> {
       // This worker audits the previous member's block: it computes those shards too.
       Member p = exchange.members.get(audited);
       double[] losses = new double[p.endShard() - p.firstShard()];
+      computer.computeBlock(state.params(), step, p.firstShard(), p.endShard());
       for (int s = p.firstShard(); s < p.endShard(); s++) {
-        computer.compute(state.params(), step, s);
         losses[s - p.firstShard()] = computer.lossSum(s);
       }
       exchange.audit.recompute(step, computer, losses);
