@@ -663,7 +663,13 @@ public final class Worker extends AbstractBehavior<Command> {
       for (int s = p.firstShard(); s < p.endShard(); s++) {
         losses[s - p.firstShard()] = computer.lossSum(s);
       }
-      exchange.audit.recompute(step, computer, losses);
+      // Under the step's lock: the reader threads note the audited member's partial sums in the same state.
+      stepLock.lock();
+      try {
+        exchange.audit.recompute(step, computer, losses);
+      } finally {
+        stepLock.unlock();
+      }
     }
     computeNanos = System.nanoTime() - stepStarted;
     if (exchange.alone()) {
