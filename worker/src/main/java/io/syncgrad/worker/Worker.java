@@ -768,14 +768,8 @@ public final class Worker extends AbstractBehavior<Command> {
             selfRef.tell(new Gathered(ex.generation, state.step()));
           }
           return true;
-        case DUPLICATE:
-          duplicatesRejected++;
-          return true;
-        case STALE:
-          staleRejected++;
-          return true;
         default:
-          return false;
+          return counted(outcome);
       }
     } finally {
       stepLock.unlock();
@@ -795,24 +789,32 @@ public final class Worker extends AbstractBehavior<Command> {
       if (ex == null || state == null || r.getGeneration() != ex.generation || !r.getFromWorker().equals(peer)) {
         return false;
       }
-      switch (ex.offerReduced(r, state.step())) {
+      StepExchange.Outcome outcome = ex.offerReduced(r, state.step());
+      switch (outcome) {
         case TAKEN:
           if (ex.complete(state.step())) {
             selfRef.tell(new Gathered(ex.generation, state.step()));
           }
           return true;
-        case DUPLICATE:
-          duplicatesRejected++;
-          return true;
-        case STALE:
-          staleRejected++;
-          return true;
         default:
-          return false;
+          return counted(outcome);
       }
     } finally {
       stepLock.unlock();
     }
+  }
+
+  /** Counts a duplicate or stale frame, which is then dealt with; anything else is the actor's. */
+  private boolean counted(StepExchange.Outcome outcome) {
+    if (outcome == StepExchange.Outcome.DUPLICATE) {
+      duplicatesRejected++;
+      return true;
+    }
+    if (outcome == StepExchange.Outcome.STALE) {
+      staleRejected++;
+      return true;
+    }
+    return false;
   }
 
   /** Tells the auditor of {@code p}'s sender, when its block is audited, the digest of what arrived here. */

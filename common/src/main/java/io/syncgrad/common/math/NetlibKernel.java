@@ -106,7 +106,7 @@ public final class NetlibKernel implements MatrixKernel {
     int n = a.numRows;
     int m = b.numCols;
     int k = a.numCols;
-    if (empty(n, m, k, c)) {
+    if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
     blas.sgemm("N", "N", m, n, k, 1f, b.data, m, a.data, k, 0f, c.data, m);
@@ -122,7 +122,7 @@ public final class NetlibKernel implements MatrixKernel {
     int n = a.numCols;
     int m = b.numCols;
     int k = a.numRows;
-    if (empty(n, m, k, c)) {
+    if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
     blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, 0f, c.data, m);
@@ -186,23 +186,12 @@ public final class NetlibKernel implements MatrixKernel {
     int n = a.numRows;
     int m = b.numRows;
     int k = a.numCols;
-    if (empty(n, m, k, c)) {
+    if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
     blas.sgemm("T", "N", m, n, k, 1f, b.data, k, a.data, k, 0f, c.data, m);
   }
 
-  /** BLAS refuses zero leading dimensions; an empty product is zeros (or nothing). */
-  private static boolean empty(int n, int m, int k, FMatrixRMaj c) {
-    if (n == 0 || m == 0) {
-      return true;
-    }
-    if (k == 0) {
-      c.zero();
-      return true;
-    }
-    return false;
-  }
 
   @Override
   public String identity() {

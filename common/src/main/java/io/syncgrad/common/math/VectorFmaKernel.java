@@ -127,7 +127,7 @@ public final class VectorFmaKernel implements MatrixKernel {
     }
     int m = b.numCols;
     c.reshape(n, m);
-    if (!empty(n, m, k, c)) {
+    if (!EmptyProducts.done(n, m, k, c)) {
       product(a.data, transposeA ? 1 : k, transposeA ? n : 1, b.data, m, c.data, m, n, m, k);
     }
   }
@@ -141,7 +141,7 @@ public final class VectorFmaKernel implements MatrixKernel {
     int m = b.numRows;
     int k = a.numCols;
     c.reshape(n, m);
-    if (empty(n, m, k, c)) {
+    if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
     int width = (n + LANES - 1) / LANES * LANES;
@@ -172,17 +172,6 @@ public final class VectorFmaKernel implements MatrixKernel {
     return IDENTITY;
   }
 
-  /** An empty product is zeros (k = 0) or nothing (n or m = 0). */
-  private static boolean empty(int n, int m, int k, FMatrixRMaj c) {
-    if (n == 0 || m == 0) {
-      return true;
-    }
-    if (k == 0) {
-      c.zero();
-      return true;
-    }
-    return false;
-  }
 
   private static IllegalArgumentException shapes(FMatrixRMaj a, FMatrixRMaj b) {
     return new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
