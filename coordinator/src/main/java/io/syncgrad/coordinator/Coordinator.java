@@ -92,8 +92,13 @@ public final class Coordinator {
   private static final String JOIN_TIMER = "join-timeout";
   private static final String DEADLINE_TIMER = "step-deadline";
   private static final String FORM_TIMER = "form-generation";
-  /** Steps a worker may run ahead of the record. */
-  static final int WINDOW = 4;
+  /**
+   * Steps a worker may run ahead of the record. Each report and credit costs every node on the
+   * way a few thread hand-overs; with 2 ms steps on 2 cores a window of 4 (a report every 2 steps)
+   * cost a third of the one-worker step, 32 (a report every 16) a tenth (deploy/bench/RESULTS.md).
+   * The steps something is named for hold the workers whatever the window (RunProgress).
+   */
+  static final int WINDOW = 32;
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
@@ -163,7 +168,7 @@ public final class Coordinator {
     telemetry.ready(Telemetry.Role.COORDINATOR, true, "waiting for " + settings.workers() + " workers");
     TrainingState s = run.state();
     this.progress = new RunProgress(s.step(), run.totalSteps(), run.checkpointEvery(), s.config().stepsPerEpoch(),
-        WINDOW);
+        WINDOW, settings.faultSteps());
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
     timers.startSingleTimer(JOIN_TIMER, new JoinExpired(), settings.joinTimeout());
     this.start = new StartPolicy(settings.workers(), settings.minWorkers());

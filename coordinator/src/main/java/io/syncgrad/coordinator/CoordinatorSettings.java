@@ -63,6 +63,16 @@ public record CoordinatorSettings(int workers, DataSpec data, boolean allowMixed
     }
   }
 
+  /**
+   * The steps after which a scripted fault strikes (processes killed or paused, partitions): the
+   * workers hold there until the step is recorded, so that the fault lands on the step it names.
+   */
+  public java.util.Set<Long> faultSteps() {
+    java.util.Set<Long> steps = new java.util.TreeSet<>(scriptedFaultSteps);
+    partitions.forEach(p -> steps.add(p.step()));
+    return steps;
+  }
+
   /** Settings without corrupted results nor audits. */
   public CoordinatorSettings(int workers, DataSpec data, boolean allowMixedKernels, Duration stepTimeout,
       LinkFaults faults, java.util.List<Long> scriptedFaultSteps, boolean shipData,

@@ -10,7 +10,8 @@ import java.util.TreeMap;
  * steps on their own and report each one; the coordinator records step n once a report of it is
  * in and, at a snapshot step (a checkpoint, the end of an epoch, the last step), once a worker's
  * state at that step is in too. Workers may run {@code window} steps ahead of the record, never
- * past the next snapshot step: so evaluations, checkpoints and scripted faults land on the step
+ * past the next snapshot step nor past a step a scripted fault is named for (a partition, a
+ * process killed or paused): so evaluations, checkpoints and scripted faults land on the step
  * they name while the coordinator stays off the steps' critical path.
  */
 final class RunProgress {
@@ -21,6 +22,8 @@ final class RunProgress {
   private final long checkpointEvery;
   private final long stepsPerEpoch;
   private final int window;
+  /** Steps after which a scripted fault strikes: the workers wait there for the record. */
+  private final java.util.NavigableSet<Long> faultSteps;
   private long recorded;
   private long granted;
   private final long[] recent = new long[20];
@@ -28,6 +31,13 @@ final class RunProgress {
   private int recentNext;
 
   RunProgress(long recorded, long total, long checkpointEvery, long stepsPerEpoch, int window) {
+    this(recorded, total, checkpointEvery, stepsPerEpoch, window, java.util.List.of());
+  }
+
+  /** @param faultSteps the steps after which scripted faults strike */
+  RunProgress(long recorded, long total, long checkpointEvery, long stepsPerEpoch, int window,
+      java.util.Collection<Long> faultSteps) {
+    this.faultSteps = new java.util.TreeSet<>(faultSteps);
     this.recorded = recorded;
     this.total = total;
     this.checkpointEvery = checkpointEvery;
@@ -60,19 +70,29 @@ final class RunProgress {
     return total;
   }
 
+  /**
+   * The first step after the record that the workers may not pass before it is recorded: the
+   * next snapshot step, or a scripted fault's step if that comes first.
+   */
+  long holdStep() {
+    long hold = snapshotStep();
+    Long fault = faultSteps.higher(recorded);
+    return fault != null && fault < hold ? fault : hold;
+  }
+
   /** How far the workers may go now. */
   long credit() {
-    return Math.min(Math.min(recorded + window, snapshotStep()), total);
+    return Math.min(Math.min(recorded + window, holdStep()), total);
   }
 
   /**
    * A new credit to hand out, or -1 when the workers have it already or it moved too little to
-   * be worth a message: half a window, unless it reaches a snapshot step or the end, where the
-   * workers wait for it.
+   * be worth a message: half a window, unless it reaches a step that holds the workers or the
+   * end, where they wait for it.
    */
   long grant() {
     long c = credit();
-    if (c <= granted || (c - granted < (window + 1) / 2 && c != snapshotStep() && c != total)) {
+    if (c <= granted || (c - granted < (window + 1) / 2 && c != holdStep() && c != total)) {
       return -1;
     }
     granted = c;

@@ -42,6 +42,26 @@ class RunProgressTest {
   }
 
   @Test
+  void aScriptedFaultsStepHoldsTheWorkersUntilItIsRecorded() {
+    // A window of 8; faults scripted after steps 5 and 30; epochs of 1000 steps.
+    RunProgress p = new RunProgress(0, 100, 0, 1000, 8, List.of(5L, 30L));
+    assertEquals(5, p.holdStep());
+    assertEquals(5, p.credit(), "the fault lands after step 5, not where the window ends");
+    assertEquals(5, p.grant(), "handed out at once: the workers wait for it there");
+    for (long n = 1; n <= 5; n++) {
+      p.recorded(report(n));
+    }
+    assertEquals(13, p.credit(), "past the fault: the window again");
+    for (long n = 6; n <= 25; n++) {
+      p.recorded(report(n));
+    }
+    assertEquals(30, p.credit());
+    assertEquals(30, p.holdStep());
+    p.recorded(report(26));
+    assertEquals(30, p.credit());
+  }
+
+  @Test
   void theLastStepIsTheLastCredit() {
     RunProgress p = new RunProgress(0, 3, 0, 1000, WINDOW);
     p.recorded(report(1));

@@ -913,10 +913,16 @@ public final class Worker extends AbstractBehavior<Command> {
   private final List<StepReport> pending = new java.util.ArrayList<>();
   /** The reports of the last steps, sent or not, for a new generation that needs them again. */
   private final java.util.ArrayDeque<StepReport> kept = new java.util.ArrayDeque<>();
-  /** More than a worker can be ahead of the coordinator's record (its window, and a few). */
-  private static final int KEPT_REPORTS = 16;
-  /** Reports the first member sends in one message; half the coordinator's window. */
-  private static final int REPORT_BATCH = 2;
+  /** Reports kept beyond the window a worker can be ahead of the coordinator's record. */
+  private static final int KEPT_BEYOND_WINDOW = 4;
+  /**
+   * The first member sends its reports a half window at a time (the coordinator answers with a
+   * credit each half window), and at least this often, so that slow steps are reported one by one
+   * well within the coordinator's step deadline (at least 250 ms).
+   */
+  private static final long REPORT_AT_LEAST_EVERY_NANOS = 50_000_000L;
+  /** When the first member last sent its reports. */
+  private long reportsSent;
   /** Frames of a generation whose Go has not come yet. */
   private final java.util.List<PeerFrame> early = new java.util.ArrayList<>();
   /** A few steps' frames from every peer: more is not a peer that is merely ahead. */
@@ -938,7 +944,7 @@ public final class Worker extends AbstractBehavior<Command> {
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "", "");
     metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
     kept.addLast(report);
-    if (kept.size() > KEPT_REPORTS) {
+    if (kept.size() > run.window() + KEPT_BEYOND_WINDOW) {
       kept.removeFirst();
     }
     // One report a step is all the coordinator needs (every member knows the whole step): the
@@ -946,8 +952,9 @@ public final class Worker extends AbstractBehavior<Command> {
     // their own counters and times.
     if (exchange.rank == 0) {
       pending.add(report);
-      if (pending.size() >= REPORT_BATCH || applied == snapshotStep || applied == run.totalSteps()
-          || applied + 1 > credit) {
+      if (pending.size() >= Math.max(1, run.window() / 2) || now - reportsSent >= REPORT_AT_LEAST_EVERY_NANOS
+          || applied == snapshotStep || applied == run.totalSteps() || applied + 1 > credit) {
+        reportsSent = now;
         flushReports();
       }
     } else if (applied % OTHERS_REPORT_EVERY == 0 || applied == snapshotStep || applied == run.totalSteps()) {

@@ -51,6 +51,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
 
   /** Akka's serializer id for this project; ids below 40 are Akka's own. */
   public static final int IDENTIFIER = 57_301;
+  /** The most steps a coordinator may let a worker run ahead of its record. */
+  public static final int MAX_WINDOW = 1024;
 
   private static final String REGISTER = "R";
   private static final String READY = "Y";
@@ -344,6 +346,9 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           if (p.getNormalization().getOffsetCount() != model.inputSize()) {
             throw new IllegalArgumentException("a normalization of " + p.getNormalization().getOffsetCount()
                 + " features for a model of " + model.inputSize() + " inputs");
+          }
+          if (p.getWindow() < 1 || p.getWindow() > MAX_WINDOW) {
+            throw new IllegalArgumentException("a window of " + p.getWindow() + " steps, expected 1 to " + MAX_WINDOW);
           }
           PeerFaultsProto f = p.getPeerFaults();
           LinkFaults faults = new LinkFaults(f.getDrop(), f.getDuplicate(), f.getDelay(),
