@@ -136,20 +136,11 @@ public final class NetlibKernel implements MatrixKernel {
   @Override
   public void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate,
       FMatrixRMaj c) {
-    if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
-      throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
-          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
+    if (!RowBlocks.shape(a, b, first, rows, accumulate, c)) {
+      return;
     }
     int n = a.numCols;
     int m = b.numCols;
-    if (accumulate && (c.numRows != n || c.numCols != m)) {
-      throw new IllegalArgumentException("Inconsistent shapes: c=" + c.numRows + "x" + c.numCols + " to add "
-          + n + "x" + m + " to");
-    }
-    c.reshape(n, m);
-    if (n == 0 || m == 0) {
-      return;
-    }
     if (rows == 0) {
       // An empty product is zeros, and adding them is still an addition (-0 + 0 = +0).
       for (int i = 0; i < n * m; i++) {

@@ -66,6 +66,8 @@ public final class VectorFmaKernel implements MatrixKernel {
   private static final int PACKED_OUT = 1;
   private static final int TAIL_Y = 2;
   private static final int TAIL_OUT = 3;
+  /** The product that {@link #multTransARows} adds to its output. */
+  private static final int ROWS_PRODUCT = 4;
 
   /**
    * One thread's buffers, grown and never shrunk. A plain {@code ThreadLocal} without an initial
@@ -128,7 +130,7 @@ public final class VectorFmaKernel implements MatrixKernel {
     int m = b.numCols;
     c.reshape(n, m);
     if (!EmptyProducts.done(n, m, k, c)) {
-      product(a.data, transposeA ? 1 : k, transposeA ? n : 1, b.data, m, c.data, m, n, m, k);
+      product(a.data, 0, transposeA ? 1 : k, transposeA ? n : 1, b.data, 0, m, c.data, m, n, m, k);
     }
   }
 
@@ -158,13 +160,56 @@ public final class VectorFmaKernel implements MatrixKernel {
         at[row + i] = 0f;
       }
     }
-    product(b.data, k, 1, at, width, ct, width, m, width, k);
+    product(b.data, 0, k, 1, at, 0, width, ct, width, m, width, k);
     float[] cd = c.data;
     for (int i = 0; i < n; i++) {
       for (int j = 0; j < m; j++) {
         cd[i * m + j] = ct[j * width + i];
       }
     }
+  }
+
+  /**
+   * Every output element is its own fma chain over the inner index, whatever the number of rows
+   * (the vectors run across output elements, and a lane never sees another): one product over
+   * several shards' rows is, row by row, each shard's product.
+   */
+  @Override
+  public boolean rowsIndependent() {
+    return true;
+  }
+
+  /**
+   * The product over the rows in place (aᵀ read through its strides from row {@code first}, b's
+   * rows from the same), without copies; with {@code accumulate}, formed whole in this thread's
+   * buffer and then added to c, so that it is added once.
+   */
+  @Override
+  public void multTransARows(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate,
+      FMatrixRMaj c) {
+    if (!RowBlocks.shape(a, b, first, rows, accumulate, c)) {
+      return;
+    }
+    int size = c.getNumElements();
+    float[] out = accumulate ? buffer(ROWS_PRODUCT, size) : c.data;
+    if (rows == 0) {
+      Arrays.fill(out, 0, size, 0f);
+    } else {
+      product(a.data, first * a.numCols, 1, a.numCols, b.data, first * b.numCols, b.numCols, out, b.numCols,
+          a.numCols, b.numCols, rows);
+    }
+    if (accumulate) {
+      float[] cd = c.data;
+      for (int i = 0; i < size; i++) {
+        cd[i] += out[i];
+      }
+    }
+  }
+
+  /** The product is formed whole before it touches c, whatever the rows. */
+  @Override
+  public boolean addsProductOnce(int rows) {
+    return true;
   }
 
   @Override
@@ -179,35 +224,35 @@ public final class VectorFmaKernel implements MatrixKernel {
   }
 
   /**
-   * {@code out[r·os + j] = Σ_p x[r·xr + p·xp] · y[p·ys + j]} for r &lt; rows, j &lt; cols, each sum
-   * one fma chain in increasing p. Blocking runs over r and j only.
+   * {@code out[r·os + j] = Σ_p x[xb + r·xr + p·xp] · y[yb + p·ys + j]} for r &lt; rows, j &lt; cols,
+   * each sum one fma chain in increasing p. Blocking runs over r and j only.
    */
-  private void product(float[] x, int xr, int xp, float[] y, int ys, float[] out, int os, int rows, int cols,
-      int k) {
+  private void product(float[] x, int xb, int xr, int xp, float[] y, int yb, int ys, float[] out, int os, int rows,
+      int cols, int k) {
     int wide = VECTORS * LANES;
     int vectorCols = cols - cols % LANES;
     int j = 0;
     for (; j + wide <= vectorCols; j += wide) {
       int r = 0;
       for (; r + ROWS <= rows; r += ROWS) {
-        block4x4(x, r * xr, xr, xp, y, j, ys, out, r * os + j, os, k);
+        block4x4(x, xb + r * xr, xr, xp, y, yb + j, ys, out, r * os + j, os, k);
       }
       for (; r < rows; r++) {
-        block1x4(x, r * xr, xp, y, j, ys, out, r * os + j, k);
+        block1x4(x, xb + r * xr, xp, y, yb + j, ys, out, r * os + j, k);
       }
     }
     for (; j < vectorCols; j += LANES) {
-      column(x, xr, xp, y, j, ys, out, j, os, rows, k);
+      column(x, xb, xr, xp, y, yb + j, ys, out, j, os, rows, k);
     }
     if (j < cols) {
       int w = cols - j;
       float[] yt = buffer(TAIL_Y, k * LANES);
       float[] ot = buffer(TAIL_OUT, rows * LANES);
       for (int p = 0; p < k; p++) {
-        System.arraycopy(y, p * ys + j, yt, p * LANES, w);
+        System.arraycopy(y, yb + p * ys + j, yt, p * LANES, w);
         Arrays.fill(yt, p * LANES + w, (p + 1) * LANES, 0f);
       }
-      column(x, xr, xp, yt, 0, LANES, ot, 0, LANES, rows, k);
+      column(x, xb, xr, xp, yt, 0, LANES, ot, 0, LANES, rows, k);
       for (int r = 0; r < rows; r++) {
         System.arraycopy(ot, r * LANES, out, r * os + j, w);
       }
@@ -215,14 +260,14 @@ public final class VectorFmaKernel implements MatrixKernel {
   }
 
   /** One vector of columns, starting at {@code yo} in y and {@code oo} in out, for every row. */
-  private void column(float[] x, int xr, int xp, float[] y, int yo, int ys, float[] out, int oo, int os, int rows,
-      int k) {
+  private void column(float[] x, int xb, int xr, int xp, float[] y, int yo, int ys, float[] out, int oo, int os,
+      int rows, int k) {
     int r = 0;
     for (; r + NARROW_ROWS <= rows; r += NARROW_ROWS) {
-      block8x1(x, r * xr, xr, xp, y, yo, ys, out, r * os + oo, os, k);
+      block8x1(x, xb + r * xr, xr, xp, y, yo, ys, out, r * os + oo, os, k);
     }
     for (; r < rows; r++) {
-      block1x1(x, r * xr, xp, y, yo, ys, out, r * os + oo, k);
+      block1x1(x, xb + r * xr, xp, y, yo, ys, out, r * os + oo, k);
     }
   }
 
@@ -359,7 +404,7 @@ public final class VectorFmaKernel implements MatrixKernel {
   private float[] buffer(int which, int size) {
     float[][] buffers = scratch.get();
     if (buffers == null) {
-      buffers = new float[4][0];
+      buffers = new float[5][0];
       scratch.set(buffers);
     }
     if (buffers[which].length < size) {

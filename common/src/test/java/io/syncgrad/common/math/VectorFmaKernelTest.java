@@ -78,6 +78,16 @@ class VectorFmaKernelTest {
         c.fill(Float.NaN);
         kernel.multTransB(a, bt, c);
         assertArrayEquals(expected, bits(c), "multTransB" + where);
+        // The same product read in place from rows 2.. of taller operands (a worker's block of shards).
+        FMatrixRMaj tallAt = new FMatrixRMaj(k + 3, n);
+        FMatrixRMaj tallB = new FMatrixRMaj(k + 3, m);
+        tallAt.fill(Float.NaN);
+        tallB.fill(Float.NaN);
+        System.arraycopy(at.data, 0, tallAt.data, 2 * n, k * n);
+        System.arraycopy(b.data, 0, tallB.data, 2 * m, k * m);
+        c.fill(Float.NaN);
+        kernel.multTransARows(tallAt, tallB, 2, k, false, c);
+        assertArrayEquals(expected, bits(c), "multTransARows" + where);
       }
     }
   }
