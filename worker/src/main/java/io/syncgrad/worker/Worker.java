@@ -59,9 +59,10 @@ import java.util.function.Function;
  * trainer's code), adds them up along the reduction tree, sends each chunk of those sums to the
  * chunk's owner, reduces its own chunk from everyone's, sends that to everyone, and applies the
  * whole reduced sum with {@link StepUpdate}: every member ends the step with the same weights.
- * The coordinator is told each step afterwards ({@link StepReport}) and is never waited for,
- * except that a worker runs at most a few steps ahead of what the coordinator has recorded
- * ({@link Credit}), so that evaluations, checkpoints and faults land on the step they name.
+ * The coordinator is told of the steps afterwards, a few at a time ({@link StepReporting}), and is
+ * never waited for, except that a worker runs at most a window of steps ahead of what the
+ * coordinator has recorded and never past a step something is named for ({@link Credit}), so that
+ * evaluations, checkpoints and faults land on the step they name.
  *
  * <p>A {@link Prepare} stops the steps at once, whatever is under way, for a new generation
  * (members lost, late, or joining); the {@link Go} that follows says who is in it and from which
@@ -421,6 +422,7 @@ public final class Worker extends AbstractBehavior<Command> {
    */
   private Behavior<Command> join(StartRun msg, Dataset data) {
     run = msg;
+    reporting = new StepReporting(msg.window(), System.nanoTime());
     runId = msg.runId();
     coordinator = msg.coordinator();
     fromCoordinator = new StateParts.Assembly(msg.model());
@@ -520,7 +522,7 @@ public final class Worker extends AbstractBehavior<Command> {
     preparing = msg.generation();
     // The member that would have reported the last steps may be gone: this one's go again.
     flushReports();
-    List<StepReport> again = kept.stream().filter(r -> r.step() > msg.recordedStep()).toList();
+    List<StepReport> again = reporting.keptAfter(msg.recordedStep());
     if (!again.isEmpty()) {
       coordinator.tell(new CoordinatorProtocol.StepReports(again));
     }
@@ -907,22 +909,8 @@ public final class Worker extends AbstractBehavior<Command> {
   private boolean reducedSent;
   /** The last step whose clearance this worker, as an auditor, sent. */
   private long clearedSent = -1;
-  /** How often members other than the first report a step. */
-  private static final int OTHERS_REPORT_EVERY = 16;
-  /** Steps applied but not reported yet, oldest first. */
-  private final List<StepReport> pending = new java.util.ArrayList<>();
-  /** The reports of the last steps, sent or not, for a new generation that needs them again. */
-  private final java.util.ArrayDeque<StepReport> kept = new java.util.ArrayDeque<>();
-  /** Reports kept beyond the window a worker can be ahead of the coordinator's record. */
-  private static final int KEPT_BEYOND_WINDOW = 4;
-  /**
-   * The first member sends its reports a half window at a time (the coordinator answers with a
-   * credit each half window), and at least this often, so that slow steps are reported one by one
-   * well within the coordinator's step deadline (at least 250 ms).
-   */
-  private static final long REPORT_AT_LEAST_EVERY_NANOS = 50_000_000L;
-  /** When the first member last sent its reports. */
-  private long reportsSent;
+  /** Which step reports go to the coordinator, and when; kept reports for a new generation. */
+  private StepReporting reporting;
   /** Frames of a generation whose Go has not come yet. */
   private final java.util.List<PeerFrame> early = new java.util.ArrayList<>();
   /** A few steps' frames from every peer: more is not a peer that is merely ahead. */
@@ -943,28 +931,7 @@ public final class Worker extends AbstractBehavior<Command> {
         state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
         peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "", "");
     metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
-    kept.addLast(report);
-    if (kept.size() > run.window() + KEPT_BEYOND_WINDOW) {
-      kept.removeFirst();
-    }
-    // One report a step is all the coordinator needs (every member knows the whole step): the
-    // first member sends every step's, a few at a time, the others one every few steps, for
-    // their own counters and times.
-    if (exchange.rank == 0) {
-      pending.add(report);
-      if (pending.size() >= Math.max(1, run.window() / 2) || now - reportsSent >= REPORT_AT_LEAST_EVERY_NANOS
-          || applied == snapshotStep || applied == run.totalSteps() || applied + 1 > credit) {
-        reportsSent = now;
-        flushReports();
-      }
-    } else if (applied % OTHERS_REPORT_EVERY == 0 || applied == snapshotStep || applied == run.totalSteps()) {
-      pending.clear();
-      pending.add(report);
-      flushReports();
-    } else {
-      pending.clear();
-      pending.add(report);
-    }
+    send(reporting.applied(report, exchange.rank == 0, snapshotStep, credit, run.totalSteps(), now));
     if (applied == snapshotStep && exchange.rank == 0) {
       stateFrames().forEach(link::send);
     }
@@ -977,20 +944,25 @@ public final class Worker extends AbstractBehavior<Command> {
     return this;
   }
 
-  /** Sends the reports not sent yet, the faults injected since the last ones with the newest. */
+  /** Sends the reports not sent yet. */
   private void flushReports() {
-    if (pending.isEmpty()) {
+    send(reporting.takePending());
+  }
+
+  /** Sends {@code reports}, the faults injected since the last ones with the newest. */
+  private void send(List<StepReport> reports) {
+    if (reports.isEmpty()) {
       return;
     }
     List<String> events = peers.takeEvents();
     if (!events.isEmpty()) {
-      StepReport r = pending.remove(pending.size() - 1);
-      pending.add(new StepReport(r.runId(), r.generation(), r.step(), r.workerId(), r.lossSum(), r.samples(),
+      reports = new java.util.ArrayList<>(reports);
+      StepReport r = reports.remove(reports.size() - 1);
+      reports.add(new StepReport(r.runId(), r.generation(), r.step(), r.workerId(), r.lossSum(), r.samples(),
           r.gradientNorm(), r.computeNanos(), r.stepNanos(), r.sentBytes(), r.receivedBytes(), r.faultsInjected(),
           r.duplicatesRejected(), r.staleRejected(), r.retries(), events, r.diverged(), r.suspect()));
     }
-    coordinator.tell(pending.size() == 1 ? pending.get(0) : new CoordinatorProtocol.StepReports(pending));
-    pending.clear();
+    coordinator.tell(reports.size() == 1 ? reports.get(0) : new CoordinatorProtocol.StepReports(reports));
   }
 
   /**
