@@ -36,7 +36,6 @@ import io.syncgrad.proto.StateProto;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -429,35 +428,15 @@ public final class Coordinator {
         run.event("recovery", Map.of("kind", "worker_suspended", "what", id, "generation", generation));
       }
     }
-    int shards = run.state().config().shards();
-    List<String> ids = new ArrayList<>(answered.keySet());
-    if (ids.size() > shards) {
-      ids = ids.subList(0, shards);
-    }
-    if (ids.isEmpty() || ids.size() < settings.minWorkers()) {
+    GenerationPlan plan = GenerationPlan.of(answered, run.state().config().shards());
+    if (plan == null || plan.members().size() < settings.minWorkers()) {
       return paused();
     }
-    long start = 0;
-    for (String id : ids) {
-      start = Math.max(start, answered.get(id));
-    }
-    String source = null;
-    Map<String, List<Integer>> assignment = new LinkedHashMap<>();
-    List<int[]> blocks = new ArrayList<>();
-    for (int i = 0; i < ids.size(); i++) {
-      int first = i * shards / ids.size();
-      int end = (i + 1) * shards / ids.size();
-      blocks.add(new int[] {first, end});
-      List<Integer> block = new ArrayList<>();
-      for (int s = first; s < end; s++) {
-        block.add(s);
-      }
-      assignment.put(ids.get(i), block);
-      if (source == null && answered.get(ids.get(i)) == start) {
-        source = ids.get(i);
-      }
-    }
-    members = List.copyOf(ids);
+    List<String> ids = plan.members();
+    long start = plan.start();
+    String source = plan.source();
+    Map<String, List<Integer>> assignment = plan.assignment();
+    members = ids;
     // Every answer came after its sender's reports (Artery keeps a sender's order): a step up to
     // the start that no report covers now never will, its reporter gone. Recorded without its
     // figures, so that the record goes on.
@@ -489,7 +468,7 @@ public final class Coordinator {
       List<WorkerProtocol.Member> list = new ArrayList<>();
       for (int i = 0; i < ids.size(); i++) {
         String id = ids.get(i);
-        list.add(new WorkerProtocol.Member(id, membership.get(id).peerEndpoint(), blocks.get(i)[0], blocks.get(i)[1],
+        list.add(new WorkerProtocol.Member(id, membership.get(id).peerEndpoint(), plan.firsts()[i], plan.ends()[i],
             answered.get(id), id.equals(to) ? new byte[0] : keys.of(run.state().runId(), to, id)));
       }
       membership.get(to).ref().tell(new WorkerProtocol.Go(run.state().runId(), to, generation, list, start, source,
