@@ -7,6 +7,16 @@ import java.util.Locale;
  * Turns an aggregated gradient into new weights. Updates run element by element in float32
  * arithmetic, with no transcendental functions: the result is the same bits on every JVM.
  *
+ * <p>A moment (momentum's and Nesterov's velocity, Adam's first and second moments) whose
+ * magnitude falls below the smallest normal float, 2⁻¹²⁶, is stored as +0. Weights whose gradient
+ * stays zero (inputs that are zero in every image of a batch, units a ReLU keeps off) have moments
+ * that decay geometrically into the subnormal range after several hundred steps (0.9ⁿ), and every
+ * operation on a subnormal takes the CPU a slow microcode path: measured, the update took 0.55 ms
+ * a step instead of 0.32 from the third epoch on. A subnormal moment changes a weight, or the
+ * gradient it is added to, only where that is itself below about 10⁻²⁰ (2⁻¹⁰² for momentum), so
+ * in practice the weights are the bits they would be without the rule; the rule is part of the
+ * update wherever it runs, so every node applies it alike.
+ *
  * <p>The state (moments and the update count) is part of a checkpoint: a resumed run continues
  * with exactly the optimiser it stopped with.
  */
@@ -139,9 +149,14 @@ public final class Optimizer {
     }
   }
 
+  /** {@code x}, or +0 where its magnitude is below the smallest normal float (see the class doc). */
+  private static float normalOrZero(float x) {
+    return Math.abs(x) < Float.MIN_NORMAL ? 0f : x;
+  }
+
   private static void momentum(float[] w, float[] v, int from, float[] g, int go, int n, float lr, float mu) {
     for (int i = 0; i < n; i++) {
-      float vi = mu * v[from + i] + g[go + i];
+      float vi = normalOrZero(mu * v[from + i] + g[go + i]);
       v[from + i] = vi;
       w[from + i] -= lr * vi;
     }
@@ -150,7 +165,7 @@ public final class Optimizer {
   private static void nesterov(float[] w, float[] v, int from, float[] g, int go, int n, float lr, float mu) {
     for (int i = 0; i < n; i++) {
       float gi = g[go + i];
-      float vi = mu * v[from + i] + gi;
+      float vi = normalOrZero(mu * v[from + i] + gi);
       v[from + i] = vi;
       w[from + i] -= lr * (gi + mu * vi);
     }
@@ -163,8 +178,8 @@ public final class Optimizer {
     for (int i = 0; i < n; i++) {
       int k = from + i;
       float gi = g[go + i];
-      float mi = b1 * m[k] + c1 * gi;
-      float vi = b2 * v[k] + c2 * gi * gi;
+      float mi = normalOrZero(b1 * m[k] + c1 * gi);
+      float vi = normalOrZero(b2 * v[k] + c2 * gi * gi);
       m[k] = mi;
       v[k] = vi;
       // float sqrt through double is correctly rounded, and the JIT emits a float sqrt for it.

@@ -1,6 +1,7 @@
 package io.syncgrad.common.optim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.syncgrad.common.model.Activation;
 import io.syncgrad.common.model.LossFunction;
@@ -62,6 +63,45 @@ class OptimizerTest {
     assertEquals(5.0, GradientTransforms.clipByGlobalNorm(g, 1.0), 1e-12);
     assertEquals(0.6f, g.weights(0).data[0], 1e-7);
     assertEquals(0.8f, g.bias(0).data[0], 1e-7);
+  }
+
+  /**
+   * A weight whose gradient turns zero: its moments decay geometrically and would turn subnormal
+   * (whose arithmetic takes the CPU's slow path) after some 800 steps; they are stored as +0
+   * instead, and the weight is what it was when they were still normal.
+   */
+  @Test
+  void momentsThatDecayBelowTheNormalRangeAreZero() {
+    for (Optimizer.Kind kind : new Optimizer.Kind[] {Optimizer.Kind.MOMENTUM, Optimizer.Kind.NESTEROV,
+        Optimizer.Kind.ADAM}) {
+      Parameters w = Parameters.zeros(MODEL);
+      w.weights(0).data[0] = 1f;
+      Parameters g = Parameters.zeros(MODEL);
+      g.weights(0).data[0] = 0.5f;
+      Optimizer opt = new Optimizer(kind, 0.9, 0.9, 0.999, 1e-8, w);
+      opt.update(w, g, 0.1);
+      g.weights(0).data[0] = 0f;
+      float settled = Float.NaN;
+      boolean zeroed = false;
+      for (int i = 0; i < 3000; i++) {
+        opt.update(w, g, 0.1);
+        float m = opt.firstMoment().weights(0).data[0];
+        String where = kind + " after " + (i + 2) + " updates";
+        assertTrue(m == 0f || Math.abs(m) >= Float.MIN_NORMAL, where + ": subnormal first moment " + m);
+        if (kind == Optimizer.Kind.ADAM) {
+          float v = opt.secondMoment().weights(0).data[0];
+          assertTrue(v == 0f || Math.abs(v) >= Float.MIN_NORMAL, where + ": subnormal second moment " + v);
+        }
+        if (!zeroed && Math.abs(m) < 1e-30f) {
+          settled = w.weights(0).data[0];
+        }
+        zeroed |= m == 0f;
+        if (zeroed) {
+          assertEquals(settled, w.weights(0).data[0], 0f, where + ": a zeroed moment moves the weight no further");
+        }
+      }
+      assertTrue(zeroed, kind + ": the first moment reached the subnormal range and was zeroed");
+    }
   }
 
   private static double after(Optimizer.Kind kind, int steps) {
