@@ -80,6 +80,10 @@ public final class LocalTraining {
     private final StepAggregator aggregator;
     private final ExecutorService pool;
     private final List<Callable<Void>> tasks = new ArrayList<>();
+    /** The other threads' blocks under way; the calling thread computes the first block itself. */
+    private final Future<?>[] others;
+    private final int[] firsts;
+    private final int[] ends;
     private long current;
 
     StepRunner(TrainingState state, Dataset train, MatrixKernel kernel, int threads) {
@@ -87,14 +91,20 @@ public final class LocalTraining {
       this.computer = new ShardComputer(state.model(), state.config(), train, kernel);
       this.aggregator = new StepAggregator(state.config(), state.params());
       int shards = state.config().shards();
-      this.pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
+      // The calling thread computes the first block itself: one hand-over fewer a step.
+      this.pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1, r -> {
         Thread t = new Thread(r, "shard-compute");
         t.setDaemon(true);
         return t;
       }) : null;
+      this.others = new Future<?>[Math.max(0, threads - 1)];
+      this.firsts = new int[threads];
+      this.ends = new int[threads];
       for (int t = 0; t < threads; t++) {
         int first = t * shards / threads;
         int end = (t + 1) * shards / threads;
+        firsts[t] = first;
+        ends[t] = end;
         computer.planBlock(first, end);
         tasks.add(() -> {
           computer.computeBlock(state.params(), current, first, end);
@@ -112,8 +122,20 @@ public final class LocalTraining {
         computer.computeBlock(state.params(), step, 0, state.config().shards());
       } else {
         try {
-          for (Future<Void> f : pool.invokeAll(tasks)) {
+          for (int t = 1; t < tasks.size(); t++) {
+            others[t - 1] = pool.submit(tasks.get(t));
+          }
+          RuntimeException failed = null;
+          try {
+            computer.computeBlock(state.params(), step, firsts[0], ends[0]);
+          } catch (RuntimeException e) {
+            failed = e;
+          }
+          for (Future<?> f : others) {
             f.get();
+          }
+          if (failed != null) {
+            throw new IllegalStateException("shard computation failed at step " + step, failed);
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
