@@ -119,11 +119,7 @@ class LocalClusterIT {
         LocalCluster.Options.of(3).withFaults(FaultPlan.parse(List.of("corrupt-worker:1@6"), 3, 0)));
     assertEquals(reference, s.weightsSha256());
     assertEquals(STEPS, s.steps());
-    @SuppressWarnings("unchecked")
-    List<Map<String, Object>> quarantined = (List<Map<String, Object>>) s.distributed().get("quarantined");
-    assertEquals(1, quarantined.size(), quarantined.toString());
-    assertEquals("worker-01", quarantined.get(0).get("worker"));
-    assertEquals(6L, ((Number) quarantined.get(0).get("step")).longValue());
+    assertQuarantinedOnly(s, "worker-01", 6);
   }
 
   /**
@@ -146,11 +142,7 @@ class LocalClusterIT {
         LocalCluster.Options.of(3).withAudits(1.0)
             .withFaults(FaultPlan.parse(List.of("corrupt-worker:1@6:garbage"), 3, 0)));
     assertEquals(reference, s.weightsSha256());
-    @SuppressWarnings("unchecked")
-    List<Map<String, Object>> quarantined = (List<Map<String, Object>>) s.distributed().get("quarantined");
-    assertEquals(1, quarantined.size(), quarantined.toString());
-    assertEquals("worker-01", quarantined.get(0).get("worker"));
-    assertEquals(6L, ((Number) quarantined.get(0).get("step")).longValue());
+    assertQuarantinedOnly(s, "worker-01", 6);
   }
 
   @Test
@@ -218,5 +210,14 @@ class LocalClusterIT {
 
   private static String best(Path run) {
     return io.syncgrad.common.checkpoint.CheckpointStore.read(run.resolve("best.pb")).params().sha256Hex();
+  }
+
+  /** The run's summary names {@code worker}, and no other, as quarantined at {@code step}. */
+  private static void assertQuarantinedOnly(RunSummary s, String worker, long step) {
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> quarantined = (List<Map<String, Object>>) s.distributed().get("quarantined");
+    assertEquals(1, quarantined.size(), quarantined.toString());
+    assertEquals(worker, quarantined.get(0).get("worker"));
+    assertEquals(step, ((Number) quarantined.get(0).get("step")).longValue());
   }
 }

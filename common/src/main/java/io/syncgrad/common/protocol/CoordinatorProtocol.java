@@ -36,14 +36,14 @@ public final class CoordinatorProtocol {
       String peerEndpoint) implements Command, WireMessage {}
 
   /** The worker loaded and checked the data of {@code runId} and holds the state to start from. */
-  public record WorkerReady(String runId, String workerId, long appliedStep) implements Command, WireMessage {}
+  public record WorkerReady(String runId, String workerId, long appliedStep) implements Command, BoundToWorker {}
 
   /** The worker cannot take part in {@code runId}, and says why. */
-  public record WorkerFailed(String runId, String workerId, String reason) implements Command, WireMessage {}
+  public record WorkerFailed(String runId, String workerId, String reason) implements Command, BoundToWorker {}
 
   /** The worker stopped for {@code generation}, having applied {@code appliedStep} steps. */
   public record Prepared(String runId, long generation, String workerId, long appliedStep)
-      implements Command, WireMessage {}
+      implements Command, BoundToWorker {}
 
   /**
    * A step the worker applied, with what it gave and the worker's cumulative counters.
@@ -58,7 +58,7 @@ public final class CoordinatorProtocol {
   public record StepReport(String runId, long generation, long step, String workerId, double lossSum, long samples,
       double gradientNorm, long computeNanos, long stepNanos, long sentBytes, long receivedBytes,
       long faultsInjected, long duplicatesRejected, long staleRejected, long retries, List<String> faultEvents,
-      String diverged, String suspect) implements Command, WireMessage {
+      String diverged, String suspect) implements Command, BoundToWorker {
     public StepReport {
       faultEvents = List.copyOf(faultEvents);
     }
@@ -68,9 +68,26 @@ public final class CoordinatorProtocol {
    * Several steps' reports at once, oldest first: a worker sends one message every few steps
    * instead of one a step, which a busy node feels.
    */
-  public record StepReports(List<StepReport> reports) implements Command, WireMessage {
+  public record StepReports(List<StepReport> reports) implements Command, BoundToWorker {
+    /** @throws IllegalArgumentException when there are none, or they are of several workers */
     public StepReports {
       reports = List.copyOf(reports);
+      if (reports.isEmpty()) {
+        throw new IllegalArgumentException("no reports");
+      }
+      String worker = reports.get(0).workerId();
+      for (StepReport r : reports) {
+        if (!r.workerId().equals(worker)) {
+          throw new IllegalArgumentException("reports of workers " + worker + " and " + r.workerId()
+              + " in one message");
+        }
+      }
+    }
+
+    /** The one worker whose reports these are. */
+    @Override
+    public String workerId() {
+      return reports.get(0).workerId();
     }
   }
 }

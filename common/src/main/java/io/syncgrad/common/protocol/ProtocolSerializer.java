@@ -154,29 +154,7 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
 
   /** The worker whose key seals {@code o}: its sender, or the one it is for. */
   private static String workerOf(Object o) {
-    if (o instanceof CoordinatorProtocol.WorkerReady m) {
-      return m.workerId();
-    } else if (o instanceof CoordinatorProtocol.WorkerFailed m) {
-      return m.workerId();
-    } else if (o instanceof CoordinatorProtocol.Prepared m) {
-      return m.workerId();
-    } else if (o instanceof CoordinatorProtocol.StepReport m) {
-      return m.workerId();
-    } else if (o instanceof CoordinatorProtocol.StepReports m) {
-      String id = m.reports().isEmpty() ? "" : m.reports().get(0).workerId();
-      for (CoordinatorProtocol.StepReport r : m.reports()) {
-        if (!r.workerId().equals(id)) {
-          throw new IllegalArgumentException("reports of several workers in one message: " + id + ", " + r.workerId());
-        }
-      }
-      return id;
-    } else if (o instanceof WorkerProtocol.StopRun m) {
-      return m.workerId();
-    } else if (o instanceof WorkerProtocol.Prepare m) {
-      return m.workerId();
-    } else if (o instanceof WorkerProtocol.Go m) {
-      return m.workerId();
-    } else if (o instanceof WorkerProtocol.Credit m) {
+    if (o instanceof BoundToWorker m) {
       return m.workerId();
     }
     throw new IllegalArgumentException("not a sealed message: " + o.getClass().getName());
@@ -321,14 +299,8 @@ public final class ProtocolSerializer extends SerializerWithStringManifest {
           if (all.getReportsCount() == 0) {
             throw new IllegalArgumentException("no reports");
           }
-          String worker = all.getReports(0).getWorkerId();
-          for (StepReportProto p : all.getReportsList()) {
-            if (!p.getWorkerId().equals(worker)) {
-              throw new IllegalArgumentException("reports of workers " + worker + " and " + p.getWorkerId()
-                  + " in one message");
-            }
-          }
-          checkSeal(worker, manifest, sealed, length);
+          // Sealed by the first report's worker; the record refuses reports of several.
+          checkSeal(all.getReports(0).getWorkerId(), manifest, sealed, length);
           List<CoordinatorProtocol.StepReport> reports = new ArrayList<>();
           for (StepReportProto p : all.getReportsList()) {
             reports.add(report(p));

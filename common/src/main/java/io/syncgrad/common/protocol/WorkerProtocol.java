@@ -66,7 +66,7 @@ public final class WorkerProtocol {
    * and answer {@link CoordinatorProtocol.Prepared} with the steps applied so far.
    */
   public record Prepare(String runId, String workerId, long generation, long recordedStep)
-      implements Command, WireMessage {}
+      implements Command, BoundToWorker {}
 
   /**
    * One member of a generation.
@@ -100,7 +100,7 @@ public final class WorkerProtocol {
    */
   public record Go(String runId, String workerId, long generation, List<Member> members, long startStep, String stateSource,
       long creditStep, long snapshotStep, boolean resendSnapshot, List<Partition> partitions,
-      List<Corruption> corruptions) implements Command, WireMessage {
+      List<Corruption> corruptions) implements Command, BoundToWorker {
     public Go {
       members = List.copyOf(members);
       partitions = List.copyOf(partitions);
@@ -110,8 +110,8 @@ public final class WorkerProtocol {
 
   /** Steps up to {@code throughStep} may be applied; the state after {@code snapshotStep} is wanted. */
   public record Credit(String runId, String workerId, long generation, long throughStep, long snapshotStep)
-      implements Command, WireMessage {}
+      implements Command, BoundToWorker {}
 
   /** The run is over; the worker's node may leave the cluster. */
-  public record StopRun(String runId, String workerId, String reason) implements Command, WireMessage {}
+  public record StopRun(String runId, String workerId, String reason) implements Command, BoundToWorker {}
 }

@@ -69,6 +69,17 @@ class ProtocolSerializerTest {
   }
 
   @Test
+  void aStartRunWithAWindowOutsideOneTo1024StepsIsRefused() throws Exception {
+    for (int window : new int[] {0, -1, ProtocolSerializer.MAX_WINDOW + 1}) {
+      String why = refused(startRun().toBuilder().setWindow(window).build());
+      assertTrue(why.contains("a window of " + window + " steps, expected 1 to 1024"), why);
+    }
+    StartRunProto widest = startRun().toBuilder().setWindow(ProtocolSerializer.MAX_WINDOW).build();
+    assertEquals(ProtocolSerializer.MAX_WINDOW,
+        ((WorkerProtocol.StartRun) serializer.fromBinary(widest.toByteArray(), "S")).window());
+  }
+
+  @Test
   void aStartRunClaimingAModelOfGigabytesIsRefusedBeforeAnythingIsAllocated() throws Exception {
     ModelSpecProto huge = startRun().getModel().toBuilder().setHiddenSizes(0, HUGE).addHiddenSizes(HUGE).build();
     String why = refused(startRun().toBuilder().setModel(huge).build());
