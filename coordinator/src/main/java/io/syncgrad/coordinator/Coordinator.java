@@ -75,6 +75,9 @@ public final class Coordinator {
 
   private record JoinExpired() implements Internal {}
 
+  /** The members' last reports did not all come within {@link #CLOSE_WAIT}. */
+  private record CloseExpired() implements Internal {}
+
   /** The end of an injected partition. */
   private record HealPartition(String workerId, akka.actor.Address worker) implements Internal {}
 
@@ -91,6 +94,12 @@ public final class Coordinator {
   private static final String JOIN_TIMER = "join-timeout";
   private static final String DEADLINE_TIMER = "step-deadline";
   private static final String FORM_TIMER = "form-generation";
+  private static final String CLOSE_TIMER = "close";
+  /**
+   * How long the end of a run waits for every member's report of the last step (each member sends
+   * one there) so that the summary has every worker's traffic and times; the steps are recorded.
+   */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
   /**
    * Steps a worker may run ahead of the record. Each report and credit costs every node on the
    * way a few thread hand-overs; with 2 ms steps on 2 cores a window of 4 (a report every 2 steps)
@@ -197,17 +206,7 @@ public final class Coordinator {
         })
         .onMessage(SnapshotArrived.class, this::onSnapshot)
         .onMessage(HealPartition.class, this::onHealPartition)
-        .onSignal(PostStop.class, signal -> {
-          links.close();
-          if (!result.isDone()) {
-            // Stopped from outside (its node shut down, or a stop it did not choose): whoever
-            // waits for the run's result hears of it instead of waiting for ever.
-            telemetry.ready(Telemetry.Role.COORDINATOR, false, "stopped");
-            result.completeExceptionally(new ClusterUnavailableException("the coordinator stopped at step "
-                + progress.recorded() + " before the run ended; start it again with --resume to continue"));
-          }
-          return Behaviors.same();
-        });
+        .onSignal(PostStop.class, signal -> stopped());
   }
 
   // ---- waiting: workers register, load the data and receive the state to start from ----
@@ -681,11 +680,11 @@ public final class Coordinator {
       afterStep(next.step());
       if (run.done()) {
         // Early stopping ends the run at an evaluation, where this node holds the step's state.
-        return finish();
+        return closing();
       }
     }
     if (progress.done()) {
-      return finish();
+      return closing();
     }
     if (moved) {
       observeFaults();
@@ -804,6 +803,60 @@ public final class Coordinator {
   }
 
   // ---- the end ----
+
+  private Behavior<Command> stopped() {
+    links.close();
+    if (!result.isDone()) {
+      // Stopped from outside (its node shut down, or a stop it did not choose): whoever
+      // waits for the run's result hears of it instead of waiting for ever.
+      telemetry.ready(Telemetry.Role.COORDINATOR, false, "stopped");
+      result.completeExceptionally(new ClusterUnavailableException("the coordinator stopped at step "
+          + progress.recorded() + " before the run ended; start it again with --resume to continue"));
+    }
+    return Behaviors.same();
+  }
+
+  // ---- closing: every step is recorded; the members' last reports come in ----
+
+  /**
+   * The run's last step is recorded. Members other than the first report every few steps and at
+   * the last one: their last reports may still be on the way, and the summary waits for them, at
+   * most {@link #CLOSE_WAIT}.
+   */
+  private Behavior<Command> closing() {
+    if (report.reportedThrough(members, progress.recorded())) {
+      return finish();
+    }
+    timers.startSingleTimer(CLOSE_TIMER, new CloseExpired(), CLOSE_WAIT);
+    return Behaviors.receive(Command.class)
+        .onMessage(StepReport.class, r -> closingReport(List.of(r)))
+        .onMessage(CoordinatorProtocol.StepReports.class, m -> closingReport(m.reports()))
+        .onMessage(CloseExpired.class, m -> {
+          ctx.getLog().info("The run ends without the last reports of some of {}: their figures in the summary "
+              + "stop earlier", members);
+          return finish();
+        })
+        .onMessage(WorkerLost.class, m -> {
+          members = members.stream().filter(id -> !id.equals(m.workerId())).toList();
+          return closingReport(List.of());
+        })
+        .onAnyMessage(m -> Behaviors.same())
+        .onSignal(PostStop.class, signal -> stopped())
+        .build();
+  }
+
+  private Behavior<Command> closingReport(List<StepReport> reports) {
+    for (StepReport r : reports) {
+      if (r.runId().equals(run.state().runId()) && membership.known(r.workerId())) {
+        report.report(r);
+      }
+    }
+    if (!report.reportedThrough(members, progress.recorded())) {
+      return Behaviors.same();
+    }
+    timers.cancel(CLOSE_TIMER);
+    return finish();
+  }
 
   private Behavior<Command> finish() {
     try {

@@ -26,6 +26,8 @@ final class RunReport {
     long received;
     /** The step of the report the traffic figures come from. */
     long trafficStep;
+    /** The latest step this worker reported. */
+    long lastStep;
     long injected;
     long duplicates;
     long stale;
@@ -37,6 +39,17 @@ final class RunReport {
   private long generations;
   private long coordinatorFaults;
   private Map<String, List<Integer>> assignment = Map.of();
+
+  /** Whether every one of {@code ids} has reported step {@code step} or a later one. */
+  boolean reportedThrough(java.util.Collection<String> ids, long step) {
+    for (String id : ids) {
+      WorkerFigures f = workers.get(id);
+      if (f == null || f.lastStep < step) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /** Takes a worker's report. */
   void report(StepReport r) {
@@ -51,6 +64,7 @@ final class RunReport {
       f.received = Math.max(f.received, r.receivedBytes());
       f.trafficStep = r.step();
     }
+    f.lastStep = Math.max(f.lastStep, r.step());
     f.injected = Math.max(f.injected, r.faultsInjected());
     f.duplicates = Math.max(f.duplicates, r.duplicatesRejected());
     f.stale = Math.max(f.stale, r.staleRejected());
