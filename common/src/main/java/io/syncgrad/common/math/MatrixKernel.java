@@ -25,7 +25,8 @@ public interface MatrixKernel {
 
   /**
    * Whether {@link #mult} and {@link #multTransB} compute every row of {@code c} from the same row
-   * of {@code a} by the same operations whatever {@code a}'s row count. Then one product over the
+   * of {@code a} by the same operations whatever {@code a}'s row count (with a {@link #rowPanel}
+   * above 1: in calls laid out in full panels, each row in its lane). Then one product over the
    * rows of several shards gives, row by row, the bytes of one product per shard, and a network
    * may multiply a worker's whole block of rows at once (one packing of the weights instead of
    * one per shard). A kernel says so only where a test has checked it bit for bit; the default
@@ -33,6 +34,18 @@ public interface MatrixKernel {
    */
   default boolean rowsIndependent() {
     return false;
+  }
+
+  /**
+   * Where {@link #rowsIndependent} holds only in full panels: the number of rows u such that a
+   * row of {@link #mult} and {@link #multTransB} gets the same bytes in any call whose rows start
+   * and end on multiples of u, provided the row keeps its place modulo u (its lane). Callers lay
+   * their rows out so (a network pads a block to full panels, each row in the lane of its place in
+   * the batch), and then every row's bytes are a function of its values and its lane alone. 1, the
+   * default, is the plain promise of {@link #rowsIndependent}.
+   */
+  default int rowPanel() {
+    return 1;
   }
 
   /**

@@ -20,6 +20,11 @@ import org.ejml.data.FMatrixRMaj;
  * input-gradient products then run once over all rows, each row being computed as it would be
  * alone when the kernel's products are row-independent ({@link #blockMatchesShards}), while the
  * weight gradient, the bias sums, the dropout masks and the loss stay per shard.
+ *
+ * <p>For a kernel whose rows are independent only in full panels ({@link MatrixKernel#rowPanel}
+ * u > 1) the loaded rows sit in a padded block: row i of the load at position {@code lead + i},
+ * lead being its lane (its place in the batch modulo u), and zero rows before and after up to
+ * multiples of u. The products run over the whole padded block, everything else over the real rows.
  */
 public final class Network {
 
@@ -28,6 +33,10 @@ public final class Network {
   private final ModelSpec spec;
   private final MatrixKernel kernel;
   private final int maxRows;
+  /** The kernel's row panel, and the padded block's rows before the loaded ones and in all. */
+  private final int panel;
+  private int lead;
+  private int span = -1;
   private final int layers;
   private final FMatrixRMaj input;
   private final int[] labels;
@@ -71,16 +80,18 @@ public final class Network {
     this.spec = spec;
     this.kernel = kernel;
     this.maxRows = maxRows;
+    this.panel = Math.max(1, kernel.rowPanel());
+    int capacity = roundUp(maxRows + panel - 1, panel);
     this.layers = spec.layerCount();
-    this.input = new FMatrixRMaj(maxRows, spec.inputSize());
-    this.labels = new int[maxRows];
+    this.input = new FMatrixRMaj(capacity, spec.inputSize());
+    this.labels = new int[capacity];
     this.output = new FMatrixRMaj[layers];
     this.derivative = new FMatrixRMaj[layers];
     this.delta = new FMatrixRMaj[layers];
     for (int l = 0; l < layers; l++) {
-      output[l] = new FMatrixRMaj(maxRows, spec.fanOut(l));
-      derivative[l] = new FMatrixRMaj(maxRows, spec.fanOut(l));
-      delta[l] = new FMatrixRMaj(maxRows, spec.fanOut(l));
+      output[l] = new FMatrixRMaj(capacity, spec.fanOut(l));
+      derivative[l] = new FMatrixRMaj(capacity, spec.fanOut(l));
+      delta[l] = new FMatrixRMaj(capacity, spec.fanOut(l));
     }
     this.scratch = new double[spec.outputSize()];
   }
@@ -97,7 +108,7 @@ public final class Network {
 
   /**
    * Copies rows into the input block: row {@code i} of the block is sample
-   * {@code order[from + i]} of {@code features}.
+   * {@code order[from + i]} of {@code features}; the first row in lane 0.
    *
    * @param features all samples, row-major, {@code spec.inputSize()} values each. Not modified.
    * @param targets  the class of every sample. Not modified.
@@ -106,31 +117,65 @@ public final class Network {
    * @param to       one past the last position; at most {@code maxRows} rows
    */
   public void load(float[] features, int[] targets, int[] order, int from, int to) {
+    load(features, targets, order, from, to, 0);
+  }
+
+  /**
+   * Like {@link #load(float[], int[], int[], int, int)}, the first row in lane {@code lane}
+   * modulo the kernel's {@link MatrixKernel#rowPanel}: a row's bytes depend on its lane, so a row
+   * takes the lane of its place in the batch wherever it is computed.
+   */
+  public void load(float[] features, int[] targets, int[] order, int from, int to, int lane) {
     int n = to - from;
-    if (n < 0 || n > maxRows) {
-      throw new IllegalArgumentException("Rows " + from + ".." + to + " do not fit a block of " + maxRows);
-    }
+    layout(from, to, lane);
     int d = spec.inputSize();
-    input.reshape(n, d);
     for (int i = 0; i < n; i++) {
       int sample = order[from + i];
-      System.arraycopy(features, sample * d, input.data, i * d, d);
-      labels[i] = targets[sample];
+      System.arraycopy(features, sample * d, input.data, (lead + i) * d, d);
+      labels[lead + i] = targets[sample];
     }
-    rows = n;
   }
 
   /** Like {@link #load(float[], int[], int[], int, int)} for consecutive samples. */
   public void loadRange(float[] features, int[] targets, int from, int to) {
     int n = to - from;
+    layout(from, to, 0);
+    int d = spec.inputSize();
+    System.arraycopy(features, from * d, input.data, lead * d, n * d);
+    System.arraycopy(targets, from, labels, lead, n);
+  }
+
+  /**
+   * Places {@code to - from} rows in lane {@code lane} of a padded block; where the layout
+   * changes, its padding rows are zeroed (they stay so: a zero row's products are zeros).
+   */
+  private void layout(int from, int to, int lane) {
+    int n = to - from;
     if (n < 0 || n > maxRows) {
       throw new IllegalArgumentException("Rows " + from + ".." + to + " do not fit a block of " + maxRows);
     }
-    int d = spec.inputSize();
-    input.reshape(n, d);
-    System.arraycopy(features, from * d, input.data, 0, n * d);
-    System.arraycopy(targets, from, labels, 0, n);
-    rows = n;
+    int newLead = Math.floorMod(lane, panel);
+    int newSpan = panel == 1 ? n : roundUp(newLead + n, panel);
+    if (newLead != lead || newSpan != span || n != rows) {
+      lead = newLead;
+      span = newSpan;
+      rows = n;
+      input.reshape(span, spec.inputSize());
+      clearPadding(input);
+      FMatrixRMaj last = delta[layers - 1];
+      last.reshape(span, spec.outputSize());
+      clearPadding(last);
+    }
+  }
+
+  private void clearPadding(FMatrixRMaj m) {
+    int w = m.numCols;
+    java.util.Arrays.fill(m.data, 0, lead * w, 0f);
+    java.util.Arrays.fill(m.data, (lead + rows) * w, span * w, 0f);
+  }
+
+  private static int roundUp(int n, int multiple) {
+    return (n + multiple - 1) / multiple * multiple;
   }
 
   /** Rows in the loaded block. */
@@ -237,7 +282,7 @@ public final class Network {
     int k = spec.outputSize();
     float[] out = output[layers - 1].data;
     int hits = 0;
-    for (int i = 0; i < rows; i++) {
+    for (int i = lead; i < lead + rows; i++) {
       if (argmax(out, i * k, k) == labels[i]) {
         hits++;
       }
@@ -248,7 +293,7 @@ public final class Network {
   /** After {@link #evaluate}: the predicted class of row {@code i}. */
   public int predicted(int i) {
     int k = spec.outputSize();
-    return argmax(output[layers - 1].data, i * k, k);
+    return argmax(output[layers - 1].data, (lead + i) * k, k);
   }
 
   /**
@@ -259,7 +304,7 @@ public final class Network {
    * @param dst where the outputs go. Modified.
    */
   public void copyOutputs(float[] dst, int offset) {
-    System.arraycopy(output[layers - 1].data, 0, dst, offset, rows * spec.outputSize());
+    System.arraycopy(output[layers - 1].data, lead * spec.outputSize(), dst, offset, rows * spec.outputSize());
   }
 
   /**
@@ -268,12 +313,14 @@ public final class Network {
    * which {@link #gradients} equals per-shard {@link #gradient}. It depends on the kernel, the
    * CPU and the shapes (OpenBLAS, for one, picks another code path, with another order of
    * additions, for some small products), so it is checked here on random values for exactly the
-   * products the block runs: a BLAS call is a fixed sequence of operations for given shapes, so
-   * what holds for one set of values holds for all. Allocates; call once per block geometry.
+   * products the block runs, laid out as a network lays them out ({@link MatrixKernel#rowPanel}):
+   * a BLAS call is a fixed sequence of operations for given shapes, so what holds for one set of
+   * values holds for all. Allocates; call once per block geometry.
    *
    * @param bounds segment boundaries as for {@link #gradients}, {@code shards + 1} of them
+   * @param lane   the block's first row's place in the batch (its lane, modulo the row panel)
    */
-  public static boolean blockMatchesShards(MatrixKernel kernel, ModelSpec spec, int[] bounds, int shards) {
+  public static boolean blockMatchesShards(MatrixKernel kernel, ModelSpec spec, int[] bounds, int shards, int lane) {
     if (!kernel.rowsIndependent()) {
       return false;
     }
@@ -282,10 +329,10 @@ public final class Network {
     for (int l = 0; l < spec.layerCount(); l++) {
       FMatrixRMaj w = randomMatrix(spec.fanIn(l), spec.fanOut(l), random);
       // Forward: in·W over the block's rows and over each shard's; input gradient: Δ·Wᵀ alike.
-      if (!sameRows(kernel, randomMatrix(total, spec.fanIn(l), random), w, false, bounds, shards)) {
+      if (!sameRows(kernel, randomMatrix(total, spec.fanIn(l), random), w, false, bounds, shards, lane)) {
         return false;
       }
-      if (l > 0 && !sameRows(kernel, randomMatrix(total, spec.fanOut(l), random), w, true, bounds, shards)) {
+      if (l > 0 && !sameRows(kernel, randomMatrix(total, spec.fanOut(l), random), w, true, bounds, shards, lane)) {
         return false;
       }
     }
@@ -293,24 +340,12 @@ public final class Network {
   }
 
   private static boolean sameRows(MatrixKernel kernel, FMatrixRMaj a, FMatrixRMaj w, boolean transB, int[] bounds,
-      int shards) {
-    FMatrixRMaj whole = new FMatrixRMaj(1, 1);
-    FMatrixRMaj part = new FMatrixRMaj(1, 1);
-    if (transB) {
-      kernel.multTransB(a, w, whole);
-    } else {
-      kernel.mult(a, w, whole);
-    }
+      int shards, int lane) {
+    FMatrixRMaj whole = lanedProduct(kernel, a, 0, bounds[shards], lane, w, transB);
+    int cols = whole.numCols;
     for (int q = 0; q < shards; q++) {
       int rows = bounds[q + 1] - bounds[q];
-      FMatrixRMaj slice = new FMatrixRMaj(rows, a.numCols);
-      System.arraycopy(a.data, bounds[q] * a.numCols, slice.data, 0, rows * a.numCols);
-      if (transB) {
-        kernel.multTransB(slice, w, part);
-      } else {
-        kernel.mult(slice, w, part);
-      }
-      int cols = whole.numCols;
+      FMatrixRMaj part = lanedProduct(kernel, a, bounds[q], rows, lane + bounds[q], w, transB);
       for (int i = 0; i < rows * cols; i++) {
         if (Float.floatToRawIntBits(part.data[i]) != Float.floatToRawIntBits(whole.data[bounds[q] * cols + i])) {
           return false;
@@ -318,6 +353,29 @@ public final class Network {
       }
     }
     return true;
+  }
+
+  /**
+   * The product of rows {@code [from, from + n)} of {@code a} with {@code w} (or its transpose),
+   * computed as a network computes them: in lane {@code lane} of a block padded with zero rows to
+   * full panels. Returns the n rows of the product.
+   */
+  private static FMatrixRMaj lanedProduct(MatrixKernel kernel, FMatrixRMaj a, int from, int n, int lane,
+      FMatrixRMaj w, boolean transB) {
+    int u = Math.max(1, kernel.rowPanel());
+    int lead = Math.floorMod(lane, u);
+    int span = u == 1 ? n : roundUp(lead + n, u);
+    FMatrixRMaj padded = new FMatrixRMaj(span, a.numCols);
+    System.arraycopy(a.data, from * a.numCols, padded.data, lead * a.numCols, n * a.numCols);
+    FMatrixRMaj c = new FMatrixRMaj(1, 1);
+    if (transB) {
+      kernel.multTransB(padded, w, c);
+    } else {
+      kernel.mult(padded, w, c);
+    }
+    FMatrixRMaj rows = new FMatrixRMaj(n, c.numCols);
+    System.arraycopy(c.data, lead * c.numCols, rows.data, 0, n * c.numCols);
+    return rows;
   }
 
   private static FMatrixRMaj randomMatrix(int rows, int cols, java.util.SplittableRandom random) {
@@ -358,11 +416,11 @@ public final class Network {
    */
   private void activate(int l, float[] bias, float p, boolean training) {
     int width = spec.fanOut(l);
-    derivative[l].reshape(rows, width);
+    derivative[l].reshape(span, width);
     float[] out = output[l].data;
     float[] der = derivative[l].data;
     if (spec.activation() == Activation.RELU) {
-      for (int i = 0; i < rows; i++) {
+      for (int i = lead; i < lead + rows; i++) {
         int base = i * width;
         for (int j = 0; j < width; j++) {
           // z > 0 ? (z, 1) : (+0, +0) without a branch, which half the units mispredicted
@@ -375,7 +433,7 @@ public final class Network {
       }
     } else {
       Activation f = spec.activation();
-      for (int i = 0; i < rows; i++) {
+      for (int i = lead; i < lead + rows; i++) {
         int base = i * width;
         for (int j = 0; j < width; j++) {
           float z = out[base + j] + bias[j];
@@ -392,9 +450,9 @@ public final class Network {
         if (key == null) {
           continue;
         }
-        int first = bounds[q];
+        int first = lead + bounds[q];
         // The mask is a function of the row's place in its own shard.
-        for (int i = first; i < bounds[q + 1]; i++) {
+        for (int i = first; i < lead + bounds[q + 1]; i++) {
           int base = i * width;
           for (int j = 0; j < width; j++) {
             float m = key.keep(l, i - first, j, p) ? keepScale : 0f;
@@ -423,11 +481,11 @@ public final class Network {
     int last = layers - 1;
     float[] out = output[last].data;
     FMatrixRMaj d = delta[last];
-    d.reshape(rows, k);
+    d.reshape(span, k);
     float[] g = d.data;
     for (int q = 0; q < segments; q++) {
       double loss = 0;
-      for (int i = bounds[q]; i < bounds[q + 1]; i++) {
+      for (int i = lead + bounds[q]; i < lead + bounds[q + 1]; i++) {
         int base = i * k;
         int y = labels[i];
         for (int j = 0; j < k; j++) {
@@ -503,8 +561,13 @@ public final class Network {
       FMatrixRMaj in = l == 0 ? input : output[l - 1];
       FMatrixRMaj dl = delta[l];
       if (segments == 1) {
-        kernel.multTransA(in, dl, grads[0].weights(l));
-        columnSums(dl, 0, rows, grads[0].bias(l).data);
+        if (span == rows) {
+          kernel.multTransA(in, dl, grads[0].weights(l));
+        } else {
+          // Xᵀ·Δ sums over the rows: the real ones only, as a call over them alone would.
+          kernel.multTransARows(in, dl, lead, rows, false, grads[0].weights(l));
+        }
+        columnSums(dl, lead, lead + rows, grads[0].bias(l).data);
       } else {
         for (int n = 0; n < nodes; n++) {
           nodeGradient(l, in, dl, nodeFirst[n], nodeEnd[n], grads[n], 0);
@@ -515,8 +578,8 @@ public final class Network {
         kernel.multTransB(dl, params.weights(l), below);
         float[] b = below.data;
         float[] der = derivative[l - 1].data;
-        int n = below.getNumElements();
-        for (int k = 0; k < n; k++) {
+        int w = below.numCols;
+        for (int k = lead * w; k < (lead + rows) * w; k++) {
           b[k] *= der[k];
         }
       }
@@ -532,18 +595,18 @@ public final class Network {
     FMatrixRMaj w = dst.weights(l);
     float[] b = dst.bias(l).data;
     if (hi - lo == 1) {
-      kernel.multTransARows(in, dl, bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
-      columnSums(dl, bounds[lo], bounds[lo + 1], b);
+      kernel.multTransARows(in, dl, lead + bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
+      columnSums(dl, lead + bounds[lo], lead + bounds[lo + 1], b);
       return;
     }
     Parameters right = treeScratch[level];
     if (hi - lo == 2 && pairs) {
       // fl(g[lo] + g[lo+1]) straight from the kernel: the second product is added to the first once.
-      kernel.multTransARows(in, dl, bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
-      kernel.multTransARows(in, dl, bounds[lo + 1], bounds[hi] - bounds[lo + 1], true, w);
-      columnSums(dl, bounds[lo], bounds[lo + 1], b);
+      kernel.multTransARows(in, dl, lead + bounds[lo], bounds[lo + 1] - bounds[lo], false, w);
+      kernel.multTransARows(in, dl, lead + bounds[lo + 1], bounds[hi] - bounds[lo + 1], true, w);
+      columnSums(dl, lead + bounds[lo], lead + bounds[lo + 1], b);
       float[] rb = right.bias(l).data;
-      columnSums(dl, bounds[lo + 1], bounds[hi], rb);
+      columnSums(dl, lead + bounds[lo + 1], lead + bounds[hi], rb);
       addInPlace(b, rb, b.length);
       return;
     }

@@ -122,7 +122,7 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     }
     ensureResults(shard);
     Network net = networks[shard];
-    net.load(data.features(), data.labels(), order, from, to);
+    net.load(data.features(), data.labels(), order, from, to, plan.from(shard));
     lossSums[shard] = net.gradient(params, keys[shard].set(seed, step, shard), gradients[shard]);
     samples[shard] = to - from;
     alone[shard] = true;
@@ -165,7 +165,7 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     }
     Network net = blockNetworks[first];
     net.load(data.features(), data.labels(), order, (int) (batchStart + plan.from(first)),
-        (int) (batchStart + plan.to(end - 1)));
+        (int) (batchStart + plan.to(end - 1)), plan.from(first));
     double[] losses = blockLosses[first];
     Parameters[] sums = blockSums[first];
     net.gradients(params, block, sums, losses);
@@ -206,7 +206,7 @@ public final class ShardComputer implements StepAggregator.ShardResults {
     }
     blockEnds[first] = end;
     blocks[first] = null;
-    if (!Network.blockMatchesShards(kernel, model, bounds, n)) {
+    if (!Network.blockMatchesShards(kernel, model, bounds, n, plan.from(first))) {
       return;
     }
     List<ReductionTree.Node> cover = tree.cover(first, end);

@@ -20,6 +20,7 @@ import io.syncgrad.common.optim.Optimizer;
 import io.syncgrad.common.reduce.TreeSum;
 import io.syncgrad.common.run.TrainingConfig;
 import io.syncgrad.common.testing.Fixtures;
+import io.syncgrad.common.testing.PanelKernel;
 import java.util.List;
 import java.util.stream.Stream;
 import org.ejml.data.FMatrixRMaj;
@@ -52,7 +53,7 @@ class BlockComputeTest {
 
   static Stream<MatrixKernel> kernels() {
     return Stream.of(NetlibKernel.nativeKernel(), NetlibKernel.javaKernel(), EjmlKernel.INSTANCE,
-        new Fake(true, false), new Fake(false, true));
+        new Fake(true, false), new Fake(false, true), new PanelKernel(4), new PanelKernel(12));
   }
 
   @ParameterizedTest
@@ -95,9 +96,41 @@ class BlockComputeTest {
     ModelSpec model = Fixtures.model(12, List.of(8), 3, Activation.RELU, OutputActivation.SOFTMAX,
         LossFunction.CROSS_ENTROPY, 0f);
     int[] bounds = {0, 6, 12};
-    assertFalse(Network.blockMatchesShards(new Fake(true, false), model, bounds, 2));
-    assertFalse(Network.blockMatchesShards(EjmlKernel.INSTANCE, model, bounds, 2), "EJML does not promise it");
-    assertTrue(Network.blockMatchesShards(new Fake(false, false), model, bounds, 2));
+    assertFalse(Network.blockMatchesShards(new Fake(true, false), model, bounds, 2, 0));
+    assertFalse(Network.blockMatchesShards(EjmlKernel.INSTANCE, model, bounds, 2, 0), "EJML does not promise it");
+    assertTrue(Network.blockMatchesShards(new Fake(false, false), model, bounds, 2, 0));
+  }
+
+  /**
+   * A kernel whose rows are independent only in full panels, each row in its lane (OpenBLAS on
+   * Haswell and Zen), still multiplies a block at once: the network pads the block to full
+   * panels and puts every row in the lane of its place in the batch, as it does a shard alone.
+   */
+  @Test
+  void aKernelWithRowPanelsMultipliesBlocksAtOnce() {
+    ModelSpec model = Fixtures.model(20, List.of(16, 8), 3, Activation.RELU, OutputActivation.SOFTMAX,
+        LossFunction.CROSS_ENTROPY, 0f);
+    int[] eights = {0, 16, 32, 48, 64, 80, 96, 112, 128};
+    for (int u : new int[] {4, 12}) {
+      assertTrue(Network.blockMatchesShards(new PanelKernel(u), model, eights, 8, 0), "8 shards of 16, panel " + u);
+      // The second half of the batch, as the second of two threads or workers computes it.
+      assertTrue(Network.blockMatchesShards(new PanelKernel(u), model, new int[] {0, 16, 32, 48, 64}, 4, 64),
+          "4 shards from row 64, panel " + u);
+      assertTrue(Network.blockMatchesShards(new PanelKernel(u), model, new int[] {0, 7, 20, 33}, 3, 5),
+          "uneven shards from row 5, panel " + u);
+    }
+  }
+
+  /** The bundled OpenBLAS multiplies the default model's block of 8 shards at once on this CPU. */
+  @Test
+  void theNativeKernelMultipliesTheDefaultBlockAtOnce() {
+    MatrixKernel kernel = NetlibKernel.nativeKernel();
+    ModelSpec model = Fixtures.model(784, List.of(256, 128), 10, Activation.RELU, OutputActivation.SOFTMAX,
+        LossFunction.CROSS_ENTROPY, 0f);
+    assertTrue(Network.blockMatchesShards(kernel, model, new int[] {0, 16, 32, 48, 64, 80, 96, 112, 128}, 8, 0),
+        kernel.identity() + ": the default run would compute its 8 shards one by one");
+    assertTrue(Network.blockMatchesShards(kernel, model, new int[] {0, 16, 32, 48, 64}, 4, 64),
+        kernel.identity() + ": the second of two threads would compute its 4 shards one by one");
   }
 
   /** A kernel that adds partial products to C is never asked to accumulate a shard onto its sibling. */
