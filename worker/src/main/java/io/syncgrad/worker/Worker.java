@@ -573,6 +573,9 @@ public final class Worker extends AbstractBehavior<Command> {
       }
     }
     peers.members(keys, endpoints);
+    // The block's scratch space and its bit-for-bit checks are the generation's setup, as in the
+    // one-node trainer, not its first step's time.
+    computer.planBlock(exchange.me().firstShard(), exchange.me().endShard());
     computed = false;
     clearedSent = -1;
     lastApplied = System.nanoTime();
