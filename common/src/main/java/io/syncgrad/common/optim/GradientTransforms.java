@@ -23,15 +23,19 @@ public final class GradientTransforms {
       return;
     }
     for (int t = 0; t < params.tensorCount(); t++) {
-      if (!Parameters.isWeights(t)) {
-        continue;
-      }
-      float[] w = params.tensor(t).data;
-      float[] g = grad.tensor(t).data;
-      int n = params.tensor(t).getNumElements();
-      for (int i = 0; i < n; i++) {
-        g[i] = (float) (g[i] + l2 * w[i] + l1 * Math.signum(w[i]));
-      }
+      addPenalties(params, l1, l2, grad, t, 0, params.tensor(t).getNumElements());
+    }
+  }
+
+  /** {@link #addPenalties(Parameters, double, double, Parameters)} on elements {@code [from, to)} of tensor {@code t}. */
+  public static void addPenalties(Parameters params, double l1, double l2, Parameters grad, int t, int from, int to) {
+    if ((l1 == 0 && l2 == 0) || !Parameters.isWeights(t)) {
+      return;
+    }
+    float[] w = params.tensor(t).data;
+    float[] g = grad.tensor(t).data;
+    for (int i = from; i < to; i++) {
+      g[i] = (float) (g[i] + l2 * w[i] + l1 * Math.signum(w[i]));
     }
   }
 
@@ -64,17 +68,26 @@ public final class GradientTransforms {
 
   /** Like {@link #clipByGlobalNorm(Parameters, double)}, with the norm already known. */
   public static double clipByGlobalNorm(Parameters grad, double norm, double maxNorm) {
-    if (maxNorm > 0 && norm > maxNorm) {
-      float scale = (float) (maxNorm / norm);
+    float scale = clipScale(norm, maxNorm);
+    if (scale != 1f) {
       for (int t = 0; t < grad.tensorCount(); t++) {
-        float[] g = grad.tensor(t).data;
-        int n = grad.tensor(t).getNumElements();
-        for (int i = 0; i < n; i++) {
-          g[i] *= scale;
-        }
+        scale(grad, scale, t, 0, grad.tensor(t).getNumElements());
       }
     }
     return norm;
+  }
+
+  /** What clipping to {@code maxNorm} multiplies a gradient of norm {@code norm} by: 1 when it leaves it. */
+  public static float clipScale(double norm, double maxNorm) {
+    return maxNorm > 0 && norm > maxNorm ? (float) (maxNorm / norm) : 1f;
+  }
+
+  /** Multiplies elements {@code [from, to)} of tensor {@code t} by {@code scale}. */
+  public static void scale(Parameters grad, float scale, int t, int from, int to) {
+    float[] g = grad.tensor(t).data;
+    for (int i = from; i < to; i++) {
+      g[i] *= scale;
+    }
   }
 
   /**
@@ -102,18 +115,22 @@ public final class GradientTransforms {
    */
   public static void sumAndDivide(Parameters a, Parameters b, float divisor, Parameters out) {
     for (int t = 0; t < out.tensorCount(); t++) {
-      float[] x = a.tensor(t).data;
-      float[] o = out.tensor(t).data;
-      int n = out.tensor(t).getNumElements();
-      if (b != null) {
-        float[] y = b.tensor(t).data;
-        for (int i = 0; i < n; i++) {
-          o[i] = (x[i] + y[i]) / divisor;
-        }
-      } else {
-        for (int i = 0; i < n; i++) {
-          o[i] = x[i] / divisor;
-        }
+      sumAndDivide(a, b, divisor, out, t, 0, out.tensor(t).getNumElements());
+    }
+  }
+
+  /** {@link #sumAndDivide(Parameters, Parameters, float, Parameters)} on elements {@code [from, to)} of tensor {@code t}. */
+  public static void sumAndDivide(Parameters a, Parameters b, float divisor, Parameters out, int t, int from, int to) {
+    float[] x = a.tensor(t).data;
+    float[] o = out.tensor(t).data;
+    if (b != null) {
+      float[] y = b.tensor(t).data;
+      for (int i = from; i < to; i++) {
+        o[i] = (x[i] + y[i]) / divisor;
+      }
+    } else {
+      for (int i = from; i < to; i++) {
+        o[i] = x[i] / divisor;
       }
     }
   }

@@ -118,25 +118,49 @@ public final class Optimizer {
    * @param learningRate the step size for this update
    */
   public void update(Parameters params, Parameters grad, double learningRate) {
+    begin(learningRate);
+    for (int t = 0; t < params.tensorCount(); t++) {
+      apply(params, grad, t, 0, params.tensor(t).getNumElements());
+    }
+  }
+
+  // The update begun: its step size and Adam's bias corrections, fixed for all of its parts.
+  private float lr;
+  private float inv1;
+  private float inv2;
+
+  /**
+   * Starts one update: counts it and fixes its step size. {@link #apply} then runs it over parts
+   * of the parameters, each element once; the parts may run on several threads at once, since
+   * every element's update depends on that element alone.
+   */
+  public void begin(double learningRate) {
     updates++;
     beta1Power *= beta1;
     beta2Power *= beta2;
-    float lr = (float) learningRate;
+    lr = (float) learningRate;
+    inv1 = (float) (1.0 / (1.0 - beta1Power));
+    inv2 = (float) (1.0 / (1.0 - beta2Power));
+  }
+
+  /**
+   * Applies the update {@link #begin begun} to elements {@code [from, to)} of tensor {@code t}.
+   *
+   * @param params the weights. Modified in that range.
+   * @param grad   the mean gradient, penalties included. Not modified.
+   */
+  public void apply(Parameters params, Parameters grad, int t, int from, int to) {
+    float[] w = params.tensor(t).data;
+    float[] g = grad.tensor(t).data;
+    int n = to - from;
     float mu = (float) momentum;
-    float inv1 = (float) (1.0 / (1.0 - beta1Power));
-    float inv2 = (float) (1.0 / (1.0 - beta2Power));
-    for (int t = 0; t < params.tensorCount(); t++) {
-      float[] w = params.tensor(t).data;
-      float[] g = grad.tensor(t).data;
-      int n = params.tensor(t).getNumElements();
-      switch (kind) {
-        case SGD -> sgd(w, 0, g, 0, n, lr);
-        case MOMENTUM -> momentum(w, first.tensor(t).data, 0, g, 0, n, lr, mu);
-        case NESTEROV -> nesterov(w, first.tensor(t).data, 0, g, 0, n, lr, mu);
-        case ADAM -> adam(w, first.tensor(t).data, second.tensor(t).data, 0, g, 0, n, lr, (float) beta1,
-            (float) beta2, (float) epsilon, inv1, inv2);
-        default -> throw new IllegalStateException("unknown optimizer " + kind);
-      }
+    switch (kind) {
+      case SGD -> sgd(w, from, g, from, n, lr);
+      case MOMENTUM -> momentum(w, first.tensor(t).data, from, g, from, n, lr, mu);
+      case NESTEROV -> nesterov(w, first.tensor(t).data, from, g, from, n, lr, mu);
+      case ADAM -> adam(w, first.tensor(t).data, second.tensor(t).data, from, g, from, n, lr, (float) beta1,
+          (float) beta2, (float) epsilon, inv1, inv2);
+      default -> throw new IllegalStateException("unknown optimizer " + kind);
     }
   }
 

@@ -72,9 +72,9 @@ public final class LocalTraining {
   /**
    * Computes the shards of a step on a fixed pool of threads, each thread a fixed block of
    * consecutive shards (computed together, see {@link ShardComputer#computeBlock}), then adds them
-   * up in tree order and updates on the calling thread.
+   * up in tree order and updates, the update's element-wise passes cut among the same threads.
    */
-  private static final class StepRunner implements AutoCloseable {
+  private static final class StepRunner implements AutoCloseable, StepParts {
     private final TrainingState state;
     private final ShardComputer computer;
     private final StepAggregator aggregator;
@@ -85,6 +85,9 @@ public final class LocalTraining {
     private final int[] firsts;
     private final int[] ends;
     private long current;
+    /** The update pass under way, and a task per thread that runs its part of it. */
+    private java.util.function.IntConsumer pass;
+    private final List<Callable<Void>> parts = new ArrayList<>();
 
     StepRunner(TrainingState state, Dataset train, MatrixKernel kernel, int threads) {
       this.state = state;
@@ -110,6 +113,48 @@ public final class LocalTraining {
           computer.computeBlock(state.params(), current, first, end);
           return null;
         });
+        int part = t;
+        parts.add(() -> {
+          pass.accept(part);
+          return null;
+        });
+      }
+    }
+
+    @Override
+    public int count() {
+      return tasks.size();
+    }
+
+    /** Part 0 on the calling thread, the others on the pool, as the shards' blocks. */
+    @Override
+    public void run(java.util.function.IntConsumer part) {
+      if (pool == null) {
+        part.accept(0);
+        return;
+      }
+      pass = part;
+      for (int t = 1; t < parts.size(); t++) {
+        others[t - 1] = pool.submit(parts.get(t));
+      }
+      RuntimeException failed = null;
+      try {
+        part.accept(0);
+      } catch (RuntimeException e) {
+        failed = e;
+      }
+      try {
+        for (Future<?> f : others) {
+          f.get();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while updating step " + current, e);
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("updating step " + current + " failed", e.getCause());
+      }
+      if (failed != null) {
+        throw failed;
       }
     }
 
@@ -145,7 +190,7 @@ public final class LocalTraining {
         }
       }
       long computed = System.nanoTime() - t0;
-      aggregator.apply(step, computer, state.params(), state.optimizer());
+      aggregator.apply(step, computer, state.params(), state.optimizer(), this);
       return computed;
     }
 

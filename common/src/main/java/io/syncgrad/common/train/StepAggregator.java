@@ -16,6 +16,8 @@ public final class StepAggregator {
   private final TrainingConfig config;
   private final TreeSum tree;
   private final Parameters total;
+  /** The tree's right half, where it is summed here. */
+  private final Parameters half;
   private final StepUpdate update;
   private double lossSum;
   private long samples;
@@ -25,6 +27,7 @@ public final class StepAggregator {
     this.config = config;
     this.tree = new TreeSum(shape, config.shards());
     this.total = shape.zerosLike();
+    this.half = shape.zerosLike();
     this.update = new StepUpdate(config, shape);
   }
 
@@ -48,6 +51,15 @@ public final class StepAggregator {
    *     optimiser are not modified then
    */
   public void apply(long step, ShardResults results, Parameters params, Optimizer optimizer) {
+    apply(step, results, params, optimizer, StepParts.SERIAL);
+  }
+
+  /**
+   * Like {@link #apply(long, ShardResults, Parameters, Optimizer)}, the update's element-wise
+   * passes cut into {@code parts}. The tree's last addition, of its two halves, is made in the
+   * same pass as the mean.
+   */
+  public void apply(long step, ShardResults results, Parameters params, Optimizer optimizer, StepParts parts) {
     int shards = config.shards();
     lossSum = 0;
     samples = 0;
@@ -58,8 +70,16 @@ public final class StepAggregator {
     if (!Double.isFinite(lossSum)) {
       throw DivergedException.locate(step, results, shards);
     }
-    Parameters sum = tree.sum(0, shards, results, total);
-    if (!update.apply(step, sum, samples, params, optimizer)) {
+    Parameters left;
+    Parameters right = null;
+    if (shards == 1 || results.nodeSum(0, shards) != null) {
+      left = tree.sum(0, shards, results, total);
+    } else {
+      int mid = ReductionTree.split(0, shards);
+      left = tree.sum(0, mid, results, total);
+      right = tree.sum(mid, shards, results, half);
+    }
+    if (!update.apply(step, left, right, samples, params, optimizer, parts)) {
       throw DivergedException.locate(step, results, shards);
     }
   }
