@@ -7,8 +7,8 @@ import org.ejml.data.FMatrixRMaj;
  * Forward and backward passes of a fully connected network over one block of rows, with the
  * scratch matrices to do it in.
  *
- * <p>One instance belongs to one thread. Its matrices are sized once for {@code maxRows} and
- * then reshaped, which reuses their storage: a step allocates nothing. The gradient it
+ * <p>One instance belongs to one thread. Its matrices are sized once for {@code maxRows} (and
+ * the padding below) and then reshaped, which reuses their storage: a step allocates nothing. The gradient it
  * produces is the <em>sum</em> over the rows (not the mean), so that the sums of several
  * shards add up to the sum of the whole batch; the caller divides by the sample count once.
  *

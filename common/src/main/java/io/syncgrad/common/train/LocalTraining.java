@@ -88,6 +88,8 @@ public final class LocalTraining {
     /** The update pass under way, and a task per thread that runs its part of it. */
     private java.util.function.IntConsumer pass;
     private final List<Callable<Void>> parts = new ArrayList<>();
+    private final Runnable firstPart = () -> pass.accept(0);
+    private final Runnable firstBlock;
 
     StepRunner(TrainingState state, Dataset train, MatrixKernel kernel, int threads) {
       this.state = state;
@@ -103,6 +105,7 @@ public final class LocalTraining {
       this.others = new Future<?>[Math.max(0, threads - 1)];
       this.firsts = new int[threads];
       this.ends = new int[threads];
+      this.firstBlock = () -> computer.computeBlock(state.params(), current, firsts[0], ends[0]);
       for (int t = 0; t < threads; t++) {
         int first = t * shards / threads;
         int end = (t + 1) * shards / threads;
@@ -134,28 +137,7 @@ public final class LocalTraining {
         return;
       }
       pass = part;
-      for (int t = 1; t < parts.size(); t++) {
-        others[t - 1] = pool.submit(parts.get(t));
-      }
-      RuntimeException failed = null;
-      try {
-        part.accept(0);
-      } catch (RuntimeException e) {
-        failed = e;
-      }
-      try {
-        for (Future<?> f : others) {
-          f.get();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while updating step " + current, e);
-      } catch (ExecutionException e) {
-        throw new IllegalStateException("updating step " + current + " failed", e.getCause());
-      }
-      if (failed != null) {
-        throw failed;
-      }
+      onEveryThread(parts, firstPart, "the update");
     }
 
     /** Computes and applies {@code step}; returns the time spent computing the shards. */
@@ -166,32 +148,60 @@ public final class LocalTraining {
       if (pool == null) {
         computer.computeBlock(state.params(), step, 0, state.config().shards());
       } else {
-        try {
-          for (int t = 1; t < tasks.size(); t++) {
-            others[t - 1] = pool.submit(tasks.get(t));
-          }
-          RuntimeException failed = null;
-          try {
-            computer.computeBlock(state.params(), step, firsts[0], ends[0]);
-          } catch (RuntimeException e) {
-            failed = e;
-          }
-          for (Future<?> f : others) {
-            f.get();
-          }
-          if (failed != null) {
-            throw new IllegalStateException("shard computation failed at step " + step, failed);
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while computing step " + step, e);
-        } catch (ExecutionException e) {
-          throw new IllegalStateException("shard computation failed at step " + step, e.getCause());
-        }
+        onEveryThread(tasks, firstBlock, "shard computation");
       }
       long computed = System.nanoTime() - t0;
       aggregator.apply(step, computer, state.params(), state.optimizer(), this);
       return computed;
+    }
+
+    /**
+     * Runs {@code list}'s tasks 1.. on the pool and {@code first} on the calling thread, then
+     * waits for every one of them, even after a failure, so that no thread still writes the
+     * step's buffers when it propagates: the first failure is thrown, the others suppressed in it.
+     */
+    private void onEveryThread(List<Callable<Void>> list, Runnable first, String what) {
+      for (int t = 1; t < list.size(); t++) {
+        others[t - 1] = pool.submit(list.get(t));
+      }
+      Throwable failed = null;
+      try {
+        first.run();
+      } catch (RuntimeException | Error e) {
+        failed = e;
+      }
+      boolean interrupted = false;
+      for (Future<?> f : others) {
+        while (true) {
+          try {
+            f.get();
+            break;
+          } catch (InterruptedException e) {
+            interrupted = true;
+          } catch (ExecutionException e) {
+            failed = first(failed, e.getCause());
+            break;
+          }
+        }
+      }
+      if (failed instanceof Error error) {
+        throw error;
+      }
+      if (failed != null) {
+        throw new IllegalStateException(what + " failed at step " + current, failed);
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted during " + what + " at step " + current);
+      }
+    }
+
+    private static Throwable first(Throwable failed, Throwable more) {
+      if (failed == null) {
+        return more;
+      }
+      failed.addSuppressed(more);
+      return failed;
     }
 
     double meanLoss() {

@@ -18,7 +18,10 @@ import java.util.function.IntConsumer;
  */
 public final class StepUpdate {
 
-  /** Parts start on multiples of this many floats (a cache line), so no two threads share one. */
+  /**
+   * Parts are cut at multiples of this many floats of the parameters laid end to end (a cache
+   * line's worth), which keeps the boundaries that two threads write on both sides of to a few.
+   */
   private static final int ALIGN = 16;
 
   private final TrainingConfig config;

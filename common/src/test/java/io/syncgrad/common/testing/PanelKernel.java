@@ -8,6 +8,7 @@ import org.ejml.data.FMatrixRMaj;
  * EJML's products with rows independent only in full panels of {@code u} rows, as OpenBLAS on its
  * Haswell and Zen paths: a row's bytes depend on its lane (its index modulo u; lane 1 is rounded
  * up) and on whether it sits in the last, partial panel of the call (rounded down).
+ * (Each row stays row-independent in full panels, so {@code RowPanels.probe} finds u.)
  */
 public record PanelKernel(int u) implements MatrixKernel {
 
@@ -17,9 +18,17 @@ public record PanelKernel(int u) implements MatrixKernel {
     lanes(c);
   }
 
+  /**
+   * Xᵀ·Δ sums over the rows, and a BLAS blocks that sum by the row count: here a product over a
+   * multiple of u rows rounds its first element up, so that summing a padded block's zero rows
+   * along with the real ones would show.
+   */
   @Override
   public void multTransA(FMatrixRMaj a, FMatrixRMaj b, FMatrixRMaj c) {
     EjmlKernel.INSTANCE.multTransA(a, b, c);
+    if (a.numRows % u == 0 && c.data.length > 0) {
+      c.data[0] = Math.nextUp(c.data[0]);
+    }
   }
 
   @Override

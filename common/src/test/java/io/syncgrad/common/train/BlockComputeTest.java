@@ -121,10 +121,16 @@ class BlockComputeTest {
     }
   }
 
-  /** The bundled OpenBLAS multiplies the default model's block of 8 shards at once on this CPU. */
+  /**
+   * The bundled OpenBLAS multiplies the default model's block of 8 shards at once, on the cores
+   * where that was measured: its Haswell and Zen paths (row panel 12) and SkylakeX (none). Where
+   * it does not, a run computes shard by shard: correct, but slower.
+   */
   @Test
   void theNativeKernelMultipliesTheDefaultBlockAtOnce() {
     MatrixKernel kernel = NetlibKernel.nativeKernel();
+    org.junit.jupiter.api.Assumptions.assumeTrue(kernel.rowPanel() == 12 || kernel.identity().endsWith("/SKYLAKEX"),
+        kernel.identity() + ": a core this was not measured on");
     ModelSpec model = Fixtures.model(784, List.of(256, 128), 10, Activation.RELU, OutputActivation.SOFTMAX,
         LossFunction.CROSS_ENTROPY, 0f);
     assertTrue(Network.blockMatchesShards(kernel, model, new int[] {0, 16, 32, 48, 64, 80, 96, 112, 128}, 8, 0),

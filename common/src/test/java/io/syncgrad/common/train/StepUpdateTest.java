@@ -33,7 +33,7 @@ class StepUpdateTest {
     TrainingConfig base = Fixtures.config(1, 64, 4, kind, 0.01, 640);
     // Penalties and a clipping bound the gradient exceeds: every pass runs.
     TrainingConfig config = new TrainingConfig(base.seed(), base.batchSize(), base.shards(), kind, base.momentum(),
-        base.beta1(), base.beta2(), base.epsilon(), 1e-4, 1e-3, 0.5, base.schedule(), base.init(),
+        base.beta1(), base.beta2(), base.epsilon(), 1e-4, 1e-3, 0.05, base.schedule(), base.init(),
         base.trainExamples(), base.dataFingerprint());
     Parameters start = random(model, 1);
     Parameters left = random(model, 2);
@@ -51,7 +51,8 @@ class StepUpdateTest {
     for (long step = 0; step < 3; step++) {
       GradientTransforms.sumAndDivide(whole, null, 64, mean);
       GradientTransforms.addPenalties(expected, config.l1(), config.l2(), mean);
-      GradientTransforms.clipByGlobalNorm(mean, config.clipNorm());
+      double norm = GradientTransforms.clipByGlobalNorm(mean, config.clipNorm());
+      assertTrue(norm > config.clipNorm(), "the gradient is clipped at step " + step + " (norm " + norm + ")");
       reference.update(expected, mean, config.schedule().at(step));
     }
     for (int count : new int[] {1, 2, 3, 7, 40}) {  // 1: the workers' path
