@@ -45,7 +45,7 @@ import java.util.concurrent.CompletableFuture;
  * The control plane of a run: it admits workers, forms generations (who takes part, which block
  * of shards and which chunk of the parameters each one owns), watches that steps keep coming,
  * and records them: metrics, checkpoints, evaluations, the summary. It carries no tensors on the
- * steps' path: the workers reduce the gradients among themselves ({@code Worker}) and report
+ * steps' path: the workers reduce the gradients among themselves ({@code RunMember}) and report
  * each step afterwards; the coordinator gets the weights only when it needs them, as a worker's
  * snapshot.
  *

@@ -8,93 +8,55 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
-import io.syncgrad.common.checkpoint.StateParts;
-import io.syncgrad.common.data.DataSources;
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.math.MatrixKernel;
 import io.syncgrad.common.metrics.Telemetry;
-import io.syncgrad.common.metrics.WorkerMetrics;
 import io.syncgrad.common.protocol.CoordinatorProtocol.RegisterWorker;
-import io.syncgrad.common.protocol.CoordinatorProtocol.StepReport;
 import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerFailed;
-import io.syncgrad.common.protocol.CoordinatorProtocol.WorkerReady;
 import io.syncgrad.common.protocol.CoordinatorProtocol;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.common.protocol.MessageSeals;
 import io.syncgrad.common.protocol.ProtocolSerializer;
 import io.syncgrad.common.protocol.WorkerProtocol.Command;
-import io.syncgrad.common.protocol.WorkerProtocol.Credit;
 import io.syncgrad.common.protocol.WorkerProtocol.DataChunk;
-import io.syncgrad.common.protocol.WorkerProtocol.Go;
 import io.syncgrad.common.protocol.WorkerProtocol.Internal;
-import io.syncgrad.common.protocol.WorkerProtocol.Member;
-import io.syncgrad.common.protocol.WorkerProtocol.Prepare;
 import io.syncgrad.common.protocol.WorkerProtocol.StartRun;
 import io.syncgrad.common.protocol.WorkerProtocol.StopRun;
-import io.syncgrad.common.run.TrainingState;
-import io.syncgrad.common.train.ShardComputer;
-import io.syncgrad.common.train.StepAggregator;
-import io.syncgrad.common.train.StepUpdate;
-import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
+import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
-import io.syncgrad.common.transport.Traffic;
-import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
-import io.syncgrad.proto.StateProto;
 import java.io.IOException;
-import java.util.HashMap;
+import java.time.Duration;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * A worker: finds the coordinator through the receptionist and registers, loads the run's data
- * and receives the state to start from when told, then steps with its peers.
+ * A worker, until its run starts: it finds the coordinator through the receptionist and
+ * registers with the first it hears of, then takes a run from that one only. A {@link StartRun}
+ * is checked (the coordinator's key, the heap it needs, where the data may be read), the data is
+ * loaded or arrives in chunks ({@link ShippedData}) and is checked against the run's fingerprint;
+ * then the worker becomes a {@link RunMember}, which steps with its peers. A run it cannot take
+ * part in (too large for its heap, data outside its roots or not the coordinator's, shipped data
+ * damaged) is refused with the reason, and the worker waits for the next. Once it is a member it
+ * belongs to that run until the run ends or its coordinator is lost.
  *
- * <p>Each step it computes the shards of its block with {@link ShardComputer} (the one-node
- * trainer's code), adds them up along the reduction tree, sends each chunk of those sums to the
- * chunk's owner, reduces its own chunk from everyone's, sends that to everyone, and applies the
- * whole reduced sum with {@link StepUpdate}: every member ends the step with the same weights.
- * The coordinator is told of the steps afterwards, a few at a time ({@link StepReporting}), and is
- * never waited for, except that a worker runs at most a window of steps ahead of what the
- * coordinator has recorded and never past a step something is named for ({@link Credit}), so that
- * evaluations, checkpoints and faults land on the step they name.
- *
- * <p>A {@link Prepare} stops the steps at once, whatever is under way, for a new generation
- * (members lost, late, or joining); the {@link Go} that follows says who is in it and from which
- * step it goes on. Computing blocks this actor; it runs on a dispatcher of its own so that the
- * node's heartbeats do not wait.
+ * <p>The peer link server opens before registering, so that the coordinator can tell the other
+ * members where this worker is.
  */
 public final class Worker extends AbstractBehavior<Command> {
 
-  private record CoordinatorsListed(Receptionist.Listing listing) implements Internal {}
-
-  private record CoordinatorLost(String runId) implements Internal {}
+  /** The coordinators the receptionist knows: in this phase and in the run's. */
+  record CoordinatorsListed(Receptionist.Listing listing) implements Internal {}
 
   /** No coordinator started a run on this worker within the join timeout. */
-  private record JoinExpired() implements Internal {}
+  record JoinExpired() implements Internal {}
 
-  /** A frame on the link to the coordinator: the state to start from. */
-  private record CoordinatorFrame(LinkFrameProto frame) implements Internal {}
-
-  /** A peer opened a link and said who it is; not trusted until checked. */
-  private record PeerHello(LinkHelloProto hello, TensorLink link) implements Internal {}
-
-  /** A frame from an authenticated peer. */
-  private record PeerFrame(String peer, LinkFrameProto frame) implements Internal {}
-
-  /** A peer link closed. */
-  private record PeerClosed() implements Internal {}
-
-  /** Every chunk of {@code step} is in, the last one this worker's own, reduced on a reader thread. */
-  private record Gathered(long generation, long step) implements Internal {}
-
-  /** Go on with the next step, if the credit allows: a message so that others come in between. */
-  private record NextStep(long generation) implements Internal {}
+  /** A peer opened a link and said who it is; not trusted until checked (by the run's {@link PeerLinks}). */
+  record PeerHello(LinkHelloProto hello, TensorLink link) implements Internal {}
 
   /**
    * Why a worker stopped: its run is over, its coordinator was lost (the node should rejoin), or
@@ -103,67 +65,23 @@ public final class Worker extends AbstractBehavior<Command> {
   public enum Outcome { RUN_OVER, COORDINATOR_LOST, NO_COORDINATOR }
 
   /** How long a worker waits for a coordinator to start a run on it, unless told otherwise. */
-  public static final java.time.Duration DEFAULT_JOIN_TIMEOUT = java.time.Duration.ofMinutes(10);
+  public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofMinutes(10);
 
+  private final WorkerSetup setup;
   private final String workerId;
   private final MatrixKernel kernel;
   private final Function<DataSpec, Dataset> loader;
-  private final java.util.function.Consumer<Outcome> onStop;
-  private final Telemetry telemetry;
-  private final WorkerMetrics.Of metrics;
-  private final java.time.Duration joinTimeout;
-  private akka.actor.Cancellable joinTimer;
-  /** The one coordinator this worker registered with: the only one it takes a run from. */
-  private ActorRef<CoordinatorProtocol.Command> registeredWith;
-  private final Set<ActorRef<CoordinatorProtocol.Command>> ignoredCoordinators = new HashSet<>();
-  private final Traffic traffic;
+  private final Duration joinTimeout;
+  private final akka.actor.Cancellable joinTimer;
   private final TensorLinkSettings linkSettings;
   /** Where this worker reads training data a StartRun names. */
   private final DataRoots dataRoots;
-  private StartRun run;
-  private String runId;
-  private ActorRef<CoordinatorProtocol.Command> coordinator;
-  private ShardComputer computer;
-  /** The weights and optimiser state, after {@code state.step()} steps. */
-  private TrainingState state;
-  /** States arriving in parts: from the coordinator, and from peers. */
-  private StateParts.Assembly fromCoordinator;
-  private final Map<String, StateParts.Assembly> fromPeers = new HashMap<>();
-  private StepUpdate update;
-  private StepAggregator alone;
-  /** The link to the coordinator: the state to start from, and snapshots for checkpoints. */
-  private TensorLink link;
-  private PeerLinks peers;
-  /** The generation this worker steps in; null between generations. */
-  private StepExchange exchange;
-  /** The generation being formed: this worker answered its Prepare. */
-  private long preparing;
-  private long credit;
-  private long snapshotStep;
-  private boolean waitingForState;
-  /** Whether this worker computed its shards of the step under way. */
-  private boolean computed;
-  private long stepStarted;
-  /** When the last step was applied (or the generation went), for the wall-clock period of a step. */
-  private long lastApplied;
-  /** Since when the worker waits at a snapshot step for the coordinator's credit; 0 when it does not. */
-  private long heldSince;
-  /** Time held at snapshot steps since the last step: the coordinator's checkpoints and evaluations. */
-  private long heldNanos;
-  private long computeNanos;
-  private double[] ownLosses;
-  private final Map<Long, Long> partitions = new HashMap<>();
-  /** Steps whose partial sums this worker corrupts (true: with finite garbage): an injected fault. */
-  private final Map<Long, Boolean> corruptions = new HashMap<>();
-  private long duplicatesRejected;
-  private long staleRejected;
-  /**
-   * Held by whoever touches the step under way: this actor, and a peer link's reader thread that
-   * takes a partial sum at once (see {@link #takePartial}).
-   */
-  private final java.util.concurrent.locks.ReentrantLock stepLock = new java.util.concurrent.locks.ReentrantLock();
-  /** This actor, for the reader threads (which may not touch the actor's context). */
-  private final ActorRef<Command> selfRef;
+  /** The one coordinator this worker registered with: the only one it takes a run from. */
+  private ActorRef<CoordinatorProtocol.Command> registeredWith;
+  private final Set<ActorRef<CoordinatorProtocol.Command>> ignoredCoordinators = new HashSet<>();
+  private TensorLinkServer peerServer;
+  /** A run whose data is still arriving in chunks; null otherwise. */
+  private ShippedData shipped;
 
   /**
    * @param workerId a name unique in the cluster
@@ -178,7 +96,7 @@ public final class Worker extends AbstractBehavior<Command> {
    * with another way to find the training samples (tests).
    */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
-      java.util.function.Consumer<Outcome> onStop) {
+      Consumer<Outcome> onStop) {
     return create(workerId, kernel, loader, onStop, Telemetry.unserved(), DEFAULT_JOIN_TIMEOUT);
   }
 
@@ -188,7 +106,7 @@ public final class Worker extends AbstractBehavior<Command> {
    * {@code joinTimeout} of its start.
    */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
-      java.util.function.Consumer<Outcome> onStop, Telemetry telemetry, java.time.Duration joinTimeout) {
+      Consumer<Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
     return Behaviors.setup(ctx -> {
       ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
       ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
@@ -202,21 +120,17 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
-      java.util.function.Consumer<Outcome> onStop, Telemetry telemetry, java.time.Duration joinTimeout) {
+      Consumer<Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
     super(ctx);
-    this.telemetry = telemetry;
-    this.metrics = telemetry.worker().of(workerId);
+    this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
+    this.setup = new WorkerSetup(workerId, kernel, onStop, telemetry, telemetry.worker().of(workerId),
+        ProtocolSerializer.of(ctx.getSystem()).traffic(), linkSettings);
     this.joinTimeout = joinTimeout;
-    metrics.ready(false);
-    telemetry.ready(Telemetry.Role.WORKER, false, "waiting for a coordinator");
+    setup.notReady("waiting for a coordinator");
     this.joinTimer = ctx.scheduleOnce(joinTimeout, ctx.getSelf(), new JoinExpired());
     this.workerId = workerId;
     this.kernel = kernel;
     this.loader = loader;
-    this.onStop = onStop;
-    this.traffic = ProtocolSerializer.of(ctx.getSystem()).traffic();
-    this.selfRef = ctx.getSelf();
-    this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
     this.dataRoots = DataRoots.fromConfig(ctx.getSystem().settings().config());
     ctx.getLog().info("Worker [{}] reads training data only under {} (and the default data)", workerId, dataRoots);
   }
@@ -237,33 +151,17 @@ public final class Worker extends AbstractBehavior<Command> {
         .onMessage(CoordinatorsListed.class, this::onCoordinatorsListed)
         .onMessage(StartRun.class, this::onStartRun)
         .onMessage(DataChunk.class, this::onDataChunk)
-        .onMessage(CoordinatorFrame.class, m -> locked(() -> onCoordinatorFrame(m)))
-        .onMessage(Prepare.class, m -> locked(() -> onPrepare(m)))
-        .onMessage(Go.class, m -> locked(() -> onGo(m)))
-        .onMessage(Credit.class, this::onCredit)
-        .onMessage(NextStep.class, this::onNextStep)
         .onMessage(PeerHello.class, m -> {
-          if (peers != null) {
-            peers.hello(m.hello(), m.link());
-          } else {
-            m.link().close();
-          }
-          return this;
-        })
-        .onMessage(PeerFrame.class, m -> locked(() -> onPeerFrame(m)))
-        .onMessage(Gathered.class, m -> locked(() -> exchange != null && m.generation() == exchange.generation
-            && m.step() == state.step() ? progressed(m.step()) : this))
-        .onMessage(PeerClosed.class, m -> {
-          if (peers != null) {
-            peers.forgetClosed();
-          }
+          // No run yet: nobody is a peer.
+          m.link().close();
           return this;
         })
         .onMessage(StopRun.class, this::onStopRun)
-        .onMessage(CoordinatorLost.class, this::onCoordinatorLost)
         .onMessage(JoinExpired.class, this::onJoinExpired)
         .onSignal(PostStop.class, signal -> {
-          closeLinks();
+          if (peerServer != null) {
+            peerServer.close();
+          }
           return this;
         })
         .build();
@@ -290,13 +188,13 @@ public final class Worker extends AbstractBehavior<Command> {
 
   /**
    * The peer link server is opened before registering, so that the coordinator can tell the
-   * other members where this worker is. Its run is set when StartRun comes.
+   * other members where this worker is. The run's {@link PeerLinks} take it over once the run's data is in.
    */
   private String peerEndpoint() {
     if (peerServer == null) {
       try {
         ActorRef<Command> self = getContext().getSelf();
-        peerServer = io.syncgrad.common.transport.TensorLinkServer.open(linkSettings,
+        peerServer = TensorLinkServer.open(linkSettings,
             (hello, l) -> self.tell(new PeerHello(hello, l)));
       } catch (IOException e) {
         getContext().getLog().error("Worker [{}] cannot open its peer link port: {}", workerId, e.getMessage());
@@ -306,18 +204,10 @@ public final class Worker extends AbstractBehavior<Command> {
     return peerServer.endpoint();
   }
 
-  private io.syncgrad.common.transport.TensorLinkServer peerServer;
-
-  /** A run whose data is still arriving in chunks. */
-  private StartRun shippedRun;
-  private float[] shippedFeatures;
-  private int[] shippedLabels;
-  private int chunksReceived;
-
   private Behavior<Command> onStartRun(StartRun msg) {
-    if (runId != null || shippedRun != null) {
+    if (shipped != null) {
       getContext().getLog().warn("Worker [{}] is in run [{}]; ignores a start of run [{}]", workerId,
-          runId != null ? runId : shippedRun.runId(), msg.runId());
+          shipped.run().runId(), msg.runId());
       return this;
     }
     if (!msg.coordinator().equals(registeredWith)) {
@@ -339,10 +229,7 @@ public final class Worker extends AbstractBehavior<Command> {
     }
     if (msg.shipped()) {
       // The coordinator ships the data: wait for every chunk, then check what arrived.
-      shippedRun = msg;
-      shippedFeatures = new float[(int) msg.config().trainExamples() * msg.model().inputSize()];
-      shippedLabels = new int[(int) msg.config().trainExamples()];
-      chunksReceived = 0;
+      shipped = new ShippedData(msg);
       return this;
     }
     Dataset data;
@@ -391,23 +278,19 @@ public final class Worker extends AbstractBehavior<Command> {
   }
 
   private Behavior<Command> onDataChunk(DataChunk chunk) {
-    StartRun r = shippedRun;
-    int width = r == null ? 0 : r.model().inputSize();
-    if (r == null || !chunk.runId().equals(r.runId()) || chunk.width() != width || chunk.firstRow() < 0
-        || (long) chunk.firstRow() + chunk.labels().length > shippedLabels.length) {
+    if (shipped == null || !shipped.fits(chunk)) {
       getContext().getLog().warn("Worker [{}] refuses a data chunk of run [{}] that does not fit", workerId,
           chunk.runId());
       return this;
     }
-    System.arraycopy(chunk.features(), 0, shippedFeatures, chunk.firstRow() * width, chunk.features().length);
-    System.arraycopy(chunk.labels(), 0, shippedLabels, chunk.firstRow(), chunk.labels().length);
-    if (++chunksReceived < chunk.total()) {
+    if (!shipped.offer(chunk)) {
       return this;
     }
-    Dataset data = new Dataset("shipped by the coordinator", shippedFeatures, shippedLabels, shippedLabels.length,
-        width, false);
-    shippedRun = null;
-    if (!data.fingerprint().equals(r.shippedFingerprint())) {
+    StartRun r = shipped.run();
+    Dataset data = shipped.dataset();
+    boolean intact = shipped.intact(data);
+    shipped = null;
+    if (!intact) {
       r.coordinator().tell(new WorkerFailed(r.runId(), workerId, "the shipped data arrived damaged on worker "
           + workerId + " (fingerprint " + data.fingerprint() + ", sent " + r.shippedFingerprint() + ")"));
       return this;
@@ -416,721 +299,27 @@ public final class Worker extends AbstractBehavior<Command> {
     return join(r, data);
   }
 
-  /**
-   * The data is here: open the links, and wait for the state to start from, which the
-   * coordinator sends on its link once the link is open.
-   */
+  /** The data is here and checked: the worker becomes a member of the run. */
   private Behavior<Command> join(StartRun msg, Dataset data) {
-    run = msg;
-    reporting = new StepReporting(msg.window(), System.nanoTime());
-    runId = msg.runId();
-    coordinator = msg.coordinator();
-    fromCoordinator = new StateParts.Assembly(msg.model());
-    computer = new ShardComputer(msg.model(), msg.config(), data, kernel);
-    getContext().watchWith(msg.coordinator(), new CoordinatorLost(msg.runId()));
-    // From here on the coordinator is watched: its loss ends the wait, not a timer.
     joinTimer.cancel();
-    ActorRef<Command> self = getContext().getSelf();
-    try {
-      peers = PeerLinks.adopt(workerId, runId, linkSettings, peerServer, traffic, msg.faults(),
-          StepExchange.maxFrameBytes(msg.model(), msg.config().shards()), (peer, frame) -> {
-        boolean taken = frame.hasPartial() ? takePartial(peer, frame.getPartial())
-            : frame.hasReduced() && takeReduced(peer, frame.getReduced());
-        if (!taken) {
-          self.tell(new PeerFrame(peer, frame));
-        }
-      }, () -> self.tell(new PeerClosed()));
-      byte[] key = java.util.HexFormat.of().parseHex(msg.linkToken());
-      link = TensorLink.connect(msg.tensorLink(), linkSettings, challenge -> LinkProof.hello(key, challenge,
-          LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(workerId)));
-      link.countInto(traffic);
-      link.limitFrames(StateParts.maxFrameBytes(msg.model()));
-      org.slf4j.Logger log = getContext().getLog();
-      link.start(frame -> self.tell(new CoordinatorFrame(frame)),
-          reason -> log.debug("Link to the coordinator closed: {}", reason));
-    } catch (IOException | RuntimeException e) {
-      String reason = "worker " + workerId + " cannot open its link to the coordinator at " + msg.tensorLink() + ": "
-          + e.getMessage();
-      getContext().getLog().error(reason);
-      msg.coordinator().tell(new WorkerFailed(runId, workerId, reason));
-      return this;
-    }
-    getContext().getLog().info("Worker [{}] loaded run [{}]: {} samples; waiting for its state", workerId, runId,
-        data.size());
-    return this;
-  }
-
-  /** The state to start from, on the link to the coordinator. */
-  private Behavior<Command> onCoordinatorFrame(CoordinatorFrame msg) {
-    if (!msg.frame().hasState() || state != null) {
-      return this;
-    }
-    String problem = adoptState(msg.frame().getState(), fromCoordinator);
-    if ("".equals(problem)) {
-      return this;
-    }
-    if (problem != null) {
-      getContext().getLog().error("Worker [{}] refuses the coordinator's state: {}", workerId, problem);
-      coordinator.tell(new WorkerFailed(runId, workerId, "the state sent to worker " + workerId + " " + problem));
-      return this;
-    }
-    getContext().getLog().info("Worker [{}] ready for run [{}] at step [{}]", workerId, runId, state.step());
-    coordinator.tell(new WorkerReady(runId, workerId, state.step()));
-    metrics.ready(true);
-    telemetry.ready(Telemetry.Role.WORKER, true, "prepared for run " + runId);
-    return this;
-  }
-
-  /**
-   * Takes a part of a whole state (weights, optimiser, step), and the state once every part is
-   * in, checked against the run.
-   *
-   * @return null when the state was taken, "" while parts are missing, else what is wrong
-   */
-  private String adoptState(StateProto p, StateParts.Assembly parts) {
-    if (!p.getRunId().equals(runId)) {
-      return "is of run " + p.getRunId();
-    }
-    TrainingState s;
-    try {
-      s = parts.offer(p);
-    } catch (IllegalArgumentException e) {
-      return "is malformed: " + e.getMessage();
-    }
-    if (s == null) {
-      return "";
-    }
-    if (!s.model().equals(run.model()) || !s.config().equals(run.config())) {
-      return "is of another model or configuration";
-    }
-    state = s;
-    update = new StepUpdate(s.config(), s.params());
-    alone = new StepAggregator(s.config(), s.params());
-    return null;
-  }
-
-  private Behavior<Command> onPrepare(Prepare msg) {
-    if (!msg.runId().equals(runId) || !msg.workerId().equals(workerId) || state == null
-        || msg.generation() <= preparing) {
-      return this;
-    }
-    // Whatever is under way is dropped: the new generation starts from a whole step.
-    exchange = null;
-    computed = false;
-    reducedSent = false;
-    waitingForState = false;
-    preparing = msg.generation();
-    // The member that would have reported the last steps may be gone: this one's go again.
-    flushReports();
-    List<StepReport> again = reporting.keptAfter(msg.recordedStep());
-    if (!again.isEmpty()) {
-      coordinator.tell(new CoordinatorProtocol.StepReports(again));
-    }
-    coordinator.tell(new CoordinatorProtocol.Prepared(runId, msg.generation(), workerId, state.step()));
-    return this;
-  }
-
-  private Behavior<Command> onGo(Go msg) {
-    if (!msg.runId().equals(runId) || !msg.workerId().equals(workerId) || msg.generation() != preparing
-        || state == null) {
-      return this;
-    }
-    String problem = GoCheck.problem(msg, state.config().shards());
-    if (problem != null) {
-      getContext().getLog().warn("Worker [{}] refuses the Go of generation [{}]: {}", workerId, msg.generation(),
-          problem);
-      return this;
-    }
-    Map<String, byte[]> keys = new HashMap<>();
-    Map<String, String> endpoints = new HashMap<>();
-    boolean member = false;
-    for (Member m : msg.members()) {
-      if (m.workerId().equals(workerId)) {
-        member = true;
-      } else {
-        keys.put(m.workerId(), m.pairKey());
-        endpoints.put(m.workerId(), m.endpoint());
-      }
-    }
-    if (!member) {
-      return this;
-    }
-    exchange = new StepExchange(runId, workerId, msg.generation(), msg.members(), state.params(),
-        state.config().shards(), run.auditFraction(), state.config().seed());
-    metrics.generation(msg.generation());
-    credit = msg.creditStep();
-    snapshotStep = msg.snapshotStep();
-    corruptions.clear();
-    for (var c : msg.corruptions()) {
-      if (c.workerId().equals(workerId)) {
-        corruptions.put(c.step(), c.finite());
-      }
-    }
-    partitions.clear();
-    for (var p : msg.partitions()) {
-      if (p.workerId().equals(workerId)) {
-        partitions.put(p.afterStep(), p.millis());
-      }
-    }
-    peers.members(keys, endpoints);
-    // The block's scratch space and its bit-for-bit checks are the generation's setup, as in the
-    // one-node trainer, not its first step's time.
-    computer.planBlock(exchange.me().firstShard(), exchange.me().endShard());
-    computed = false;
-    clearedSent = -1;
-    lastApplied = System.nanoTime();
-    heldSince = 0;
-    heldNanos = 0;
-    waitingForState = state.step() < msg.startStep();
-    if (state.step() > msg.startStep()) {
-      getContext().getLog().warn("Worker [{}] is at step [{}], past the generation's start [{}]", workerId,
-          state.step(), msg.startStep());
-    }
-    if (msg.stateSource().equals(workerId)) {
-      List<LinkFrameProto> frames = stateFrames();
-      for (Member m : msg.members()) {
-        if (m.appliedStep() < msg.startStep() && !m.workerId().equals(workerId)) {
-          for (int i = 0; i < frames.size(); i++) {
-            peers.send(m.workerId(), frames.get(i), 2, msg.generation(), state.step(), route(workerId, m.workerId()),
-                i, "state of step " + state.step() + " part " + i + " to " + m.workerId());
-          }
-        }
-      }
-      if (msg.resendSnapshot()) {
-        frames.forEach(link::send);
-      }
-    }
-    getContext().getLog().info("Worker [{}] in generation [{}] with {} members, shards [{}, {}), from step [{}]",
-        workerId, msg.generation(), msg.members().size(), exchange.me().firstShard(), exchange.me().endShard(),
-        msg.startStep());
-    getContext().getSelf().tell(new NextStep(msg.generation()));
-    // Frames peers sent in this generation before its Go came here, after the first step starts.
-    java.util.List<PeerFrame> replay = new java.util.ArrayList<>(early);
-    early.clear();
-    replay.forEach(getContext().getSelf()::tell);
-    return this;
-  }
-
-  /** This worker's whole state, in parts. */
-  private List<LinkFrameProto> stateFrames() {
-    return StateParts.split(runId, exchange == null ? 0 : exchange.generation, workerId, state).stream()
-        .map(p -> LinkFrameProto.newBuilder().setState(p).build()).toList();
-  }
-
-  private static long route(String from, String to) {
-    return ((long) from.hashCode() << 32) ^ to.hashCode();
-  }
-
-  private Behavior<Command> onCredit(Credit msg) {
-    if (exchange != null && msg.runId().equals(runId) && msg.workerId().equals(workerId)
-        && msg.generation() == exchange.generation
-        && msg.throughStep() > credit) {
-      credit = msg.throughStep();
-      snapshotStep = msg.snapshotStep();
-      getContext().getSelf().tell(new NextStep(msg.generation()));
-    }
-    return this;
-  }
-
-  /** Starts the next step when nothing holds it: in a generation, credited, not under way. */
-  private Behavior<Command> onNextStep(NextStep msg) {
-    if (exchange == null || msg.generation() != exchange.generation || waitingForState || computed
-        || state.step() >= run.totalSteps()) {
-      return this;
-    }
-    if (state.step() + 1 > credit) {
-      if (state.step() == snapshotStep && heldSince == 0) {
-        heldSince = System.nanoTime();
-      }
-      return this;
-    }
-    long step = state.step();
-    stepStarted = System.nanoTime();
-    if (heldSince != 0) {
-      heldNanos += stepStarted - heldSince;
-      heldSince = 0;
-    }
-    computer.prepare(step);
-    var me = exchange.me();
-    if (ownLosses == null || ownLosses.length != me.endShard() - me.firstShard()) {
-      ownLosses = new double[me.endShard() - me.firstShard()];
-    }
-    computer.computeBlock(state.params(), step, me.firstShard(), me.endShard());
-    for (int s = me.firstShard(); s < me.endShard(); s++) {
-      ownLosses[s - me.firstShard()] = computer.lossSum(s);
-    }
-    int audited = exchange.audit.auditsAt(step);
-    if (audited >= 0) {
-      // This worker audits the previous member's block: it computes those shards too.
-      Member p = exchange.members.get(audited);
-      double[] losses = new double[p.endShard() - p.firstShard()];
-      computer.computeBlock(state.params(), step, p.firstShard(), p.endShard());
-      for (int s = p.firstShard(); s < p.endShard(); s++) {
-        losses[s - p.firstShard()] = computer.lossSum(s);
-      }
-      // Under the step's lock: the reader threads note the audited member's partial sums in the same state.
-      stepLock.lock();
-      try {
-        exchange.audit.recompute(step, computer, losses);
-      } finally {
-        stepLock.unlock();
-      }
-    }
-    computeNanos = System.nanoTime() - stepStarted;
-    if (exchange.alone()) {
-      computed = true;
-      reducedSent = false;
-      return applyAlone(step);
-    }
-    return locked(() -> exchangeOwn(step));
-  }
-
-  /** This worker's shards are computed: hand their sums to the chunks' owners, and take its own. */
-  private Behavior<Command> exchangeOwn(long step) {
-    if (exchange == null || state.step() != step) {
-      return this;
-    }
-    computed = true;
-    reducedSent = false;
-    exchange.sumOwn(computer);
-    Boolean finite = corruptions.remove(step);
-    if (finite != null) {
-      getContext().getLog().warn("Fault injected: worker [{}] sends {} partial sums for step [{}]", workerId,
-          finite ? "wrong" : "NaN", step);
-      exchange.corruptOwn(finite);
-    }
-    for (int c = 0; c < exchange.members.size(); c++) {
-      if (c != exchange.rank) {
-        String to = exchange.members.get(c).workerId();
-        LinkFrameProto partial = exchange.partialFor(c, step, ownLosses);
-        peers.send(to, partial, 0, exchange.generation, step, route(workerId, to), c,
-            "partial sum of step " + step + " chunk " + c + " to " + to);
-        int auditor = exchange.audit.copyTo(step, c);
-        if (auditor >= 0 && auditor != exchange.rank) {
-          // Chunk c's owner is audited: its auditor reduces the chunk again.
-          String copyTo = exchange.members.get(auditor).workerId();
-          peers.send(copyTo, partial, 0, exchange.generation, step, route(workerId, copyTo), c,
-              "partial sum of step " + step + " chunk " + c + " to its auditor " + copyTo);
-        }
-      }
-    }
-    int audited = exchange.audit.auditsAt(step);
-    if (audited >= 0) {
-      exchange.audit.offerOwnCopy(step, exchange.ownChunk(audited), ownLosses);
-    }
-    exchange.offerOwn(step, ownLosses);
-    return progressed(step);
-  }
-
-  /** The generation is this worker alone: the one-node trainer's step, nothing to exchange. */
-  private Behavior<Command> applyAlone(long step) {
-    double loss = 0;
-    for (double l : ownLosses) {
-      loss += l;
-    }
-    try {
-      alone.apply(step, computer, state.params(), state.optimizer());
-    } catch (UserException e) {
-      return diverged(step, e.getMessage(), workerId);
-    }
-    return applied(step, loss, alone.gradientNorm());
-  }
-
-  /** Runs {@code body} holding the step's lock. */
-  private Behavior<Command> locked(java.util.function.Supplier<Behavior<Command>> body) {
-    stepLock.lock();
-    try {
-      return body.get();
-    } finally {
-      stepLock.unlock();
-    }
-  }
-
-  /**
-   * A partial sum taken on the reader thread of its peer link, without waiting for this actor:
-   * when it completes this worker's chunk, the chunk is reduced and sent at once, saving a
-   * hand-over to the actor's thread, which on a busy machine waits for a core. Anything but a
-   * partial sum of the step under way in this generation goes through the actor.
-   *
-   * @return whether the frame was dealt with here
-   */
-  private boolean takePartial(String peer, io.syncgrad.proto.PartialSumProto p) {
-    stepLock.lock();
-    try {
-      StepExchange ex = exchange;
-      if (ex == null || state == null || p.getGeneration() != ex.generation || !p.getFromWorker().equals(peer)
-          || p.getChunk() != ex.rank) {
-        return false;
-      }
-      StepExchange.Outcome outcome = ex.offerPartial(p, state.step());
-      switch (outcome) {
-        case TAKEN:
-          sendDigest(ex, p);
-          sendReducedIfReady(state.step());
-          if ((reducedSent && ex.complete(state.step()))
-              || (computed && ex.reducible(state.step()) && ex.nonFinitePartial(state.step()) != null)) {
-            // The other chunks came first, or a partial sum is not finite: the actor takes it on.
-            selfRef.tell(new Gathered(ex.generation, state.step()));
-          }
-          return true;
-        default:
-          return counted(outcome);
-      }
-    } finally {
-      stepLock.unlock();
-    }
-  }
-
-  /**
-   * A reduced chunk taken on the reader thread of its peer link, as partial sums are: the actor
-   * hears of it only when it completes the step, one hand-over a step instead of one a chunk.
-   *
-   * @return whether the frame was dealt with here
-   */
-  private boolean takeReduced(String peer, io.syncgrad.proto.ReducedChunkProto r) {
-    stepLock.lock();
-    try {
-      StepExchange ex = exchange;
-      if (ex == null || state == null || r.getGeneration() != ex.generation || !r.getFromWorker().equals(peer)) {
-        return false;
-      }
-      StepExchange.Outcome outcome = ex.offerReduced(r, state.step());
-      switch (outcome) {
-        case TAKEN:
-          if (ex.complete(state.step())) {
-            selfRef.tell(new Gathered(ex.generation, state.step()));
-          }
-          return true;
-        default:
-          return counted(outcome);
-      }
-    } finally {
-      stepLock.unlock();
-    }
-  }
-
-  /** Counts a duplicate or stale frame, which is then dealt with; anything else is the actor's. */
-  private boolean counted(StepExchange.Outcome outcome) {
-    if (outcome == StepExchange.Outcome.DUPLICATE) {
-      duplicatesRejected++;
-      return true;
-    }
-    if (outcome == StepExchange.Outcome.STALE) {
-      staleRejected++;
-      return true;
-    }
-    return false;
-  }
-
-  /** Tells the auditor of {@code p}'s sender, when its block is audited, the digest of what arrived here. */
-  private void sendDigest(StepExchange ex, io.syncgrad.proto.PartialSumProto p) {
-    int member = ex.rankOf(p.getFromWorker());
-    io.syncgrad.proto.AuditProto d = member < 0 ? null : ex.audit.digestFor(member, p);
-    if (d != null) {
-      String to = ex.members.get(ex.audit.auditorOf(member)).workerId();
-      peers.send(to, LinkFrameProto.newBuilder().setAudit(d).build(), 3, ex.generation, p.getStep(),
-          route(workerId, to), member, "digest of " + p.getFromWorker() + "'s partial sum of step " + p.getStep()
-          + " to its auditor " + to);
-    }
-  }
-
-  /** Reduces this worker's chunk and sends it to every member, once its own shards and every partial sum are in. */
-  private void sendReducedIfReady(long step) {
-    if (!computed || reducedSent || !exchange.reducible(step) || exchange.nonFinitePartial(step) != null) {
-      return;
-    }
-    reducedSent = true;
-    LinkFrameProto frame = exchange.reducedFrame(step);
-    for (int c = 0; c < exchange.members.size(); c++) {
-      if (c != exchange.rank) {
-        String to = exchange.members.get(c).workerId();
-        peers.send(to, frame, 1, exchange.generation, step, route(workerId, to), exchange.rank,
-            "reduced chunk " + exchange.rank + " of step " + step + " to " + to);
-      }
-    }
-  }
-
-  /** Moves the step on as far as what is in allows: reduce this worker's chunk, apply the step. */
-  private Behavior<Command> progressed(long step) {
-    if (!computed) {
-      return this;
-    }
-    String partialFrom = exchange.reducible(step) ? exchange.nonFinitePartial(step) : null;
-    if (partialFrom != null) {
-      return diverged(step, "training diverged at step " + step + ": the partial sum of " + partialFrom + " for chunk "
-          + exchange.rank + " is not finite; lower --lr or set --clip-norm; the last checkpoint is kept", partialFrom);
-    }
-    sendReducedIfReady(step);
-    if (!exchange.complete(step)) {
-      return this;
-    }
-    String reducedFrom = exchange.nonFiniteReduced();
-    if (reducedFrom != null) {
-      return diverged(step, "training diverged at step " + step + ": the reduced chunk of " + reducedFrom
-          + " is not finite; lower --lr or set --clip-norm; the last checkpoint is kept", reducedFrom);
-    }
-    double[] losses = exchange.shardLosses(step);
-    double loss = 0;
-    for (int s = 0; s < losses.length; s++) {
-      loss += losses[s];
-      if (!Double.isFinite(losses[s])) {
-        return diverged(step, "training diverged at step " + step + ": shard " + s + " has loss " + losses[s]
-            + "; lower --lr or set --clip-norm; the last checkpoint is kept", exchange.ownerOfShard(s));
-      }
-    }
-    int audited = exchange.audit.auditsAt(step);
-    if (audited >= 0) {
-      String verdict = exchange.audit.verdict(step, exchange.gathered());
-      if (verdict == null) {
-        return this;
-      }
-      if (!verdict.isEmpty()) {
-        return diverged(step, "the audit of step " + step + " found that " + verdict,
-            exchange.members.get(audited).workerId());
-      }
-      if (clearedSent != step) {
-        clearedSent = step;
-        LinkFrameProto cleared = LinkFrameProto.newBuilder().setAudit(exchange.audit.clearance(step)).build();
-        for (int c = 0; c < exchange.members.size(); c++) {
-          if (c != exchange.rank) {
-            String to = exchange.members.get(c).workerId();
-            peers.send(to, cleared, 4, exchange.generation, step, route(workerId, to), audited,
-                "clearance of " + exchange.audit.auditedWorker() + " at step " + step + " to " + to);
-          }
-        }
-      }
-    }
-    if (!exchange.audit.cleared(step)) {
-      return this;
-    }
-    if (!update.apply(step, exchange.gathered(), state.config().batchSize(), state.params(), state.optimizer())) {
-      return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage(), "");
-    }
-    return applied(step, loss, update.gradientNorm());
-  }
-
-  private boolean reducedSent;
-  /** The last step whose clearance this worker, as an auditor, sent. */
-  private long clearedSent = -1;
-  /** Which step reports go to the coordinator, and when; kept reports for a new generation. */
-  private StepReporting reporting;
-  /** Frames of a generation whose Go has not come yet. */
-  private final java.util.List<PeerFrame> early = new java.util.ArrayList<>();
-  /** A few steps' frames from every peer: more is not a peer that is merely ahead. */
-  private static final int MAX_EARLY_FRAMES = 256;
-
-  private Behavior<Command> applied(long step, double loss, double norm) {
-    state = state.atStep(step + 1);
-    computed = false;
-    reducedSent = false;
-    long applied = state.step();
-    // The step's wall-clock period, less the time held for the coordinator's checkpoints and
-    // evaluations, which the one-node trainer does not count either.
-    long now = System.nanoTime();
-    long period = now - lastApplied - heldNanos;
-    lastApplied = now;
-    heldNanos = 0;
-    StepReport report = new StepReport(runId, exchange.generation, applied, workerId, loss,
-        state.config().batchSize(), norm, computeNanos, period, traffic.sentBytes(), traffic.receivedBytes(),
-        peers.injected(), duplicatesRejected, staleRejected, peers.retries(), List.of(), "", "");
-    metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
-    send(reporting.applied(report, exchange.rank == 0, snapshotStep, credit, run.totalSteps(), now));
-    if (applied == snapshotStep && exchange.rank == 0) {
-      stateFrames().forEach(link::send);
-    }
-    Long cut = partitions.remove(applied);
-    if (cut != null) {
-      getContext().getLog().warn("Fault injected: worker [{}] cut off from its peers for {} ms", workerId, cut);
-      peers.partition(cut);
-    }
-    getContext().getSelf().tell(new NextStep(exchange.generation));
-    return this;
-  }
-
-  /** Sends the reports not sent yet. */
-  private void flushReports() {
-    send(reporting.takePending());
-  }
-
-  /** Sends {@code reports}, the faults injected since the last ones with the newest. */
-  private void send(List<StepReport> reports) {
-    if (reports.isEmpty()) {
-      return;
-    }
-    List<String> events = peers.takeEvents();
-    if (!events.isEmpty()) {
-      reports = new java.util.ArrayList<>(reports);
-      StepReport r = reports.remove(reports.size() - 1);
-      reports.add(new StepReport(r.runId(), r.generation(), r.step(), r.workerId(), r.lossSum(), r.samples(),
-          r.gradientNorm(), r.computeNanos(), r.stepNanos(), r.sentBytes(), r.receivedBytes(), r.faultsInjected(),
-          r.duplicatesRejected(), r.staleRejected(), r.retries(), events, r.diverged(), r.suspect()));
-    }
-    coordinator.tell(reports.size() == 1 ? reports.get(0) : new CoordinatorProtocol.StepReports(reports));
-  }
-
-  /**
-   * The step is not applied: its sum is not finite. The coordinator hears why and from whose
-   * result the non-finite values came ({@code suspect}; empty when every input was finite), so
-   * that it can have that result computed again by another worker.
-   */
-  private Behavior<Command> diverged(long step, String why, String suspect) {
-    // The coordinator decides whether the run diverged: here the step is only not applied.
-    int advice = why.indexOf(';');
-    getContext().getLog().warn("Worker [{}] does not apply step [{}]: {}", workerId, step,
-        advice > 0 ? why.substring(0, advice) : why);
-    flushReports();
-    coordinator.tell(new StepReport(runId, exchange.generation, step + 1, workerId, Double.NaN, 0, Double.NaN,
-        computeNanos, 0, traffic.sentBytes(), traffic.receivedBytes(), peers.injected(), duplicatesRejected,
-        staleRejected, peers.retries(), peers.takeEvents(), why, suspect));
-    exchange = null;
-    computed = false;
-    return this;
-  }
-
-  private Behavior<Command> onPeerFrame(PeerFrame msg) {
-    LinkFrameProto f = msg.frame();
-    long frameGeneration = f.hasState() ? f.getState().getGeneration()
-        : f.hasPartial() ? f.getPartial().getGeneration() : f.hasReduced() ? f.getReduced().getGeneration()
-        : f.hasAudit() ? f.getAudit().getGeneration() : 0;
-    if (state != null && frameGeneration > (exchange == null ? 0 : exchange.generation)
-        && frameGeneration >= preparing) {
-      // A peer got the Go of a generation before this worker did: kept until this one's comes.
-      if (early.size() < MAX_EARLY_FRAMES) {
-        early.add(msg);
-      }
-      return this;
-    }
-    if (f.hasState()) {
-      return onPeerState(msg.peer(), f.getState());
-    }
-    if (exchange == null || state == null) {
-      return this;
-    }
-    long current = state.step();
-    StepExchange.Outcome outcome;
-    String from;
-    if (f.hasAudit() || (f.hasPartial() && f.getPartial().getChunk() != exchange.rank)) {
-      return onAuditFrame(msg.peer(), f, current);
-    }
-    if (f.hasPartial()) {
-      from = f.getPartial().getFromWorker();
-      outcome = from.equals(msg.peer()) ? exchange.offerPartial(f.getPartial(), current) : StepExchange.Outcome.INVALID;
-      if (outcome == StepExchange.Outcome.TAKEN) {
-        sendDigest(exchange, f.getPartial());
-      }
-    } else if (f.hasReduced()) {
-      from = f.getReduced().getFromWorker();
-      outcome = from.equals(msg.peer()) ? exchange.offerReduced(f.getReduced(), current)
-          : StepExchange.Outcome.INVALID;
-    } else {
-      return this;
-    }
-    getContext().getLog().debug("Worker [{}] step [{}]: {} from [{}] {}", workerId, current, f.getBodyCase(),
-        msg.peer(), outcome);
-    switch (outcome) {
-      case TAKEN:
-        return progressed(current);
-      case DUPLICATE:
-        duplicatesRejected++;
-        return this;
-      case STALE:
-        staleRejected++;
-        return this;
-      default:
-        getContext().getLog().warn("Worker [{}] refused a frame of peer [{}]: {}", workerId, msg.peer(),
-            exchange.problem() == null ? "sent as another worker" : exchange.problem());
-        return this;
-    }
-  }
-
-  /** A frame of an audit: a copy of a partial sum for the chunk this worker reduces again, a digest, a clearance. */
-  private Behavior<Command> onAuditFrame(String peer, LinkFrameProto f, long current) {
-    String from = f.hasAudit() ? f.getAudit().getFromWorker() : f.getPartial().getFromWorker();
-    long generation = f.hasAudit() ? f.getAudit().getGeneration() : f.getPartial().getGeneration();
-    long step = f.hasAudit() ? f.getAudit().getStep() : f.getPartial().getStep();
-    if (generation < exchange.generation || step < current) {
-      staleRejected++;
-      return this;
-    }
-    int member = exchange.rankOf(from);
-    String problem = !from.equals(peer) || member < 0 || generation != exchange.generation ? "sent as another worker"
-        : f.hasAudit() ? exchange.audit.offer(member, f.getAudit(), current)
-        : exchange.audit.offerCopy(member, f.getPartial(), current);
-    if (problem != null) {
-      getContext().getLog().warn("Worker [{}] refused an audit frame of peer [{}]: {}", workerId, peer, problem);
-      return this;
-    }
-    return progressed(current);
-  }
-
-  /** The state of the generation's start, from its state source, for a member that was behind. */
-  private Behavior<Command> onPeerState(String peer, StateProto p) {
-    if (exchange == null || !waitingForState || p.getGeneration() != exchange.generation
-        || !p.getFromWorker().equals(peer)) {
-      return this;
-    }
-    long before = state.step();
-    String problem = adoptState(p, fromPeers.computeIfAbsent(peer, k -> new StateParts.Assembly(run.model())));
-    if ("".equals(problem)) {
-      return this;
-    }
-    if (problem != null) {
-      getContext().getLog().warn("Worker [{}] refuses the state of peer [{}]: {}", workerId, peer, problem);
-      return this;
-    }
-    waitingForState = false;
-    getContext().getLog().info("Worker [{}] caught up from step [{}] to [{}] with the state of [{}]", workerId, before,
-        state.step(), peer);
-    getContext().getSelf().tell(new NextStep(exchange.generation));
-    return this;
-  }
-
-  private void closeLinks() {
-    if (link != null) {
-      link.close();
-      link = null;
-    }
-    if (peers != null) {
-      peers.close();
-      peers = null;
-    } else if (peerServer != null) {
-      peerServer.close();
-    }
+    return RunMember.join(getContext(), setup, registeredWith, ignoredCoordinators, peerServer, msg, data);
   }
 
   private Behavior<Command> onStopRun(StopRun msg) {
-    if (!msg.workerId().equals(workerId) || (runId != null && !msg.runId().equals(runId))) {
+    if (!msg.workerId().equals(workerId)) {
       return this;
     }
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
-    notReady("run over");
-    onStop.accept(Outcome.RUN_OVER);
-    return Behaviors.stopped();
-  }
-
-  private Behavior<Command> onCoordinatorLost(CoordinatorLost msg) {
-    if (!msg.runId().equals(runId)) {
-      return this;
-    }
-    getContext().getLog().warn("Worker [{}] lost the coordinator of run [{}]; rejoining", workerId, runId);
-    notReady("coordinator lost");
-    onStop.accept(Outcome.COORDINATOR_LOST);
+    setup.notReady("run over");
+    setup.onStop().accept(Outcome.RUN_OVER);
     return Behaviors.stopped();
   }
 
   private Behavior<Command> onJoinExpired(JoinExpired msg) {
-    if (runId != null) {
-      return this;
-    }
     getContext().getLog().error("Worker [{}]: no coordinator started a run on it within {}; giving up", workerId,
         joinTimeout);
-    notReady("no coordinator");
-    onStop.accept(Outcome.NO_COORDINATOR);
+    setup.notReady("no coordinator");
+    setup.onStop().accept(Outcome.NO_COORDINATOR);
     return Behaviors.stopped();
-  }
-
-  private void notReady(String why) {
-    metrics.ready(false);
-    telemetry.ready(Telemetry.Role.WORKER, false, why);
   }
 }
