@@ -332,6 +332,18 @@ final class LaunchCommand implements Callable<Integer> {
    */
   static final String SERIAL_GC = "-XX:+UseSerialGC";
 
+  /**
+   * The coordinator's compiler unless SYNCGRAD_JAVA_OPTS sets the tiers: the quick one only. On
+   * this machine the coordinator shares the cores with the workers, and it is off the steps' path:
+   * what its optimising compiler would make faster (Akka, TLS, the metrics' JSON) matters less
+   * than the cores that compiling takes from the workers while they train. Measured on 2 cores
+   * (deploy/bench/RESULTS.md): the coordinator of launch --workers 1 compiled for 1.8 s of a 5.5 s
+   * training; with this option and the launcher's own JVM likewise, three interleaved rounds,
+   * --workers 1 went from 22,000-26,400 to 24,900-29,200 samples/s and --workers 2 from
+   * 14,500-16,800 to 16,500-19,300, every run 2-4 s shorter, the same bytes.
+   */
+  static final String COORDINATOR_JIT = "-XX:TieredStopAtLevel=1";
+
   /** Starts one node of the cluster: this jar's CLI in a new JVM. */
   private Process start(String name, List<String> args) throws IOException, URISyntaxException {
     List<String> command = new ArrayList<>();
@@ -343,6 +355,9 @@ final class LaunchCommand implements Callable<Integer> {
     String extra = System.getenv("SYNCGRAD_JAVA_OPTS");
     if (extra == null || !extra.matches(".*-XX:\\+Use\\w*GC.*")) {
       command.add(SERIAL_GC);
+    }
+    if (name.equals(COORDINATOR) && (extra == null || !extra.contains("Tiered"))) {
+      command.add(COORDINATOR_JIT);
     }
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));
