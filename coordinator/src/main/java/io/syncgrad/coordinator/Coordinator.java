@@ -28,9 +28,9 @@ import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.train.DivergedException;
 import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingRun;
+import io.syncgrad.common.transport.LinkFrames;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.Traffic;
-import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.StateProto;
 import java.io.IOException;
@@ -326,7 +326,7 @@ public final class Coordinator {
     // The state to start from: the run's (fresh or resumed); a worker joining later catches up
     // from a peer when its generation forms.
     for (StateProto part : StateParts.split(run.state().runId(), 0, "", run.state())) {
-      msg.link().send(LinkFrameProto.newBuilder().setState(part).build());
+      msg.link().send(LinkFrames.of(part));
     }
     return Behaviors.same();
   }

@@ -28,6 +28,7 @@ import io.syncgrad.common.run.TrainingState;
 import io.syncgrad.common.train.ShardComputer;
 import io.syncgrad.common.train.StepAggregator;
 import io.syncgrad.common.train.StepUpdate;
+import io.syncgrad.common.transport.LinkFrames;
 import io.syncgrad.common.transport.LinkProof;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
@@ -448,8 +449,7 @@ final class RunMember {
 
   /** This worker's whole state, in parts. */
   private List<LinkFrameProto> stateFrames() {
-    return StateParts.split(runId, exchange == null ? 0 : exchange.generation, workerId, state).stream()
-        .map(p -> LinkFrameProto.newBuilder().setState(p).build()).toList();
+    return LinkFrames.ofStates(StateParts.split(runId, exchange == null ? 0 : exchange.generation, workerId, state));
   }
 
   private static long route(String from, String to) {
@@ -663,7 +663,7 @@ final class RunMember {
     io.syncgrad.proto.AuditProto d = member < 0 ? null : ex.audit.digestFor(member, p);
     if (d != null) {
       String to = ex.members.get(ex.audit.auditorOf(member)).workerId();
-      peers.send(to, LinkFrameProto.newBuilder().setAudit(d).build(), 3, ex.generation, p.getStep(),
+      peers.send(to, LinkFrames.of(d), 3, ex.generation, p.getStep(),
           route(workerId, to), member, "digest of " + p.getFromWorker() + "'s partial sum of step " + p.getStep()
           + " to its auditor " + to);
     }
@@ -725,7 +725,7 @@ final class RunMember {
       }
       if (clearedSent != step) {
         clearedSent = step;
-        LinkFrameProto cleared = LinkFrameProto.newBuilder().setAudit(exchange.audit.clearance(step)).build();
+        LinkFrameProto cleared = LinkFrames.of(exchange.audit.clearance(step));
         for (int c = 0; c < exchange.members.size(); c++) {
           if (c != exchange.rank) {
             String to = exchange.members.get(c).workerId();
@@ -814,9 +814,7 @@ final class RunMember {
 
   private Behavior<Command> onPeerFrame(PeerFrame msg) {
     LinkFrameProto f = msg.frame();
-    long frameGeneration = f.hasState() ? f.getState().getGeneration()
-        : f.hasPartial() ? f.getPartial().getGeneration() : f.hasReduced() ? f.getReduced().getGeneration()
-        : f.hasAudit() ? f.getAudit().getGeneration() : 0;
+    long frameGeneration = LinkFrames.generationOf(f);
     if (state != null && frameGeneration > (exchange == null ? 0 : exchange.generation)
         && frameGeneration >= preparing) {
       // A peer got the Go of a generation before this worker did: kept until this one's comes.

@@ -9,6 +9,7 @@ import io.syncgrad.common.reduce.ChunkPlan;
 import io.syncgrad.common.reduce.ChunkReduction;
 import io.syncgrad.common.reduce.ReductionTree;
 import io.syncgrad.common.reduce.TreeSum;
+import io.syncgrad.common.transport.LinkFrames;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.PartialSumProto;
 import io.syncgrad.proto.ReducedChunkProto;
@@ -204,7 +205,7 @@ final class StepExchange {
       b.addShardLoss(loss);
     }
     byte[] data = partialData(sums, chunks, c, scratch);
-    return LinkFrameProto.newBuilder().setPartial(b.setData(UnsafeByteOperations.unsafeWrap(data))).build();
+    return LinkFrames.of(b.setData(UnsafeByteOperations.unsafeWrap(data)));
   }
 
   /**
@@ -319,9 +320,8 @@ final class StepExchange {
     markGathered(rank);
     ByteBuffer data = ByteBuffer.allocate(length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     data.asFloatBuffer().put(chunk, 0, length);
-    return LinkFrameProto.newBuilder().setReduced(ReducedChunkProto.newBuilder().setRunId(runId)
-        .setGeneration(generation).setStep(step).setChunk(rank).setFromWorker(self)
-        .setData(UnsafeByteOperations.unsafeWrap(data.array()))).build();
+    return LinkFrames.of(ReducedChunkProto.newBuilder().setRunId(runId).setGeneration(generation).setStep(step)
+        .setChunk(rank).setFromWorker(self).setData(UnsafeByteOperations.unsafeWrap(data.array())));
   }
 
   private void beginGather(long step) {
