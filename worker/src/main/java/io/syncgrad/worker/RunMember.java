@@ -108,6 +108,7 @@ final class RunMember {
   /** The weights and optimiser state, after {@code state.step()} steps; null until the coordinator's arrives. */
   private TrainingState state;
   private StepUpdate update;
+  /** The one-node step, for a generation of this worker alone; made at the first such step. */
   private StepAggregator alone;
   /** The link to the coordinator: the state to start from, and snapshots for checkpoints. */
   private TensorLink link;
@@ -354,7 +355,7 @@ final class RunMember {
     }
     state = s;
     update = new StepUpdate(s.config(), s.params());
-    alone = new StepAggregator(s.config(), s.params());
+    alone = null;
     return null;
   }
 
@@ -564,6 +565,10 @@ final class RunMember {
       loss += l;
     }
     try {
+      if (alone == null) {
+        // Only a generation of one member needs it: made once, at its first step.
+        alone = new StepAggregator(state.config(), state.params());
+      }
       alone.apply(step, computer, state.params(), state.optimizer());
     } catch (UserException e) {
       return diverged(step, e.getMessage(), workerId);

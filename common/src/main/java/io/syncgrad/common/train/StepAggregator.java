@@ -16,8 +16,12 @@ public final class StepAggregator {
   private final TrainingConfig config;
   private final TreeSum tree;
   private final Parameters total;
-  /** The tree's right half, where it is summed here. */
-  private final Parameters half;
+  /**
+   * The tree's right half, where it is summed here: made at the first step that needs it (where
+   * the shards do not hold the whole tree's sum), so that a worker alone in a generation, whose
+   * shards hold it, keeps no second copy of the parameters.
+   */
+  private Parameters half;
   private final StepUpdate update;
   private double lossSum;
   private long samples;
@@ -27,7 +31,6 @@ public final class StepAggregator {
     this.config = config;
     this.tree = new TreeSum(shape, config.shards());
     this.total = shape.zerosLike();
-    this.half = shape.zerosLike();
     this.update = new StepUpdate(config, shape);
   }
 
@@ -77,6 +80,9 @@ public final class StepAggregator {
     } else {
       int mid = ReductionTree.split(0, shards);
       left = tree.sum(0, mid, results, total);
+      if (half == null) {
+        half = total.zerosLike();
+      }
       right = tree.sum(mid, shards, results, half);
     }
     if (!update.apply(step, left, right, samples, params, optimizer, parts)) {
