@@ -82,6 +82,8 @@ final class LaunchCommand implements Callable<Integer> {
   private volatile Process coordinator;
   private volatile boolean coordinatorRestarting;
   private boolean vectorModule;
+  /** Whether the run's kernel is a BLAS (see {@link #COORDINATOR_JIT}). */
+  private boolean blasKernel;
 
   @Override
   public Integer call() throws Exception {
@@ -99,6 +101,10 @@ final class LaunchCommand implements Callable<Integer> {
     Path out = Path.of(resolved.settings().out());
     String kernel = resolved.settings().kernel();
     vectorModule = VectorModule.present() || VectorModule.neededFor(kernel);
+    // The coordinator's evaluations multiply with the run's kernel: a BLAS does that whatever the
+    // JIT's tier, the Java kernels need the optimising compiler.
+    blasKernel = kernel.equals("native") || kernel.equals("system")
+        || (kernel.equals("auto") && !VectorModule.neededFor(kernel));
     Path logs = out.resolve(NodeLogs.DIR);
     boolean fresh = !Files.exists(out);
     Files.createDirectories(logs);
@@ -333,14 +339,17 @@ final class LaunchCommand implements Callable<Integer> {
   static final String SERIAL_GC = "-XX:+UseSerialGC";
 
   /**
-   * The coordinator's compiler unless SYNCGRAD_JAVA_OPTS sets the tiers: the quick one only. On
-   * this machine the coordinator shares the cores with the workers, and it is off the steps' path:
-   * what its optimising compiler would make faster (Akka, TLS, the metrics' JSON) matters less
-   * than the cores that compiling takes from the workers while they train. Measured on 2 cores
-   * (deploy/bench/RESULTS.md): the coordinator of launch --workers 1 compiled for 1.8 s of a 5.5 s
-   * training; with this option and the launcher's own JVM likewise, three interleaved rounds,
-   * --workers 1 went from 22,000-26,400 to 24,900-29,200 samples/s and --workers 2 from
-   * 14,500-16,800 to 16,500-19,300, every run 2-4 s shorter, the same bytes.
+   * The coordinator's compiler when the run multiplies with a BLAS and SYNCGRAD_JAVA_OPTS does not
+   * set the tiers: the quick one only. On this machine the coordinator shares the cores with the
+   * workers, and it is off the steps' path: what its optimising compiler would make faster (Akka,
+   * TLS, the metrics' JSON, the element-wise part of its evaluations, whose products the BLAS
+   * does) matters less than the cores that compiling takes from the workers while they train.
+   * With a Java kernel (java, ejml) the evaluations' products need the optimising compiler, and
+   * the coordinator keeps it. Measured on 2 cores (deploy/bench/RESULTS.md): the coordinator of
+   * launch --workers 1 compiled for 1.8 s of a 5.5 s training; with this option and the
+   * launcher's own JVM likewise, three interleaved rounds, --workers 1 went from 22,000-26,400
+   * to 24,900-29,200 samples/s and --workers 2 from 14,500-16,800 to 16,500-19,300, every run
+   * 2-7 s shorter, the same bytes.
    */
   static final String COORDINATOR_JIT = "-XX:TieredStopAtLevel=1";
 
@@ -356,7 +365,7 @@ final class LaunchCommand implements Callable<Integer> {
     if (extra == null || !extra.matches(".*-XX:\\+Use\\w*GC.*")) {
       command.add(SERIAL_GC);
     }
-    if (name.equals(COORDINATOR) && (extra == null || !extra.contains("Tiered"))) {
+    if (name.equals(COORDINATOR) && blasKernel && (extra == null || !extra.contains("Tiered"))) {
       command.add(COORDINATOR_JIT);
     }
     if (extra != null && !extra.isBlank()) {

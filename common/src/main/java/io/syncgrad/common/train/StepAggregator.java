@@ -17,9 +17,9 @@ public final class StepAggregator {
   private final TreeSum tree;
   private final Parameters total;
   /**
-   * The tree's right half, where it is summed here: made at the first step that needs it (where
-   * the shards do not hold the whole tree's sum), so that a worker alone in a generation, whose
-   * shards hold it, keeps no second copy of the parameters.
+   * The tree's right half, where it is summed here: made at the first step that needs it, so that
+   * where the shards hold the whole tree's sum (a block computed at once) no second copy of the
+   * parameters is kept.
    */
   private Parameters half;
   private final StepUpdate update;

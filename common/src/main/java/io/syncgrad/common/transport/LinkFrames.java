@@ -8,9 +8,9 @@ import io.syncgrad.proto.StateProto;
 import java.util.List;
 
 /**
- * The bodies a tensor link carries, put into and read from its frame ({@link LinkFrameProto}) in
- * one place, so that the actors and the exchange deal in the bodies only: a part of a whole state,
- * a partial sum, a reduced chunk, an audit's message.
+ * The bodies a tensor link carries, put into their frame ({@link LinkFrameProto}) in one place,
+ * and the generation a frame belongs to read in one place: a part of a whole state, a partial sum,
+ * a reduced chunk, an audit's message.
  */
 public final class LinkFrames {
   private LinkFrames() {
