@@ -10,6 +10,7 @@ import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.deploy.tls.NodeTls;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -62,7 +63,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     if (workers < 1) {
       throw new UserException("--workers must be >= 1, got " + workers);
     }
-    NodeConfig.Tls tls = address.check();
+    NodeTls tls = address.check();
     metrics.check();
     faults.checkMinWorkers(workers);
     TrainOptions.Resolved r = options.resolve(spec.commandLine().getParseResult());

@@ -3,7 +3,7 @@ package io.syncgrad.deploy;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.deploy.cluster.FaultPlan;
-import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.tls.NodeTls;
 import io.syncgrad.deploy.tls.PrivateFiles;
 import io.syncgrad.deploy.tls.RunCredentials;
 import io.syncgrad.worker.DataRoots;
@@ -15,9 +15,9 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -195,7 +195,7 @@ final class LaunchCommand implements Callable<Integer> {
 
   /** The node's stores; their passwords go through its environment (see {@link #start}). */
   private List<String> tlsArgs(String node) {
-    NodeConfig.Tls tls = credentials.of(node);
+    NodeTls tls = credentials.of(node);
     return List.of("--tls-keystore", tls.keyStore(), "--tls-truststore", tls.trustStore());
   }
 
@@ -377,7 +377,7 @@ final class LaunchCommand implements Callable<Integer> {
     command.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     // Never on the command line, where every user of the machine can read it.
-    NodeConfig.Tls tls = credentials.of(name);
+    NodeTls tls = credentials.of(name);
     pb.environment().put(NodeAddress.KEYSTORE_PASSWORD, tls.keyStorePassword());
     pb.environment().put(NodeAddress.TRUSTSTORE_PASSWORD, tls.trustStorePassword());
     pb.environment().putIfAbsent("OMP_NUM_THREADS", "1");

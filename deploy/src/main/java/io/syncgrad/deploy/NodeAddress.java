@@ -1,8 +1,8 @@
 package io.syncgrad.deploy;
 
 import io.syncgrad.common.error.UserException;
-import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.tls.NodeStores;
+import io.syncgrad.deploy.tls.NodeTls;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -51,7 +51,7 @@ final class NodeAddress {
   String trustStore;
 
   /** The TLS settings, or null for plain TCP ({@code --insecure}). */
-  NodeConfig.Tls tls() {
+  NodeTls tls() {
     if (keyStore == null && trustStore == null) {
       return null;
     }
@@ -72,7 +72,7 @@ final class NodeAddress {
     if (!problems.isEmpty()) {
       throw new UserException(problems);
     }
-    return new NodeConfig.Tls(Path.of(keyStore).toAbsolutePath().toString(), ksPassword,
+    return new NodeTls(Path.of(keyStore).toAbsolutePath().toString(), ksPassword,
         Path.of(trustStore).toAbsolutePath().toString(), tsPassword);
   }
 
@@ -102,13 +102,13 @@ final class NodeAddress {
    *
    * @return the TLS settings; null with {@code --insecure}
    */
-  NodeConfig.Tls check() {
+  NodeTls check() {
     try {
       InetAddress.getByName(host);
     } catch (UnknownHostException e) {
       throw new UserException("--host " + host + ": unknown host", e);
     }
-    NodeConfig.Tls tls = tls();
+    NodeTls tls = tls();
     if (tls == null && !insecure) {
       throw new UserException(NO_CREDENTIALS);
     }

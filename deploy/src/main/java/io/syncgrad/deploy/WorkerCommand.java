@@ -4,14 +4,15 @@ import akka.actor.typed.ActorSystem;
 import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.math.Kernels;
 import io.syncgrad.common.metrics.Telemetry;
-import java.time.Duration;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.deploy.tls.NodeTls;
 import io.syncgrad.worker.DataRoots;
 import io.syncgrad.worker.Worker;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -62,7 +63,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    NodeConfig.Tls tls = address.check();
+    NodeTls tls = address.check();
     metrics.check();
     if (logFile != null) {
       NodeLogs.console(verbose);

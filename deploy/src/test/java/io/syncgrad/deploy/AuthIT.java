@@ -32,6 +32,7 @@ import io.syncgrad.coordinator.CoordinatorSettings;
 import io.syncgrad.deploy.cluster.LocalCluster;
 import io.syncgrad.deploy.cluster.NodeConfig;
 import io.syncgrad.deploy.cluster.Nodes;
+import io.syncgrad.deploy.tls.NodeTls;
 import io.syncgrad.deploy.tls.RunCredentials;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
@@ -193,7 +194,7 @@ class AuthIT {
   }
 
   /** TLS stores of another authority than the run's, for a stranger that speaks TLS. */
-  private NodeConfig.Tls strangerWithItsOwnAuthority() throws Exception {
+  private NodeTls strangerWithItsOwnAuthority() throws Exception {
     return io.syncgrad.deploy.tls.NodeStores.write(dir.resolve("stranger-" + System.nanoTime()), List.of("stranger"),
         Duration.ofDays(1), false).get("stranger");
   }

@@ -12,6 +12,7 @@ import com.typesafe.config.ConfigValueFactory;
 import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.tls.NodeTls;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import java.io.IOException;
@@ -80,11 +81,11 @@ final class Strangers {
    * For each of {@code stores} (a null element: plain TCP), a node tries to join through each
    * port, all at once; each must give up without ever being a member.
    */
-  static void cannotJoin(Set<Integer> ports, NodeConfig.Tls... stores) throws Exception {
+  static void cannotJoin(Set<Integer> ports, NodeTls... stores) throws Exception {
     List<ActorSystem<Void>> strangers = new ArrayList<>();
     List<CompletableFuture<Boolean>> outcomes = new ArrayList<>();
     try {
-      for (NodeConfig.Tls tls : stores) {
+      for (NodeTls tls : stores) {
         for (int port : ports) {
           ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM,
               NodeConfig.of("127.0.0.1", 0, List.of("127.0.0.1:" + port), "worker", tls)

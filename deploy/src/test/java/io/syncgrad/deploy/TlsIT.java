@@ -14,6 +14,7 @@ import io.syncgrad.common.transport.TensorLink;
 import io.syncgrad.common.transport.TensorLinkServer;
 import io.syncgrad.common.transport.TensorLinkSettings;
 import io.syncgrad.deploy.cluster.NodeConfig;
+import io.syncgrad.deploy.tls.NodeTls;
 import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.LinkHelloProto;
 import io.syncgrad.proto.PartialSumProto;
@@ -46,9 +47,9 @@ class TlsIT {
     Path cluster = keyPair("cluster");
     Path rogue = keyPair("rogue");
     Path trust = trusting(cluster);
-    NodeConfig.Tls good = new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD);
+    NodeTls good = new NodeTls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD);
     // The rogue trusts the cluster, but presents a certificate the cluster does not trust.
-    NodeConfig.Tls bad = new NodeConfig.Tls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD);
+    NodeTls bad = new NodeTls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD);
 
     List<ActorSystem<Void>> systems = new ArrayList<>();
     try {
@@ -77,8 +78,8 @@ class TlsIT {
         dir.resolve("ours").toString(), "--nodes", "2"));
     assertEquals(0, SyncgradCli.execute(new java.io.PrintWriter(System.err, true), "certs", "--out",
         dir.resolve("theirs").toString(), "--nodes", "1"));
-    NodeConfig.Tls first = stores("ours", "node-1", "ours");
-    NodeConfig.Tls second = stores("ours", "node-2", "ours");
+    NodeTls first = stores("ours", "node-1", "ours");
+    NodeTls second = stores("ours", "node-2", "ours");
     List<ActorSystem<Void>> systems = new ArrayList<>();
     try {
       ActorSystem<Void> seed = node(first, systems);
@@ -95,7 +96,7 @@ class TlsIT {
   }
 
   /** The TLS settings a node gets from {@code --tls-keystore SET/NODE.p12 --tls-truststore TRUST/trust.p12}. */
-  private NodeConfig.Tls stores(String set, String node, String trust) {
+  private NodeTls stores(String set, String node, String trust) {
     NodeAddress a = new NodeAddress();
     a.host = "127.0.0.1";
     a.keyStore = dir.resolve(set).resolve(node + ".p12").toString();
@@ -114,12 +115,12 @@ class TlsIT {
     Path rogue = keyPair("rogue");
     Path trust = trusting(cluster);
     TensorLinkSettings good = TensorLinkSettings.fromConfig(tlsLinks(NodeConfig.of("127.0.0.1", 0, List.of(),
-        "worker", new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD))));
+        "worker", new NodeTls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD))));
     TensorLinkSettings bad = TensorLinkSettings.fromConfig(tlsLinks(NodeConfig.of("127.0.0.1", 0, List.of(),
-        "worker", new NodeConfig.Tls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD))));
+        "worker", new NodeTls(rogue.toString(), PASSWORD, trust.toString(), PASSWORD))));
     assertNotNull(good.ssl(), "a TLS cluster gets TLS tensor links");
     assertNull(TensorLinkSettings.fromConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
-        new NodeConfig.Tls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD))).ssl(),
+        new NodeTls(cluster.toString(), PASSWORD, trust.toString(), PASSWORD))).ssl(),
         "on loopback the links authenticate by their keys alone unless told to use TLS");
     BlockingQueue<TensorLink> accepted = new LinkedBlockingQueue<>();
     LinkFrameProto hello = LinkFrameProto.newBuilder().setHello(LinkHelloProto.newBuilder().setWorkerId("w"))
@@ -150,7 +151,7 @@ class TlsIT {
         true));
   }
 
-  private ActorSystem<Void> node(NodeConfig.Tls tls, List<ActorSystem<Void>> systems) {
+  private ActorSystem<Void> node(NodeTls tls, List<ActorSystem<Void>> systems) {
     ActorSystem<Void> s = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM,
         NodeConfig.of("127.0.0.1", 0, List.of(), "worker", tls));
     systems.add(s);

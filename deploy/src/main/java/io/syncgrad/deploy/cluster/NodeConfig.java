@@ -3,6 +3,7 @@ package io.syncgrad.deploy.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import io.syncgrad.deploy.tls.NodeTls;
 import java.util.List;
 
 /** The configuration of one cluster node: {@code syncgrad-node.conf} plus address and seeds. */
@@ -26,18 +27,6 @@ public final class NodeConfig {
   }
 
   /**
-   * TLS with mutual authentication between nodes: each node presents the key in its keystore and
-   * accepts only peers whose certificate chain ends at a certificate its truststore holds (the
-   * cluster's authority, for stores of {@code syncgrad certs}; PKCS12 files).
-   *
-   * @param keyStore           the node's key and certificate
-   * @param keyStorePassword   its password (also the key's)
-   * @param trustStore         the certificates of the cluster
-   * @param trustStorePassword its password
-   */
-  public record Tls(String keyStore, String keyStorePassword, String trustStore, String trustStorePassword) {}
-
-  /**
    * Forward secrecy and AES-GCM (hardware-accelerated on x86 and ARM) only: ECDSA keys (what
    * {@code syncgrad certs} and the per-run authorities make), then RSA keys (stores made with
    * keytool). AES-128 first: as safe here, and cheaper than AES-256.
@@ -47,7 +36,7 @@ public final class NodeConfig {
       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
 
   /** Like {@link #of(String, int, List, String)}, over TLS with mutual authentication when {@code tls} is set. */
-  public static Config of(String host, int port, List<String> seedNodes, String role, Tls tls) {
+  public static Config of(String host, int port, List<String> seedNodes, String role, NodeTls tls) {
     Config base = base(host, port, seedNodes, role);
     if (tls == null) {
       return base;

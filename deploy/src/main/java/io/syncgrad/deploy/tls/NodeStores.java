@@ -1,6 +1,5 @@
 package io.syncgrad.deploy.tls;
 
-import io.syncgrad.deploy.cluster.NodeConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,7 +39,7 @@ public final class NodeStores {
    * @param passwordFiles also write each store's password beside it, in {@code NAME.password}
    * @return each node's TLS settings, in the order given
    */
-  public static Map<String, NodeConfig.Tls> write(Path dir, List<String> nodes, Duration validity,
+  public static Map<String, NodeTls> write(Path dir, List<String> nodes, Duration validity,
       boolean passwordFiles) throws IOException {
     PrivateFiles.createDirectory(dir);
     CertificateAuthority ca = CertificateAuthority.create("syncgrad cluster CA " + Long.toHexString(
@@ -52,7 +51,7 @@ public final class NodeStores {
     if (passwordFiles) {
       PrivateFiles.write(passwordFile(trust), trustPassword + "\n");
     }
-    Map<String, NodeConfig.Tls> out = new LinkedHashMap<>();
+    Map<String, NodeTls> out = new LinkedHashMap<>();
     for (String node : nodes) {
       Path store = dir.resolve(node + ".p12");
       String password = password();
@@ -60,7 +59,7 @@ public final class NodeStores {
       if (passwordFiles) {
         PrivateFiles.write(passwordFile(store), password + "\n");
       }
-      out.put(node, new NodeConfig.Tls(store.toAbsolutePath().toString(), password,
+      out.put(node, new NodeTls(store.toAbsolutePath().toString(), password,
           trust.toAbsolutePath().toString(), trustPassword));
     }
     return out;

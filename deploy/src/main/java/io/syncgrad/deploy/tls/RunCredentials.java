@@ -1,6 +1,5 @@
 package io.syncgrad.deploy.tls;
 
-import io.syncgrad.deploy.cluster.NodeConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,9 +19,9 @@ public final class RunCredentials implements AutoCloseable {
   private static final Duration VALIDITY = Duration.ofDays(365);
 
   private final Path dir;
-  private final Map<String, NodeConfig.Tls> nodes;
+  private final Map<String, NodeTls> nodes;
 
-  private RunCredentials(Path dir, Map<String, NodeConfig.Tls> nodes) {
+  private RunCredentials(Path dir, Map<String, NodeTls> nodes) {
     this.dir = dir;
     this.nodes = nodes;
   }
@@ -45,8 +44,8 @@ public final class RunCredentials implements AutoCloseable {
   }
 
   /** The TLS settings of {@code node}. */
-  public NodeConfig.Tls of(String node) {
-    NodeConfig.Tls tls = nodes.get(node);
+  public NodeTls of(String node) {
+    NodeTls tls = nodes.get(node);
     if (tls == null) {
       throw new IllegalArgumentException("no credentials for node " + node);
     }
