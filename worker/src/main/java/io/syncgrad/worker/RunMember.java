@@ -107,6 +107,7 @@ final class RunMember {
   private final TensorLinkServer peerServer;
   /** The weights and optimiser state, after {@code state.step()} steps; null until the coordinator's arrives. */
   private TrainingState state;
+  /** The update of a step gathered from several members; made at the first such step. */
   private StepUpdate update;
   /** The one-node step, for a generation of this worker alone; made at the first such step. */
   private StepAggregator alone;
@@ -354,7 +355,7 @@ final class RunMember {
       return "is of another model or configuration";
     }
     state = s;
-    update = new StepUpdate(s.config(), s.params());
+    update = null;
     alone = null;
     return null;
   }
@@ -742,6 +743,10 @@ final class RunMember {
     }
     if (!exchange.audit.cleared(step)) {
       return Behaviors.same();
+    }
+    if (update == null) {
+      // Only a generation of several members needs it: made once, at its first step.
+      update = new StepUpdate(state.config(), state.params());
     }
     if (!update.apply(step, exchange.gathered(), state.config().batchSize(), state.params(), state.optimizer())) {
       return diverged(step, io.syncgrad.common.train.DivergedException.overflowed(step).getMessage(), "");

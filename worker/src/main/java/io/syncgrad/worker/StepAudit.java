@@ -94,14 +94,17 @@ final class StepAudit {
     int w = members.size();
     this.audited = fraction > 0 && w > 1 ? (rank - 1 + w) % w : -1;
     this.slots = new Slot[] {new Slot(), new Slot()};
-    this.scratch = new float[chunks.maxLength()];
-    this.other = new float[chunks.maxLength()];
     if (audited < 0) {
+      // Nothing to audit (the default): no buffer the size of a chunk.
+      this.scratch = new float[0];
+      this.other = new float[0];
       this.auditedCover = List.of();
       this.nodeSums = new Parameters[0];
       this.sums = new Parameters[0];
       return;
     }
+    this.scratch = new float[chunks.maxLength()];
+    this.other = new float[chunks.maxLength()];
     Member a = members.get(audited);
     this.auditedCover = tree.cover(a.firstShard(), a.endShard());
     this.nodeSums = new Parameters[auditedCover.size()];

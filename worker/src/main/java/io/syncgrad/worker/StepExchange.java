@@ -52,6 +52,7 @@ final class StepExchange {
   private final Parameters[] sums;
   private final TreeSum treeSum;
   private final ChunkReduction[] reductions = new ChunkReduction[2];
+  /** The step's whole sum, as the chunks come in; null for a worker alone, which exchanges nothing. */
   private final Parameters gathered;
   private final boolean[] gatheredChunks;
   private final float[] scratch;
@@ -113,17 +114,24 @@ final class StepExchange {
     this.treeSum = new TreeSum(shape, shards);
     this.nodeSums = new Parameters[cover.size()];
     this.sums = new Parameters[cover.size()];
-    for (int i = 0; i < cover.size(); i++) {
-      if (cover.get(i).size() > 1) {
-        nodeSums[i] = shape.zerosLike();
-      }
-    }
-    int length = chunks.length(rank);
-    reductions[0] = new ChunkReduction(tree, blocks, length);
-    reductions[1] = new ChunkReduction(tree, blocks, length);
-    this.gathered = shape.zerosLike();
     this.gatheredChunks = new boolean[members.size()];
-    this.scratch = new float[chunks.maxLength()];
+    if (alone()) {
+      // Nothing is exchanged (the worker steps as the one-node trainer does): no buffer the size of
+      // the parameters, which a worker left alone after a failure would otherwise add to its heap.
+      this.gathered = null;
+      this.scratch = new float[0];
+    } else {
+      for (int i = 0; i < cover.size(); i++) {
+        if (cover.get(i).size() > 1) {
+          nodeSums[i] = shape.zerosLike();
+        }
+      }
+      int length = chunks.length(rank);
+      reductions[0] = new ChunkReduction(tree, blocks, length);
+      reductions[1] = new ChunkReduction(tree, blocks, length);
+      this.gathered = shape.zerosLike();
+      this.scratch = new float[chunks.maxLength()];
+    }
     this.audit = new StepAudit(auditFraction, seed, runId, generation, this.members, rank, tree, chunks, treeSum,
         shape);
   }

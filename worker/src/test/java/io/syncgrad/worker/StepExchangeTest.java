@@ -100,6 +100,34 @@ class StepExchangeTest {
   }
 
   /**
+   * A worker alone in its generation exchanges nothing and keeps no buffer the size of the
+   * parameters for it; two members without audits keep none for the audits either.
+   */
+  @Test
+  void buffersAreMadeOnlyForWhatTheGenerationExchanges() {
+    ModelSpec wide = Fixtures.model(500, List.of(1000), 10, Activation.RELU, OutputActivation.SOFTMAX,
+        LossFunction.CROSS_ENTROPY, 0f);
+    Parameters shape = Parameters.zeros(wide);
+    long bytes = (long) shape.size() * Float.BYTES;
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    List<Member> one = List.of(new Member("a", "", 0, 8, 0, new byte[0]));
+    long before = threads.getCurrentThreadAllocatedBytes();
+    StepExchange alone = new StepExchange("run", "a", 1, one, shape, SHARDS, 0, 1);
+    long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    assertTrue(alone.alone());
+    assertTrue(allocated < bytes / 4, "alone: " + allocated + " bytes for a model of " + bytes);
+    List<Member> two = List.of(new Member("a", "", 0, 3, 0, new byte[0]), new Member("b", "", 3, 8, 0, new byte[0]));
+    before = threads.getCurrentThreadAllocatedBytes();
+    new StepExchange("run", "a", 1, two, shape, SHARDS, 0, 1);
+    allocated = threads.getCurrentThreadAllocatedBytes() - before;
+    // The gathered sum (1), a's subtree [0, 2) (1), two steps' reductions of a's chunk, half the
+    // parameters, from the four subtrees a and b send (4), a chunk of scratch (0.5): 6.5 times the
+    // parameters; the audits' two chunks would make it 7.5.
+    assertTrue(allocated < 7 * bytes, "two members: " + allocated + " bytes for a model of " + bytes);
+  }
+
+  /**
    * A member whose partial sums hold a NaN, or an infinite shard loss, is named by the owner of
    * the chunk; a reduced chunk that is not finite names its owner; finite sums name nobody.
    */
