@@ -62,6 +62,8 @@ final class PeerLinks implements AutoCloseable {
   private final List<Hello> pending = new ArrayList<>();
   private final ScheduledExecutorService timers;
   private volatile long partitionedUntilNanos;
+  /** Set by {@link #close}: a frame handed over afterwards (a reader thread finishing its step) is dropped. */
+  private volatile boolean closed;
   private long injected;
   private long retries;
   private final List<String> events = new ArrayList<>();
@@ -109,6 +111,9 @@ final class PeerLinks implements AutoCloseable {
    * hellos that came before their keys.
    */
   synchronized void members(Map<String, byte[]> pairKeys, Map<String, String> peerEndpoints) {
+    if (closed) {
+      return;
+    }
     keys.putAll(pairKeys);
     endpoints.putAll(peerEndpoints);
     waiting.clear();
@@ -144,6 +149,10 @@ final class PeerLinks implements AutoCloseable {
 
   /** A peer opened a link to this worker: kept when it proves who it is. */
   synchronized void hello(LinkHelloProto hello, TensorLink link) {
+    if (closed) {
+      link.close();
+      return;
+    }
     String peer = hello.getWorkerId();
     byte[] key = keys.get(peer);
     if (key == null && hello.getRunId().equals(runId) && hello.getToWorker().equals(self)) {
@@ -207,24 +216,33 @@ final class PeerLinks implements AutoCloseable {
 
   private void attempt(String peer, LinkFrameProto frame, int kind, long generation, long step, long route, int chunk,
       int attempt, String what) {
-    if (partitioned()) {
+    if (partitioned() || closed) {
       return;
     }
     LinkFaults.Decision d = faults.decide(kind, generation, step, route, chunk, attempt);
     if (d instanceof LinkFaults.Drop) {
       fault("drop", what + " attempt " + attempt);
       retries++;
-      timers.schedule(() -> attempt(peer, frame, kind, generation, step, route, chunk, attempt + 1, what),
-          faults.retransmit().toMillis(), TimeUnit.MILLISECONDS);
+      later(() -> attempt(peer, frame, kind, generation, step, route, chunk, attempt + 1, what),
+          faults.retransmit().toMillis());
     } else if (d instanceof LinkFaults.Duplicate) {
       fault("duplicate", what);
       write(peer, frame);
       write(peer, frame);
     } else if (d instanceof LinkFaults.Delay delay) {
       fault("delay", what + " by " + delay.by().toMillis() + " ms");
-      timers.schedule(() -> write(peer, frame), delay.by().toMillis(), TimeUnit.MILLISECONDS);
+      later(() -> write(peer, frame), delay.by().toMillis());
     } else {
       write(peer, frame);
+    }
+  }
+
+  /** Runs {@code send} after {@code millis}, unless the links close first. */
+  private void later(Runnable send, long millis) {
+    try {
+      timers.schedule(send, millis, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // Closed in between: the run is over for this worker, and the frame with it.
     }
   }
 
@@ -235,6 +253,9 @@ final class PeerLinks implements AutoCloseable {
 
   /** Writes at once, or when the peer's link opens (the peer connects to this worker). */
   private synchronized void write(String peer, LinkFrameProto frame) {
+    if (closed) {
+      return;
+    }
     TensorLink link = open(peer);
     if (link != null) {
       link.send(frame);
@@ -275,6 +296,7 @@ final class PeerLinks implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    closed = true;
     timers.shutdownNow();
     links.values().forEach(TensorLink::close);
     links.clear();

@@ -39,6 +39,8 @@ import java.util.concurrent.TimeoutException;
 public final class LocalCluster {
 
   private static final Duration SHUTDOWN = Duration.ofSeconds(30);
+  /** How long the workers of a failed run get, together, to leave the cluster by themselves. */
+  private static final Duration FAILED_GRACE = Duration.ofSeconds(5);
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalCluster.class);
 
   private LocalCluster() {}
@@ -258,12 +260,15 @@ public final class LocalCluster {
         }
         throw new IllegalStateException("the run failed", e.getCause());
       } finally {
-        // Workers stop and leave the cluster by themselves once told the run is over; the
-        // coordinator's node goes last, so nobody is left talking to a closed port.
+        // Workers stop and leave the cluster by themselves once told the run is over, a failed run
+        // too; the coordinator's node goes last, so nobody is left talking to a closed port. After a
+        // failure a worker gets a short grace, all of them together, before its node is ended: one
+        // ended while still a member would hold the coordinator's own leave for its 10 s timeout.
+        long deadline = System.nanoTime() + (result.isCompletedExceptionally() ? FAILED_GRACE : SHUTDOWN).toNanos();
         for (int i = systems.size() - 1; i >= 0; i--) {
           ActorSystem<Void> s = systems.get(i);
           try {
-            long wait = i == 0 || result.isCompletedExceptionally() ? 1 : SHUTDOWN.toMillis();
+            long wait = i == 0 ? 1 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
             s.getWhenTerminated().toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
           } catch (TimeoutException e) {
             s.terminate();
