@@ -70,7 +70,7 @@ public final class Worker extends AbstractBehavior<Command> {
   private final WorkerSetup setup;
   private final String workerId;
   private final MatrixKernel kernel;
-  private final Function<DataSpec, Dataset> loader;
+  private final TrainingSamples samples;
   private final Duration joinTimeout;
   private final akka.actor.Cancellable joinTimer;
   private final TensorLinkSettings linkSettings;
@@ -107,10 +107,16 @@ public final class Worker extends AbstractBehavior<Command> {
    */
   public static Behavior<Command> create(String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
       Consumer<Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
+    return create(workerId, kernel, TrainingSamples.ownCopy(loader), onStop, telemetry, joinTimeout);
+  }
+
+  /** Like the form above, with the samples perhaps shared with the other workers of this JVM. */
+  public static Behavior<Command> create(String workerId, MatrixKernel kernel, TrainingSamples samples,
+      Consumer<Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
     return Behaviors.setup(ctx -> {
       ActorRef<Receptionist.Listing> listings = ctx.messageAdapter(Receptionist.Listing.class, CoordinatorsListed::new);
       ctx.getSystem().receptionist().tell(Receptionist.subscribe(CoordinatorProtocol.SERVICE_KEY, listings));
-      return new Worker(ctx, workerId, kernel, loader, onStop, telemetry, joinTimeout);
+      return new Worker(ctx, workerId, kernel, samples, onStop, telemetry, joinTimeout);
     });
   }
 
@@ -119,7 +125,7 @@ public final class Worker extends AbstractBehavior<Command> {
     return create(workerId, kernel, loader, outcome -> { });
   }
 
-  private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, Function<DataSpec, Dataset> loader,
+  private Worker(ActorContext<Command> ctx, String workerId, MatrixKernel kernel, TrainingSamples samples,
       Consumer<Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
     super(ctx);
     this.linkSettings = TensorLinkSettings.fromConfig(ctx.getSystem().settings().config());
@@ -130,7 +136,7 @@ public final class Worker extends AbstractBehavior<Command> {
     this.joinTimer = ctx.scheduleOnce(joinTimeout, ctx.getSelf(), new JoinExpired());
     this.workerId = workerId;
     this.kernel = kernel;
-    this.loader = loader;
+    this.samples = samples;
     this.dataRoots = DataRoots.fromConfig(ctx.getSystem().settings().config());
     ctx.getLog().info("Worker [{}] reads training data only under {} (and the default data)", workerId, dataRoots);
   }
@@ -239,7 +245,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }
     try {
-      data = loader.apply(msg.data());
+      data = samples.load(msg.data());
     } catch (RuntimeException e) {
       // The message may quote the file (a field, a header, its first bytes): it stays in this
       // node's log. Whoever sent the StartRun hears the path and the kind of problem only.
@@ -255,7 +261,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return cannotTakePart(msg, why, why);
     }
     try {
-      msg.normalization().applyInPlace(data);
+      data = samples.normalized(msg.data(), data, msg.normalization());
     } catch (IllegalArgumentException e) {
       return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }

@@ -47,14 +47,15 @@ public final class Nodes {
    */
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
       java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
-    return worker(workerId, kernel, config, onStop, telemetry, joinTimeout, Worker::loadTrainingDataForNodes);
+    return worker(workerId, kernel, config, onStop, telemetry, joinTimeout,
+        io.syncgrad.worker.TrainingSamples.ownCopy(Worker::loadTrainingDataForNodes));
   }
 
   /** The full form, with the way the worker reads its training samples. */
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
       java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout,
-      java.util.function.Function<io.syncgrad.common.protocol.DataSpec, io.syncgrad.common.data.Dataset> loader) {
-    return ActorSystem.create(guardian(Worker.create(workerId, kernel, loader, onStop, telemetry, joinTimeout),
+      io.syncgrad.worker.TrainingSamples samples) {
+    return ActorSystem.create(guardian(Worker.create(workerId, kernel, samples, onStop, telemetry, joinTimeout),
         "worker"), NodeConfig.SYSTEM, config);
   }
 
