@@ -30,7 +30,8 @@ import java.util.function.BiConsumer;
  * frame is sent again after the retransmission delay, as a link that lost a packet would. A
  * partitioned worker drops every frame in both directions until the partition heals.
  *
- * <p>Used by the worker actor only, on its thread, except the timers, which only queue frames.
+ * <p>Used by the worker actor, and by the links' reader threads, which send a reduced chunk
+ * as soon as it is complete; the timers only queue frames. What two of them share is synchronized.
  */
 final class PeerLinks implements AutoCloseable {
 
@@ -222,7 +223,7 @@ final class PeerLinks implements AutoCloseable {
     LinkFaults.Decision d = faults.decide(kind, generation, step, route, chunk, attempt);
     if (d instanceof LinkFaults.Drop) {
       fault("drop", what + " attempt " + attempt);
-      retries++;
+      retried();
       later(() -> attempt(peer, frame, kind, generation, step, route, chunk, attempt + 1, what),
           faults.retransmit().toMillis());
     } else if (d instanceof LinkFaults.Duplicate) {
@@ -244,6 +245,10 @@ final class PeerLinks implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       // Closed in between: the run is over for this worker, and the frame with it.
     }
+  }
+
+  private synchronized void retried() {
+    retries++;
   }
 
   private synchronized void fault(String kind, String what) {

@@ -26,7 +26,9 @@ public interface TrainingSamples {
   Dataset load(DataSpec spec);
 
   /**
-   * {@code raw} (as {@link #load} gave it for {@code spec}) mapped by {@code normalization}.
+   * {@code raw} (as {@link #load} gave it for {@code spec}) mapped by {@code normalization}: {@code raw}
+   * itself, overwritten, or a copy that other workers share. Either way nobody writes the result's
+   * features afterwards (the trainer copies the rows of each batch out of them).
    *
    * @throws IllegalArgumentException when the normalisation does not fit the data's width
    */
@@ -49,8 +51,9 @@ public interface TrainingSamples {
   }
 
   /**
-   * One copy from {@code loader} for all the workers of this JVM, and one normalised copy per
-   * spec and normalisation: read-only, shared by reference.
+   * One copy from {@code loader} for all the workers of this JVM, and one normalised copy per set
+   * of statistics, both shared by reference (a load that fails is not kept: each worker tries and
+   * reports it).
    */
   static TrainingSamples sharedInProcess(Function<DataSpec, Dataset> loader) {
     return new Shared(loader);
@@ -62,9 +65,9 @@ public interface TrainingSamples {
     private final Map<DataSpec, Dataset> raw = new HashMap<>();
     private final List<Normalized> normalized = new ArrayList<>();
 
-    private record Normalized(DataSpec spec, Normalization normalization, Dataset data) {
-      boolean of(DataSpec s, Normalization n) {
-        return spec.equals(s) && normalization.kind() == n.kind() && Arrays.equals(normalization.offset(), n.offset())
+    private record Normalized(Dataset raw, Normalization normalization, Dataset data) {
+      boolean of(Dataset r, Normalization n) {
+        return raw == r && normalization.kind() == n.kind() && Arrays.equals(normalization.offset(), n.offset())
             && Arrays.equals(normalization.factor(), n.factor());
       }
     }
@@ -80,15 +83,20 @@ public interface TrainingSamples {
 
     @Override
     public synchronized Dataset normalized(DataSpec spec, Dataset data, Normalization normalization) {
+      // Refused before anything the size of the data is copied.
+      normalization.checkFits(data.width());
+      if (normalization.kind() == Normalization.Kind.NONE) {
+        return data;
+      }
       for (Normalized n : normalized) {
-        if (n.of(spec, normalization)) {
+        if (n.of(data, normalization)) {
           return n.data();
         }
       }
       Dataset copy = new Dataset(data.source(), data.features().clone(), data.labels().clone(), data.size(),
           data.width(), data.byteValued());
       normalization.applyInPlace(copy);
-      normalized.add(new Normalized(spec, normalization, copy));
+      normalized.add(new Normalized(data, normalization, copy));
       return copy;
     }
   }

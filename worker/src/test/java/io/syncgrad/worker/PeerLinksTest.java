@@ -12,7 +12,6 @@ import io.syncgrad.proto.LinkFrameProto;
 import io.syncgrad.proto.ReducedChunkProto;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,7 +41,6 @@ class PeerLinksTest {
         new LinkFaults(1, 0, 0, Duration.ZERO, 7, Duration.ofMillis(10)),
         new LinkFaults(0, 0, 1, Duration.ofMillis(10), 7, Duration.ofMillis(10)))) {
       PeerLinks links = links(faults);
-      links.members(Map.of("worker-01", new byte[32]), Map.of("worker-01", "127.0.0.1:9"));
       links.close();
       assertDoesNotThrow(() -> links.send("worker-01", FRAME, 1, 1, 3, 1, 0, "reduced chunk 0 of step 3"));
       assertEquals(0, links.retries(), "nothing is scheduled once the links are closed");

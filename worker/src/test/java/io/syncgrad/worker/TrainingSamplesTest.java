@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.syncgrad.common.data.Dataset;
 import io.syncgrad.common.data.Normalization;
@@ -51,5 +52,27 @@ class TrainingSamplesTest {
 
     Normalization other = new Normalization(Normalization.Kind.SCALE, new float[2], new float[] {1f, 1f});
     assertNotSame(na, shared.normalized(SPEC, a, other), "other statistics, another copy");
+  }
+
+  @Test
+  void aFailedLoadIsNotKeptAndStatisticsOfAnotherWidthAreRefusedAsBefore() {
+    AtomicInteger tries = new AtomicInteger();
+    TrainingSamples shared = TrainingSamples.sharedInProcess(spec -> {
+      if (tries.incrementAndGet() == 1) {
+        throw new IllegalStateException("the disk is busy");
+      }
+      return raw();
+    });
+    assertThrows(IllegalStateException.class, () -> shared.load(SPEC));
+    Dataset a = shared.load(SPEC);
+    assertEquals(2, tries.get(), "the next worker tries again");
+
+    Normalization wide = new Normalization(Normalization.Kind.SCALE, new float[3], new float[] {1f, 1f, 1f});
+    IllegalArgumentException shared3 = assertThrows(IllegalArgumentException.class,
+        () -> shared.normalized(SPEC, a, wide));
+    IllegalArgumentException own3 = assertThrows(IllegalArgumentException.class,
+        () -> TrainingSamples.ownCopy(spec -> raw()).normalized(SPEC, raw(), wide));
+    assertEquals(own3.getMessage(), shared3.getMessage(), "the worker reports the same problem either way");
+    assertArrayEquals(raw().features(), a.features());
   }
 }

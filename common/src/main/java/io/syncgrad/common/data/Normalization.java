@@ -85,12 +85,21 @@ public record Normalization(Kind kind, float[] offset, float[] factor) {
     return new Normalization(kind, offset, factor);
   }
 
-  /** Maps {@code data}'s features in place. */
-  public void applyInPlace(Dataset data) {
-    if (data.width() != offset.length) {
-      throw new IllegalArgumentException("Inconsistent shapes: data width " + data.width() + ", normalization "
+  /**
+   * Checks that this mapping fits data of {@code width} features.
+   *
+   * @throws IllegalArgumentException when it does not
+   */
+  public void checkFits(int width) {
+    if (width != offset.length) {
+      throw new IllegalArgumentException("Inconsistent shapes: data width " + width + ", normalization "
           + offset.length);
     }
+  }
+
+  /** Maps {@code data}'s features in place. */
+  public void applyInPlace(Dataset data) {
+    checkFits(data.width());
     if (kind == Kind.NONE) {
       return;
     }
