@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  *   <li>{@code kill-coordinator@S}: with {@code launch}, the coordinator is killed after step S
  *       and restarted, resuming from its newest checkpoint;
  *   <li>{@code partition:W@S:MS}: worker W is cut off from every node for MS milliseconds after
- *       step S: Artery to the coordinator blackholed (a partition the failure detector sees), every
- *       peer frame dropped;
+ *       step S: Artery to the coordinator blackholed (a partition the failure detector sees once it
+ *       outlasts the acceptable heartbeat pause: 3 s between processes, 10 s in one JVM), every peer
+ *       frame dropped;
  *   <li>{@code corrupt-worker:W@S}: worker W sends NaN partial sums for step S (0-based), as a
  *       broken or hostile node would: the others compute its shards again, find a finite step,
  *       and quarantine W; the run ends with the fault-free run's weights;

@@ -37,6 +37,21 @@ import java.util.concurrent.TimeoutException;
 public final class LocalCluster {
 
   private static final Duration SHUTDOWN = Duration.ofSeconds(30);
+  /**
+   * How long a node of this JVM may miss heartbeats before the others take it for dead (3 s
+   * between processes). Its nodes stall together, never alone: with eight workers on two cores,
+   * collections and a busy scheduler delayed heartbeats by up to 5 s, and the split-brain resolver
+   * downed the coordinator or workers of a run nothing had happened to. A worker killed by a fault
+   * loses its shards at the step deadline, which does not wait for the failure detector.
+   */
+  static final String HEARTBEAT_PAUSE = "10s";
+
+  /** {@code node}'s settings for a node of this JVM. */
+  private static com.typesafe.config.Config inThisJvm(com.typesafe.config.Config node) {
+    return node.withValue("akka.cluster.failure-detector.acceptable-heartbeat-pause",
+        ConfigValueFactory.fromAnyRef(HEARTBEAT_PAUSE));
+  }
+
   /** How long the workers of a failed run get, together, to leave the cluster by themselves. */
   private static final Duration FAILED_GRACE = Duration.ofSeconds(5);
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalCluster.class);
@@ -194,8 +209,8 @@ public final class LocalCluster {
         // terminate() of a worker system is a crash, not a graceful leave: a worker that is done
         // leaves through CoordinatedShutdown itself.
         started.add(Nodes.worker(workerName(i), kernel,
-            DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(), "worker", credentials.of(workerName(i))),
-                dataRoots).withValue(
+            inThisJvm(DataRoots.configure(NodeConfig.of("127.0.0.1", 0, List.of(), "worker",
+                credentials.of(workerName(i))), dataRoots)).withValue(
                 "akka.coordinated-shutdown.run-by-actor-system-terminate", ConfigValueFactory.fromAnyRef(false)),
             outcome -> { }, telemetry, Worker.DEFAULT_JOIN_TIMEOUT, samples));
       }
@@ -221,8 +236,8 @@ public final class LocalCluster {
                 faults.messages(), faults.processFaultSteps(), options.shipData(), faults.partitions(),
                 options.minWorkers(), options.waitTimeout(), options.joinTimeout(), faults.corruptions(),
                 options.auditFraction()), result,
-            faults.coordinatorNodeConfig(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator",
-                credentials.of(COORDINATOR))));
+            faults.coordinatorNodeConfig(inThisJvm(NodeConfig.of("127.0.0.1", 0, List.of(), "coordinator",
+                credentials.of(COORDINATOR)))));
         systems.add(coordinator);
         Address address = Cluster.get(coordinator).selfMember().address();
         Cluster.get(coordinator).manager().tell(Join.create(address));
