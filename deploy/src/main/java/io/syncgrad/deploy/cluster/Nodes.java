@@ -14,6 +14,7 @@ import io.syncgrad.common.train.RunSummary;
 import io.syncgrad.common.train.TrainingRun;
 import io.syncgrad.coordinator.Coordinator;
 import io.syncgrad.coordinator.CoordinatorSettings;
+import io.syncgrad.worker.TrainingSamples;
 import io.syncgrad.worker.Worker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -48,13 +49,13 @@ public final class Nodes {
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
       java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout) {
     return worker(workerId, kernel, config, onStop, telemetry, joinTimeout,
-        io.syncgrad.worker.TrainingSamples.ownCopy(Worker::loadTrainingDataForNodes));
+        TrainingSamples.ownCopy(Worker::loadTrainingDataForNodes));
   }
 
   /** The full form, with the way the worker reads its training samples. */
   public static ActorSystem<Void> worker(String workerId, MatrixKernel kernel, Config config,
       java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout,
-      io.syncgrad.worker.TrainingSamples samples) {
+      TrainingSamples samples) {
     return ActorSystem.create(guardian(Worker.create(workerId, kernel, samples, onStop, telemetry, joinTimeout),
         "worker"), NodeConfig.SYSTEM, config);
   }
