@@ -26,13 +26,13 @@ public interface TrainingSamples {
   Dataset load(DataSpec spec);
 
   /**
-   * {@code raw} (as {@link #load} gave it for {@code spec}) mapped by {@code normalization}: {@code raw}
+   * {@code raw} (as {@link #load} gave it) mapped by {@code normalization}: {@code raw}
    * itself, overwritten, or a copy that other workers share. Either way nobody writes the result's
    * features afterwards (the trainer copies the rows of each batch out of them).
    *
    * @throws IllegalArgumentException when the normalisation does not fit the data's width
    */
-  Dataset normalized(DataSpec spec, Dataset raw, Normalization normalization);
+  Dataset normalized(Dataset raw, Normalization normalization);
 
   /** Each worker its own copy from {@code loader}, normalised in place. */
   static TrainingSamples ownCopy(Function<DataSpec, Dataset> loader) {
@@ -43,7 +43,7 @@ public interface TrainingSamples {
       }
 
       @Override
-      public Dataset normalized(DataSpec spec, Dataset raw, Normalization normalization) {
+      public Dataset normalized(Dataset raw, Normalization normalization) {
         normalization.applyInPlace(raw);
         return raw;
       }
@@ -82,7 +82,7 @@ public interface TrainingSamples {
     }
 
     @Override
-    public synchronized Dataset normalized(DataSpec spec, Dataset data, Normalization normalization) {
+    public synchronized Dataset normalized(Dataset data, Normalization normalization) {
       // Refused before anything the size of the data is copied.
       normalization.checkFits(data.width());
       if (normalization.kind() == Normalization.Kind.NONE) {

@@ -261,7 +261,7 @@ public final class Worker extends AbstractBehavior<Command> {
       return cannotTakePart(msg, why, why);
     }
     try {
-      data = samples.normalized(msg.data(), data, msg.normalization());
+      data = samples.normalized(data, msg.normalization());
     } catch (IllegalArgumentException e) {
       return cannotTakePart(msg, e.getMessage(), e.getMessage());
     }

@@ -40,18 +40,18 @@ class TrainingSamplesTest {
     assertSame(a, b, "one parsed copy");
     assertEquals(1, parsed.get());
     // Each worker normalises with its own (equal) copy of the run's statistics, as they arrive in its StartRun.
-    Dataset na = shared.normalized(SPEC, a, scale());
-    Dataset nb = shared.normalized(SPEC, b, scale());
+    Dataset na = shared.normalized(a, scale());
+    Dataset nb = shared.normalized(b, scale());
     assertSame(na, nb, "one normalised copy for equal statistics");
     assertArrayEquals(raw().features(), a.features(), "the parsed copy is left as it was read");
 
     Dataset own = TrainingSamples.ownCopy(spec -> raw()).load(SPEC);
-    Dataset ownNormalised = TrainingSamples.ownCopy(spec -> raw()).normalized(SPEC, own, scale());
+    Dataset ownNormalised = TrainingSamples.ownCopy(spec -> raw()).normalized(own, scale());
     assertSame(own, ownNormalised, "a worker process normalises its copy in place");
     assertArrayEquals(ownNormalised.features(), na.features(), "the same features either way");
 
     Normalization other = new Normalization(Normalization.Kind.SCALE, new float[2], new float[] {1f, 1f});
-    assertNotSame(na, shared.normalized(SPEC, a, other), "other statistics, another copy");
+    assertNotSame(na, shared.normalized(a, other), "other statistics, another copy");
   }
 
   @Test
@@ -69,9 +69,9 @@ class TrainingSamplesTest {
 
     Normalization wide = new Normalization(Normalization.Kind.SCALE, new float[3], new float[] {1f, 1f, 1f});
     IllegalArgumentException shared3 = assertThrows(IllegalArgumentException.class,
-        () -> shared.normalized(SPEC, a, wide));
+        () -> shared.normalized(a, wide));
     IllegalArgumentException own3 = assertThrows(IllegalArgumentException.class,
-        () -> TrainingSamples.ownCopy(spec -> raw()).normalized(SPEC, raw(), wide));
+        () -> TrainingSamples.ownCopy(spec -> raw()).normalized(raw(), wide));
     assertEquals(own3.getMessage(), shared3.getMessage(), "the worker reports the same problem either way");
     assertArrayEquals(raw().features(), a.features());
   }
