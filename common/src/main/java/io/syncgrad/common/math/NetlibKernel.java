@@ -6,6 +6,7 @@ import dev.ludovic.netlib.blas.NativeBLAS;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.TreeSet;
 import org.ejml.data.FMatrixRMaj;
@@ -34,13 +35,25 @@ public final class NetlibKernel implements MatrixKernel {
   private final String identity;
 
   private final int rowPanel;
+  /** Whether a product of at least {@link #FILL_MIN_WORK} multiply-adds zero-fills c itself. */
+  private final boolean fillsZeros;
 
   /** The row panel found for each library and CPU path (by its identity), once per process. */
   private static final java.util.Map<String, Integer> PANELS = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Whether zero-filling matches beta 0, per library and CPU path, once per process. */
+  private static final java.util.Map<String, Boolean> FILLS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Products of at least this many multiply-adds (n·m·k) zero-fill their output and call the BLAS
+   * with beta 1. Far above the sizes for which OpenBLAS takes its small-matrix kernels (at most
+   * 64³ multiply-adds, on the processors that have them), which have a beta-0 variant of their own.
+   */
+  static final long FILL_MIN_WORK = 1 << 20;
 
   private NetlibKernel(BLAS blas, String identity) {
     this.blas = blas;
     this.rowPanel = PANELS.computeIfAbsent(identity, id -> RowPanels.probe(new NetlibKernel(blas, id, 1)));
+    this.fillsZeros = FILLS.computeIfAbsent(identity, id -> fillMatchesBetaZero(blas));
     // The panel decides how a block's rows are laid out, and so the bytes: it is part of the name.
     this.identity = rowPanel > 1 ? identity + "/rows-" + rowPanel : identity;
   }
@@ -49,6 +62,7 @@ public final class NetlibKernel implements MatrixKernel {
     this.blas = blas;
     this.identity = identity;
     this.rowPanel = rowPanel;
+    this.fillsZeros = false;
   }
 
   /** Which native BLAS netlib's shim opened in this JVM: {@link #BUNDLED}, {@link #SYSTEM} or null. */
@@ -122,7 +136,7 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("N", "N", m, n, k, 1f, b.data, m, a.data, k, 0f, c.data, m);
+    blas.sgemm("N", "N", m, n, k, 1f, b.data, m, a.data, k, beta(c.data, n, m, k), c.data, m);
   }
 
   @Override
@@ -138,7 +152,7 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, 0f, c.data, m);
+    blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, beta(c.data, n, m, k), c.data, m);
   }
 
   /**
@@ -161,8 +175,8 @@ public final class NetlibKernel implements MatrixKernel {
       }
       return;
     }
-    blas.sgemm("N", "T", m, n, rows, 1f, b.data, first * m, m, a.data, first * n, n, accumulate ? 1f : 0f,
-        c.data, 0, m);
+    blas.sgemm("N", "T", m, n, rows, 1f, b.data, first * m, m, a.data, first * n, n,
+        accumulate ? 1f : beta(c.data, n, m, rows), c.data, 0, m);
   }
 
   /**
@@ -205,7 +219,61 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("T", "N", m, n, k, 1f, b.data, k, a.data, k, 0f, c.data, m);
+    blas.sgemm("T", "N", m, n, k, 1f, b.data, k, a.data, k, beta(c.data, n, m, k), c.data, m);
+  }
+
+  /**
+   * The beta of a product that overwrites c (n×m, inner size k): 0, or, for a large product where
+   * {@link #fillsZeros}, 1 after c is filled with zeros here. OpenBLAS computes beta 0 as a pass
+   * that writes zeros over c before the product is added to it; that pass is several times slower
+   * than {@link Arrays#fill} (the eight 784×256 weight-gradient products of a one-node step took
+   * 1.14 ms with beta 0 and 0.89 ms on zero-filled outputs, one Zen 3 core). The product then
+   * adds to the same zeros, so the bytes are the same, which {@link #fillMatchesBetaZero} checks
+   * once per library and CPU path.
+   */
+  private float beta(float[] c, int n, int m, int k) {
+    if (!fillsZeros || (long) n * m * k < FILL_MIN_WORK) {
+      return 0f;
+    }
+    Arrays.fill(c, 0, n * m, 0f);
+    return 1f;
+  }
+
+  /**
+   * Whether products of a weight gradient's shape give the same bits on a zero-filled c with beta
+   * 1 as with beta 0, on values with exact zeros (a ReLU's) and whole zero columns (inputs that
+   * are zero in every row, as the edges of an image are), whose sums are signed zeros. A BLAS
+   * call is a fixed sequence of operations for given shapes, so one set of values stands for all;
+   * a library whose beta-0 path differs (a kernel of its own that stores without adding) keeps
+   * beta 0.
+   */
+  static boolean fillMatchesBetaZero(BLAS blas) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(0x2e70);
+    int[][] shapes = {{784, 256, 16}, {64, 128, 128}};
+    for (int[] shape : shapes) {
+      int n = shape[0];
+      int m = shape[1];
+      int k = shape[2];
+      float[] a = new float[k * n];
+      float[] b = new float[k * m];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = i % n < 8 || random.nextInt(4) == 0 ? 0f : (float) random.nextDouble(-1, 1);
+      }
+      for (int i = 0; i < b.length; i++) {
+        b[i] = random.nextInt(3) == 0 ? -0f : (float) random.nextDouble(-1, 1);
+      }
+      float[] zero = new float[n * m];
+      float[] filled = new float[n * m];
+      Arrays.fill(zero, Float.NaN);
+      blas.sgemm("N", "T", m, n, k, 1f, b, m, a, n, 0f, zero, m);
+      blas.sgemm("N", "T", m, n, k, 1f, b, m, a, n, 1f, filled, m);
+      for (int i = 0; i < zero.length; i++) {
+        if (Float.floatToRawIntBits(zero[i]) != Float.floatToRawIntBits(filled[i])) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
 

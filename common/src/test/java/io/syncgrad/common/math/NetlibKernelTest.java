@@ -1,0 +1,122 @@
+package io.syncgrad.common.math;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.blas.NativeBLAS;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.ejml.data.FMatrixRMaj;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The native kernel zero-fills the outputs of large products and calls the BLAS with beta 1
+ * (faster than OpenBLAS's own beta-0 pass): its products still give, bit for bit, what the BLAS
+ * gives with beta 0, and the probe that allows it refuses a BLAS whose beta-0 path computes
+ * otherwise.
+ */
+class NetlibKernelTest {
+
+  @Test
+  void largeProductsGiveTheBytesOfBetaZero() {
+    NetlibKernel kernel = NetlibKernel.nativeKernel();
+    BLAS blas = NativeBLAS.getInstance();
+    SplittableRandom r = new SplittableRandom(5);
+    // A weight gradient over one shard and over a block, a forward and an input-gradient product
+    // of the first layers, each at least FILL_MIN_WORK multiply-adds.
+    FMatrixRMaj x = reluLike(132, 784, r);
+    FMatrixRMaj delta = reluLike(132, 256, r);
+    FMatrixRMaj w = reluLike(784, 256, r);
+    FMatrixRMaj w1 = reluLike(256, 128, r);
+    FMatrixRMaj delta1 = reluLike(132, 128, r);
+    assertTrue(784L * 256 * 16 >= NetlibKernel.FILL_MIN_WORK);
+
+    FMatrixRMaj c = stale(784, 256);
+    kernel.multTransARows(x, delta, 4, 16, false, c);
+    float[] expected = new float[784 * 256];
+    blas.sgemm("N", "T", 256, 784, 16, 1f, delta.data, 4 * 256, 256, x.data, 4 * 784, 784, 0f, expected, 0, 256);
+    assertArrayEquals(bits(expected), bits(c.data), "Xᵀ·Δ over 16 rows");
+
+    c = stale(784, 256);
+    kernel.multTransA(x, delta, c);
+    expected = new float[784 * 256];
+    blas.sgemm("N", "T", 256, 784, 132, 1f, delta.data, 256, x.data, 784, 0f, expected, 256);
+    assertArrayEquals(bits(expected), bits(c.data), "Xᵀ·Δ over 132 rows");
+
+    c = stale(132, 256);
+    kernel.mult(x, w, c);
+    expected = new float[132 * 256];
+    blas.sgemm("N", "N", 256, 132, 784, 1f, w.data, 256, x.data, 784, 0f, expected, 256);
+    assertArrayEquals(bits(expected), bits(c.data), "X·W");
+
+    c = stale(132, 256);
+    kernel.multTransB(delta1, w1, c);
+    expected = new float[132 * 256];
+    blas.sgemm("T", "N", 256, 132, 128, 1f, w1.data, 128, delta1.data, 128, 0f, expected, 256);
+    assertArrayEquals(bits(expected), bits(c.data), "Δ·Wᵀ");
+  }
+
+  @Test
+  void theProbeAcceptsTheBundledLibraryAsItIsAndRefusesAnotherBetaZero() {
+    NetlibKernel.nativeKernel();
+    BLAS real = NativeBLAS.getInstance();
+    assertTrue(NetlibKernel.fillMatchesBetaZero(withBetaZero(real, false)), "the same library behind a proxy");
+    // A beta-0 path that stores its products without adding them to zeros keeps negative zeros,
+    // which an addition to +0 turns positive.
+    assertFalse(NetlibKernel.fillMatchesBetaZero(withBetaZero(real, true)), "a beta-0 path of its own");
+  }
+
+  /**
+   * {@code blas}, whose 13-argument sgemm with beta 0 gives, where {@code ownPath}, -0 for every
+   * zero of the product (as a kernel that stores its sums without adding them to zeros would
+   * where they are -0).
+   */
+  private static BLAS withBetaZero(BLAS blas, boolean ownPath) {
+    return (BLAS) Proxy.newProxyInstance(BLAS.class.getClassLoader(), new Class<?>[] {BLAS.class},
+        (proxy, method, args) -> {
+          Object result;
+          try {
+            result = method.invoke(blas, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+          if (ownPath && method.getName().equals("sgemm") && args.length == 13 && (float) args[10] == 0f) {
+            float[] c = (float[]) args[11];
+            for (int i = 0; i < c.length; i++) {
+              if (c[i] == 0f) {
+                c[i] = -0f;
+              }
+            }
+          }
+          return result;
+        });
+  }
+
+  /** Values in [-1, 1], a third of them exact zeros, and whole zero columns at the start. */
+  private static FMatrixRMaj reluLike(int rows, int cols, SplittableRandom r) {
+    FMatrixRMaj m = new FMatrixRMaj(rows, cols);
+    for (int i = 0; i < m.data.length; i++) {
+      m.data[i] = i % cols < 8 || r.nextInt(3) == 0 ? 0f : (float) r.nextDouble(-1, 1);
+    }
+    return m;
+  }
+
+  /** An output of the right shape full of NaN: a product that adds to it without filling it shows. */
+  private static FMatrixRMaj stale(int rows, int cols) {
+    FMatrixRMaj c = new FMatrixRMaj(rows, cols);
+    Arrays.fill(c.data, Float.NaN);
+    return c;
+  }
+
+  private static int[] bits(float[] v) {
+    int[] b = new int[v.length];
+    for (int i = 0; i < v.length; i++) {
+      b[i] = Float.floatToRawIntBits(v[i]);
+    }
+    return b;
+  }
+}
