@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 import org.ejml.data.FMatrixRMaj;
 
@@ -45,10 +46,11 @@ public final class NetlibKernel implements MatrixKernel {
 
   /**
    * Products of at least this many multiply-adds (n·m·k) zero-fill their output and call the BLAS
-   * with beta 1. Far above the sizes for which OpenBLAS takes its small-matrix kernels (at most
-   * 64³ multiply-adds, on the processors that have them), which have a beta-0 variant of their own.
+   * with beta 1. Twice the most for which OpenBLAS takes its small-matrix kernels, which have a
+   * beta-0 variant of their own (100³ on SkylakeX-class cores, 84³ to 100³ on POWER10, 64³ with
+   * SVE, in its permit functions).
    */
-  static final long FILL_MIN_WORK = 1 << 20;
+  static final long FILL_MIN_WORK = 1 << 21;
 
   private NetlibKernel(BLAS blas, String identity) {
     this.blas = blas;
@@ -232,7 +234,9 @@ public final class NetlibKernel implements MatrixKernel {
    * once per library and CPU path.
    */
   private float beta(float[] c, int n, int m, int k) {
-    if (!fillsZeros || (long) n * m * k < FILL_MIN_WORK) {
+    // A product with one row or column may become a matrix-vector product (OpenBLAS on arm64),
+    // which scales c instead: it keeps beta 0.
+    if (!fillsZeros || n == 1 || m == 1 || (long) n * m * k < FILL_MIN_WORK) {
       return 0f;
     }
     Arrays.fill(c, 0, n * m, 0f);
@@ -240,42 +244,54 @@ public final class NetlibKernel implements MatrixKernel {
   }
 
   /**
-   * Whether products of a weight gradient's shape give the same bits on a zero-filled c with beta
-   * 1 as with beta 0, on values with exact zeros (a ReLU's) and whole zero columns (inputs that
-   * are zero in every row, as the edges of an image are), whose sums are signed zeros. A BLAS
-   * call is a fixed sequence of operations for given shapes, so one set of values stands for all;
-   * a library whose beta-0 path differs (a kernel of its own that stores without adding) keeps
-   * beta 0.
+   * Whether the products this kernel makes (the three transpositions it calls) give the same bits
+   * on a zero-filled c with beta 1 as with beta 0, on values with exact zeros (a ReLU's), negative
+   * zeros, and whole zero columns (inputs that are zero in every row, as the edges of an image
+   * are), whose sums are signed zeros: a beta-0 path that stores its sums without adding them to
+   * zeros, starting from its first product, shows as -0 where an addition to +0 gives +0. It
+   * cannot tell apart paths that agree on these values; a BLAS call is a fixed sequence of
+   * operations for given shapes, and both shapes here are above every small-matrix kernel's
+   * bound, where OpenBLAS's driver zeroes c and then adds as with beta 1.
    */
   static boolean fillMatchesBetaZero(BLAS blas) {
-    java.util.SplittableRandom random = new java.util.SplittableRandom(0x2e70);
-    int[][] shapes = {{784, 256, 16}, {64, 128, 128}};
+    SplittableRandom random = new SplittableRandom(0x2e70);
+    int[][] shapes = {{784, 256, 16}, {256, 128, 64}};
+    String[][] transpositions = {{"N", "N"}, {"N", "T"}, {"T", "N"}};
     for (int[] shape : shapes) {
       int n = shape[0];
       int m = shape[1];
       int k = shape[2];
-      float[] a = new float[k * n];
-      float[] b = new float[k * m];
-      for (int i = 0; i < a.length; i++) {
-        a[i] = i % n < 8 || random.nextInt(4) == 0 ? 0f : (float) random.nextDouble(-1, 1);
-      }
-      for (int i = 0; i < b.length; i++) {
-        b[i] = random.nextInt(3) == 0 ? -0f : (float) random.nextDouble(-1, 1);
-      }
-      float[] zero = new float[n * m];
-      float[] filled = new float[n * m];
-      Arrays.fill(zero, Float.NaN);
-      blas.sgemm("N", "T", m, n, k, 1f, b, m, a, n, 0f, zero, m);
-      blas.sgemm("N", "T", m, n, k, 1f, b, m, a, n, 1f, filled, m);
-      for (int i = 0; i < zero.length; i++) {
-        if (Float.floatToRawIntBits(zero[i]) != Float.floatToRawIntBits(filled[i])) {
-          return false;
+      for (String[] t : transpositions) {
+        // c (n×m row-major, m×n column-major) = op(b)·op(a), as mult, multTransA and multTransB call it.
+        int ldb = t[0].equals("N") ? m : k;
+        int lda = t[1].equals("N") ? k : n;
+        float[] a = new float[k * n];
+        float[] b = new float[k * m];
+        for (int i = 0; i < a.length; i++) {
+          a[i] = i % lda < 8 || random.nextInt(4) == 0 ? 0f : (float) random.nextDouble(-1, 1);
+        }
+        for (int i = 0; i < b.length; i++) {
+          b[i] = random.nextInt(3) == 0 ? -0f : (float) random.nextDouble(-1, 1);
+        }
+        float[] zero = new float[n * m];
+        float[] filled = new float[n * m];
+        Arrays.fill(zero, Float.NaN);
+        blas.sgemm(t[0], t[1], m, n, k, 1f, b, ldb, a, lda, 0f, zero, m);
+        blas.sgemm(t[0], t[1], m, n, k, 1f, b, ldb, a, lda, 1f, filled, m);
+        for (int i = 0; i < zero.length; i++) {
+          if (Float.floatToRawIntBits(zero[i]) != Float.floatToRawIntBits(filled[i])) {
+            return false;
+          }
         }
       }
     }
     return true;
   }
 
+  /** Whether large products zero-fill their output themselves (see {@link #fillMatchesBetaZero}). */
+  boolean fillsZeros() {
+    return fillsZeros;
+  }
 
   @Override
   public String identity() {
