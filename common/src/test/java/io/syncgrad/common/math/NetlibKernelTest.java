@@ -10,6 +10,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import org.ejml.data.FMatrixRMaj;
 import org.junit.jupiter.api.Test;
 
@@ -39,29 +40,28 @@ class NetlibKernelTest {
     FMatrixRMaj delta1 = reluLike(132, 128, r);
     assertTrue(784L * 256 * 16 >= NetlibKernel.FILL_MIN_WORK && 132L * 256 * 128 >= NetlibKernel.FILL_MIN_WORK);
 
-    FMatrixRMaj c = stale(784, 256);
-    kernel.multTransARows(x, delta, 4, 16, false, c);
-    float[] expected = new float[784 * 256];
-    blas.sgemm("N", "T", 256, 784, 16, 1f, delta.data, 4 * 256, 256, x.data, 4 * 784, 784, 0f, expected, 0, 256);
-    assertArrayEquals(bits(expected), bits(c.data), "Xᵀ·Δ over 16 rows");
+    sameAsBetaZero("Xᵀ·Δ over 16 rows", 784, 256, c -> kernel.multTransARows(x, delta, 4, 16, false, c),
+        e -> blas.sgemm("N", "T", 256, 784, 16, 1f, delta.data, 4 * 256, 256, x.data, 4 * 784, 784, 0f, e, 0, 256));
+    sameAsBetaZero("Xᵀ·Δ over 132 rows", 784, 256, c -> kernel.multTransA(x, delta, c),
+        e -> blas.sgemm("N", "T", 256, 784, 132, 1f, delta.data, 256, x.data, 784, 0f, e, 256));
+    sameAsBetaZero("X·W", 132, 256, c -> kernel.mult(x, w, c),
+        e -> blas.sgemm("N", "N", 256, 132, 784, 1f, w.data, 256, x.data, 784, 0f, e, 256));
+    sameAsBetaZero("Δ·Wᵀ", 132, 256, c -> kernel.multTransB(delta1, w1, c),
+        e -> blas.sgemm("T", "N", 256, 132, 128, 1f, w1.data, 128, delta1.data, 128, 0f, e, 256));
+  }
 
-    c = stale(784, 256);
-    kernel.multTransA(x, delta, c);
-    expected = new float[784 * 256];
-    blas.sgemm("N", "T", 256, 784, 132, 1f, delta.data, 256, x.data, 784, 0f, expected, 256);
-    assertArrayEquals(bits(expected), bits(c.data), "Xᵀ·Δ over 132 rows");
-
-    c = stale(132, 256);
-    kernel.mult(x, w, c);
-    expected = new float[132 * 256];
-    blas.sgemm("N", "N", 256, 132, 784, 1f, w.data, 256, x.data, 784, 0f, expected, 256);
-    assertArrayEquals(bits(expected), bits(c.data), "X·W");
-
-    c = stale(132, 256);
-    kernel.multTransB(delta1, w1, c);
-    expected = new float[132 * 256];
-    blas.sgemm("T", "N", 256, 132, 128, 1f, w1.data, 128, delta1.data, 128, 0f, expected, 256);
-    assertArrayEquals(bits(expected), bits(c.data), "Δ·Wᵀ");
+  /**
+   * The kernel's product into an output of the right shape full of NaN (a product that adds to it
+   * without filling it shows) against the BLAS's own beta-0 call, bit for bit.
+   */
+  private static void sameAsBetaZero(String what, int rows, int cols, Consumer<FMatrixRMaj> product,
+      Consumer<float[]> betaZero) {
+    FMatrixRMaj c = new FMatrixRMaj(rows, cols);
+    Arrays.fill(c.data, Float.NaN);
+    product.accept(c);
+    float[] expected = new float[rows * cols];
+    betaZero.accept(expected);
+    assertArrayEquals(bits(expected), bits(c.data), what);
   }
 
   @Test
@@ -107,13 +107,6 @@ class NetlibKernelTest {
       m.data[i] = i % cols < 8 || r.nextInt(3) == 0 ? 0f : (float) r.nextDouble(-1, 1);
     }
     return m;
-  }
-
-  /** An output of the right shape full of NaN: a product that adds to it without filling it shows. */
-  private static FMatrixRMaj stale(int rows, int cols) {
-    FMatrixRMaj c = new FMatrixRMaj(rows, cols);
-    Arrays.fill(c.data, Float.NaN);
-    return c;
   }
 
   private static int[] bits(float[] v) {
