@@ -38,10 +38,10 @@ import org.ejml.data.FMatrixRMaj;
  * the spilled 4 × 4 block ran at half the speed of 4 × 3 (1.7-2.1 ms against 0.85-1.1 ms for a
  * 132×784·784×256 product on a Zen 3 core); AVX-512 has 32. (The width stands for the register
  * count: AArch64's NEON and SVE have 32 registers too and still get 4 × 3, which costs them speed
- * only.) The blocking decides only which
- * output elements are computed together, never an element's own chain, so it changes no bit. The
- * blocks are written out by hand, one method per shape: the JIT keeps accumulators in registers
- * only where each is a variable of its own. Columns short of a vector are copied into a
+ * only.) The blocking decides only which output elements are computed together, never an
+ * element's own chain, so it changes no bit. The blocks are written out by hand, one method per
+ * shape (so 4 × 3 and 4 × 4 look alike): the JIT keeps accumulators in registers only where each
+ * is a variable of its own. Columns short of a vector are copied into a
  * zero-padded panel and computed as one more vector; the padding lanes are thrown away.
  *
  * <p>Packing buffers belong to the calling thread and grow to the largest shape seen, so a
