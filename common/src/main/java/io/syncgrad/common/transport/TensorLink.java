@@ -2,6 +2,7 @@ package io.syncgrad.common.transport;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import io.syncgrad.proto.LinkFrameProto;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -225,7 +226,9 @@ public final class TensorLink implements AutoCloseable {
     }
     traffic.received(size + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(size));
     // The tensors' bytes stay in the frame's array (aliased, not copied): nothing else holds it.
-    CodedInputStream frame = CodedInputStream.newInstance(bytes);
+    // Protobuf aliases only a buffer it is told is immutable, which CodedInputStream.newInstance
+    // never says: parsed from it, every frame's tensors were copied once more.
+    CodedInputStream frame = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
     frame.enableAliasing(true);
     return LinkFrameProto.parseFrom(frame);
   }

@@ -98,6 +98,49 @@ class TensorLinkTest {
     }
   }
 
+  /**
+   * A received frame costs the reader one array of its size: the tensors stay in that array, as
+   * the parsed frame's bytes (a copy per frame would double the bytes each step allocates, and
+   * the copying).
+   */
+  @Test
+  void aFrameIsReadIntoOneArrayThatItsTensorsShare() throws Exception {
+    int frameBytes = 4 << 20;
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(plain(1 << 24),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      TensorLink client = TensorLink.connect(server.endpoint(), plain(1 << 24), hello("w1"));
+      Accepted a = accepted.poll(WAIT_S, TimeUnit.SECONDS);
+      // What the reader thread had allocated when it handed over each frame.
+      BlockingQueue<Long> allocated = new LinkedBlockingQueue<>();
+      BlockingQueue<LinkFrameProto> atServer = new LinkedBlockingQueue<>();
+      a.link().start(f -> {
+        allocated.add(threads.getCurrentThreadAllocatedBytes());
+        atServer.add(f);
+      }, reason -> { });
+      client.start(f -> { }, reason -> { });
+      int frames = 4;
+      for (int shard = 0; shard < frames; shard++) {
+        client.send(gradient(shard, frameBytes));
+      }
+      long previous = -1;
+      for (int shard = 0; shard < frames; shard++) {
+        assertEquals(gradient(shard, frameBytes), atServer.poll(WAIT_S, TimeUnit.SECONDS), "shard " + shard);
+        long now = allocated.poll(WAIT_S, TimeUnit.SECONDS);
+        if (previous >= 0) {
+          long perFrame = now - previous;
+          assertTrue(perFrame < frameBytes * 5L / 4, "reading a frame of " + frameBytes + " bytes allocated "
+              + perFrame + " bytes");
+        }
+        previous = now;
+      }
+      client.close();
+      a.link().close();
+    }
+  }
+
   @Test
   void aFrameOverTheLimitClosesTheLink() throws Exception {
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
