@@ -33,6 +33,8 @@ import org.ejml.data.FMatrixRMaj;
 public final class NetlibKernel implements MatrixKernel {
 
   private final BLAS blas;
+  /** {@link #blas} when its native sgemm is called without netlib's argument checks (see {@link NativeGemm}). */
+  private final NativeBLAS direct;
   private final String identity;
 
   private final int rowPanel;
@@ -54,6 +56,7 @@ public final class NetlibKernel implements MatrixKernel {
 
   private NetlibKernel(BLAS blas, String identity) {
     this.blas = blas;
+    this.direct = NativeGemm.of(blas);
     this.rowPanel = PANELS.computeIfAbsent(identity, id -> RowPanels.probe(new NetlibKernel(blas, id, 1)));
     this.fillsZeros = FILLS.computeIfAbsent(identity, id -> fillMatchesBetaZero(blas));
     // The panel decides how a block's rows are laid out, and so the bytes: it is part of the name.
@@ -62,6 +65,7 @@ public final class NetlibKernel implements MatrixKernel {
 
   private NetlibKernel(BLAS blas, String identity, int rowPanel) {
     this.blas = blas;
+    this.direct = NativeGemm.of(blas);
     this.identity = identity;
     this.rowPanel = rowPanel;
     this.fillsZeros = false;
@@ -138,7 +142,7 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("N", "N", m, n, k, 1f, b.data, m, a.data, k, beta(c.data, n, m, k), c.data, m);
+    sgemm("N", "N", m, n, k, b.data, 0, m, a.data, 0, k, beta(c.data, n, m, k), c.data, 0, m);
   }
 
   @Override
@@ -154,7 +158,7 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("N", "T", m, n, k, 1f, b.data, m, a.data, n, beta(c.data, n, m, k), c.data, m);
+    sgemm("N", "T", m, n, k, b.data, 0, m, a.data, 0, n, beta(c.data, n, m, k), c.data, 0, m);
   }
 
   /**
@@ -177,7 +181,7 @@ public final class NetlibKernel implements MatrixKernel {
       }
       return;
     }
-    blas.sgemm("N", "T", m, n, rows, 1f, b.data, first * m, m, a.data, first * n, n,
+    sgemm("N", "T", m, n, rows, b.data, first * m, m, a.data, first * n, n,
         accumulate ? 1f : beta(c.data, n, m, rows), c.data, 0, m);
   }
 
@@ -221,7 +225,83 @@ public final class NetlibKernel implements MatrixKernel {
     if (EmptyProducts.done(n, m, k, c)) {
       return;
     }
-    blas.sgemm("T", "N", m, n, k, 1f, b.data, k, a.data, k, beta(c.data, n, m, k), c.data, m);
+    sgemm("T", "N", m, n, k, b.data, 0, k, a.data, 0, k, beta(c.data, n, m, k), c.data, 0, m);
+  }
+
+  /**
+   * {@code c = op(a)·op(b) + beta·c} with alpha 1, in BLAS's column-major terms ({@code a} is the
+   * first operand, m×k after {@code transA}), on shapes of at least one row, column and inner
+   * index. The native BLAS is called directly when it can be (see {@link NativeGemm}), after the
+   * bounds netlib would check; otherwise through netlib.
+   */
+  void sgemm(String transA, String transB, int m, int n, int k, float[] a, int offA, int lda, float[] b,
+      int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+    if (direct == null) {
+      blas.sgemm(transA, transB, m, n, k, 1f, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+      return;
+    }
+    boolean aPlain = transA.equals("N");
+    boolean bPlain = transB.equals("N");
+    if (lda < Math.max(1, aPlain ? m : k) || ldb < Math.max(1, bPlain ? k : n) || ldc < Math.max(1, m)) {
+      throw new IllegalArgumentException("sgemm: leading dimensions " + lda + ", " + ldb + ", " + ldc
+          + " too small for " + m + "x" + n + "x" + k);
+    }
+    // The last element of each operand's columns, as netlib checks them: nothing native reads or
+    // writes past an array.
+    java.util.Objects.checkIndex(offA + (long) (aPlain ? k : m) * lda - 1, a.length);
+    java.util.Objects.checkIndex(offB + (long) (bPlain ? n : k) * ldb - 1, b.length);
+    java.util.Objects.checkIndex(offC + (long) n * ldc - 1, c.length);
+    NativeGemm.call(direct, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+  }
+
+  /**
+   * netlib's native sgemm ({@code JNIBLAS.sgemmK}) without the public method's argument checks.
+   * Those checks compare the transposition strings eleven times a call and make a method of
+   * about 7 kB of bytecode once inlined, which the optimising compiler took 290-380 ms to compile
+   * in the middle of every run's training (one-core runs and cluster workers alike, measured with
+   * JFR), on a core the products need. The kernel checks what they check (shapes, leading
+   * dimensions, bounds) itself, with integer comparisons, and calls the same native function: the
+   * bytes are the same. Where the method cannot be reached (another netlib version), products go
+   * through netlib's public method as before.
+   */
+  private static final class NativeGemm {
+    private static final java.lang.invoke.MethodHandle SGEMM = find();
+
+    private static java.lang.invoke.MethodHandle find() {
+      try {
+        Class<?> jni = Class.forName("dev.ludovic.netlib.blas.JNIBLAS");
+        java.lang.invoke.MethodHandle h = java.lang.invoke.MethodHandles.privateLookupIn(jni,
+            java.lang.invoke.MethodHandles.lookup()).findVirtual(jni, "sgemmK",
+            java.lang.invoke.MethodType.methodType(void.class, String.class, String.class, int.class, int.class,
+                int.class, float.class, float[].class, int.class, int.class, float[].class, int.class, int.class,
+                float.class, float[].class, int.class, int.class));
+        return h.asType(h.type().changeParameterType(0, NativeBLAS.class));
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+        return null;
+      }
+    }
+
+    /** {@code blas} when its native sgemm can be called directly, else null. */
+    static NativeBLAS of(BLAS blas) {
+      return SGEMM != null && blas instanceof NativeBLAS n && n.getClass().getName().equals(
+          "dev.ludovic.netlib.blas.JNIBLAS") ? n : null;
+    }
+
+    static void call(NativeBLAS blas, String transA, String transB, int m, int n, int k, float[] a, int offA,
+        int lda, float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+      try {
+        SGEMM.invokeExact(blas, transA, transB, m, n, k, 1f, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+      } catch (RuntimeException | Error e) {
+        throw e;
+      } catch (Throwable e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  /** Whether products call the native sgemm directly, without netlib's argument checks. */
+  boolean callsNativeDirectly() {
+    return direct != null;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.syncgrad.common.math;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ludovic.netlib.blas.BLAS;
@@ -62,6 +63,30 @@ class NetlibKernelTest {
     float[] expected = new float[rows * cols];
     betaZero.accept(expected);
     assertArrayEquals(bits(expected), bits(c.data), what);
+  }
+
+  /**
+   * The bundled library is called without netlib's argument checks (the products above compare it
+   * with netlib's checked call, bit for bit), and the kernel's own checks still stop a call that
+   * would read or write past an array, or name too small a leading dimension, before it is made.
+   */
+  @Test
+  void theNativeCallIsDirectAndStillChecked() {
+    NetlibKernel kernel = NetlibKernel.nativeKernel();
+    assertTrue(kernel.callsNativeDirectly(), kernel.identity());
+    float[] a = new float[4 * 3];
+    float[] b = new float[3 * 5];
+    float[] c = new float[4 * 5];
+    kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, c, 0, 4);
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 1, 4, b, 0, 3, 0f, c, 0, 4), "a read past a");
+    kernel.sgemm("N", "T", 4, 5, 3, a, 0, 4, b, 0, 5, 0f, c, 0, 4);
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "T", 4, 5, 3, a, 0, 4, b, 1, 5, 0f, c, 0, 4), "a read past b, transposed");
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, new float[19], 0, 4), "a write past c");
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 3, b, 0, 3, 0f, c, 0, 4), "lda below m");
   }
 
   @Test
