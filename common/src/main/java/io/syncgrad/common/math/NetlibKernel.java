@@ -230,28 +230,39 @@ public final class NetlibKernel implements MatrixKernel {
 
   /**
    * {@code c = op(a)·op(b) + beta·c} with alpha 1, in BLAS's column-major terms ({@code a} is the
-   * first operand, m×k after {@code transA}), on shapes of at least one row, column and inner
-   * index. The native BLAS is called directly when it can be (see {@link NativeGemm}), after the
-   * bounds netlib would check; otherwise through netlib.
+   * first operand, m×k after {@code transA}). The native BLAS is called directly when it can be
+   * (see {@link NativeGemm}), after the checks netlib would make; otherwise, and for empty
+   * products, through netlib.
    */
   void sgemm(String transA, String transB, int m, int n, int k, float[] a, int offA, int lda, float[] b,
       int offB, int ldb, float beta, float[] c, int offC, int ldc) {
-    if (direct == null) {
+    if (direct == null || m < 1 || n < 1 || k < 1) {
+      // netlib checks the arguments and returns early for empty products.
       blas.sgemm(transA, transB, m, n, k, 1f, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
       return;
     }
-    boolean aPlain = transA.equals("N");
-    boolean bPlain = transB.equals("N");
-    if (lda < Math.max(1, aPlain ? m : k) || ldb < Math.max(1, bPlain ? k : n) || ldc < Math.max(1, m)) {
+    // Exactly "N" or "T": the native BLAS reads only the first letter, in either case.
+    boolean aPlain = plain(transA);
+    boolean bPlain = plain(transB);
+    if (lda < (aPlain ? m : k) || ldb < (bPlain ? k : n) || ldc < m) {
       throw new IllegalArgumentException("sgemm: leading dimensions " + lda + ", " + ldb + ", " + ldc
           + " too small for " + m + "x" + n + "x" + k);
     }
-    // The last element of each operand's columns, as netlib checks them: nothing native reads or
-    // writes past an array.
-    java.util.Objects.checkIndex(offA + (long) (aPlain ? k : m) * lda - 1, a.length);
-    java.util.Objects.checkIndex(offB + (long) (bPlain ? n : k) * ldb - 1, b.length);
-    java.util.Objects.checkIndex(offC + (long) n * ldc - 1, c.length);
+    // Each operand from its offset to the last element of its last column (as netlib checks
+    // them, and the offsets not negative): nothing native reads or writes outside an array.
+    java.util.Objects.checkFromIndexSize((long) offA, (long) (aPlain ? k : m) * lda, a.length);
+    java.util.Objects.checkFromIndexSize((long) offB, (long) (bPlain ? n : k) * ldb, b.length);
+    java.util.Objects.checkFromIndexSize((long) offC, (long) n * ldc, c.length);
     NativeGemm.call(direct, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+  }
+
+  /** Whether {@code trans} leaves its operand as it is ("N") rather than transposing it ("T"). */
+  private static boolean plain(String trans) {
+    return switch (trans) {
+      case "N" -> true;
+      case "T" -> false;
+      default -> throw new IllegalArgumentException("sgemm: transposition '" + trans + "', not N or T");
+    };
   }
 
   /**
@@ -259,17 +270,30 @@ public final class NetlibKernel implements MatrixKernel {
    * Those checks compare the transposition strings eleven times a call and make a method of
    * about 7 kB of bytecode once inlined, which the optimising compiler took 290-380 ms to compile
    * in the middle of every run's training (one-core runs and cluster workers alike, measured with
-   * JFR), on a core the products need. The kernel checks what they check (shapes, leading
-   * dimensions, bounds) itself, with integer comparisons, and calls the same native function: the
-   * bytes are the same. Where the method cannot be reached (another netlib version), products go
-   * through netlib's public method as before.
+   * JFR), on a core the products need. The kernel checks what they check (the transpositions,
+   * exactly "N" or "T"; leading dimensions; offsets and bounds) itself, with a switch on the
+   * two letters and integer comparisons, and calls the same native function: the bytes are the
+   * same. Where the method cannot be reached (another netlib version), products go through
+   * netlib's public method as before.
    */
   private static final class NativeGemm {
+    private static final Class<?> JNI = jni();
     private static final java.lang.invoke.MethodHandle SGEMM = find();
 
-    private static java.lang.invoke.MethodHandle find() {
+    private static Class<?> jni() {
       try {
-        Class<?> jni = Class.forName("dev.ludovic.netlib.blas.JNIBLAS");
+        return Class.forName("dev.ludovic.netlib.blas.JNIBLAS", false, NativeBLAS.class.getClassLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        return null;
+      }
+    }
+
+    private static java.lang.invoke.MethodHandle find() {
+      if (JNI == null) {
+        return null;
+      }
+      try {
+        Class<?> jni = JNI;
         java.lang.invoke.MethodHandle h = java.lang.invoke.MethodHandles.privateLookupIn(jni,
             java.lang.invoke.MethodHandles.lookup()).findVirtual(jni, "sgemmK",
             java.lang.invoke.MethodType.methodType(void.class, String.class, String.class, int.class, int.class,
@@ -283,8 +307,7 @@ public final class NetlibKernel implements MatrixKernel {
 
     /** {@code blas} when its native sgemm can be called directly, else null. */
     static NativeBLAS of(BLAS blas) {
-      return SGEMM != null && blas instanceof NativeBLAS n && n.getClass().getName().equals(
-          "dev.ludovic.netlib.blas.JNIBLAS") ? n : null;
+      return SGEMM != null && blas instanceof NativeBLAS n && JNI.isInstance(n) ? n : null;
     }
 
     static void call(NativeBLAS blas, String transA, String transB, int m, int n, int k, float[] a, int offA,

@@ -15,9 +15,10 @@ final class RowBlocks {
    * @throws IllegalArgumentException naming the shapes when they do not fit
    */
   static boolean shape(FMatrixRMaj a, FMatrixRMaj b, int first, int rows, boolean accumulate, FMatrixRMaj c) {
-    if (a.numRows != b.numRows || first < 0 || rows < 0 || first + rows > a.numRows) {
+    // rows > numRows - first, not first + rows > numRows: the sum could overflow past the check.
+    if (a.numRows != b.numRows || first < 0 || rows < 0 || rows > a.numRows - first) {
       throw new IllegalArgumentException("Inconsistent shapes: a=" + a.numRows + "x" + a.numCols + ", b="
-          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + (first + rows) + ")");
+          + b.numRows + "x" + b.numCols + ", rows [" + first + ", " + ((long) first + rows) + ")");
     }
     if (accumulate && (c.numRows != a.numCols || c.numCols != b.numCols)) {
       throw new IllegalArgumentException("Inconsistent shapes: c=" + c.numRows + "x" + c.numCols + " to add "

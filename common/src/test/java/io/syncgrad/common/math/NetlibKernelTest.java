@@ -77,17 +77,45 @@ class NetlibKernelTest {
     float[] a = new float[4 * 3];
     float[] b = new float[3 * 5];
     float[] c = new float[4 * 5];
+    // c (4x5) = a (4x3) · b (3x5), and with each operand transposed: every one of these fits.
     kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, c, 0, 4);
-    assertThrows(IndexOutOfBoundsException.class,
-        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 1, 4, b, 0, 3, 0f, c, 0, 4), "a read past a");
+    kernel.sgemm("T", "N", 4, 5, 3, a, 0, 3, b, 0, 3, 0f, c, 0, 4);
     kernel.sgemm("N", "T", 4, 5, 3, a, 0, 4, b, 0, 5, 0f, c, 0, 4);
     assertThrows(IndexOutOfBoundsException.class,
-        () -> kernel.sgemm("N", "T", 4, 5, 3, a, 0, 4, b, 1, 5, 0f, c, 0, 4), "a read past b, transposed");
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 1, 4, b, 0, 3, 0f, c, 0, 4), "a read past a");
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("T", "N", 4, 5, 3, a, 1, 3, b, 0, 3, 0f, c, 0, 4), "a read past aᵀ");
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 1, 3, 0f, c, 0, 4), "a read past b");
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "T", 4, 5, 3, a, 0, 4, b, 1, 5, 0f, c, 0, 4), "a read past bᵀ");
     assertThrows(IndexOutOfBoundsException.class,
         () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, new float[19], 0, 4), "a write past c");
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, new float[13], -1, 4, b, 0, 3, 0f, c, 0, 4), "a negative offset");
     assertThrows(IllegalArgumentException.class,
         () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 3, b, 0, 3, 0f, c, 0, 4), "lda below m");
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, new float[3 * 5], 0, 2, 0f, c, 0, 4), "ldb below k");
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.sgemm("N", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, new float[3 * 5], 0, 3), "ldc below m");
+    // The native BLAS reads "n" as "N": checked as a transposed operand it would read past a.
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.sgemm("n", "N", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, c, 0, 4), "a lower-case transposition");
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.sgemm("N", "X", 4, 5, 3, a, 0, 4, b, 0, 3, 0f, c, 0, 4), "no transposition at all");
   }
+
+  /** Rows whose end overflows an int are refused, not turned into a negative offset for the BLAS. */
+  @Test
+  void rowsPastTheEndAreRefusedWhereTheirSumOverflows() {
+    NetlibKernel kernel = NetlibKernel.nativeKernel();
+    FMatrixRMaj a = new FMatrixRMaj(2, 2);
+    FMatrixRMaj b = new FMatrixRMaj(2, 2);
+    assertThrows(IllegalArgumentException.class,
+        () -> kernel.multTransARows(a, b, 1 << 30, (1 << 30) + 1, false, new FMatrixRMaj(2, 2)));
+  }
+
 
   @Test
   void theProbeAcceptsTheBundledLibraryAsItIsAndRefusesAnotherBetaZero() {

@@ -108,6 +108,8 @@ class TensorLinkTest {
     int frameBytes = 4 << 20;
     com.sun.management.ThreadMXBean threads =
         (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    org.junit.jupiter.api.Assumptions.assumeTrue(threads.isThreadAllocatedMemorySupported()
+        && threads.isThreadAllocatedMemoryEnabled(), "this JVM measures what each thread allocates");
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     try (TensorLinkServer server = TensorLinkServer.open(plain(1 << 24),
         (h, l) -> accepted.add(new Accepted(h, l)))) {
