@@ -293,9 +293,8 @@ public final class NetlibKernel implements MatrixKernel {
         return null;
       }
       try {
-        Class<?> jni = JNI;
-        java.lang.invoke.MethodHandle h = java.lang.invoke.MethodHandles.privateLookupIn(jni,
-            java.lang.invoke.MethodHandles.lookup()).findVirtual(jni, "sgemmK",
+        java.lang.invoke.MethodHandle h = java.lang.invoke.MethodHandles.privateLookupIn(JNI,
+            java.lang.invoke.MethodHandles.lookup()).findVirtual(JNI, "sgemmK",
             java.lang.invoke.MethodType.methodType(void.class, String.class, String.class, int.class, int.class,
                 int.class, float.class, float[].class, int.class, int.class, float[].class, int.class, int.class,
                 float.class, float[].class, int.class, int.class));

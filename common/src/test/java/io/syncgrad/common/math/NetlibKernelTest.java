@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * The native kernel zero-fills the outputs of large products and calls the BLAS with beta 1
  * (faster than OpenBLAS's own beta-0 pass): its products still give, bit for bit, what the BLAS
  * gives with beta 0, and the probe that allows it refuses a BLAS whose beta-0 path computes
- * otherwise.
+ * otherwise. It calls the native sgemm without netlib's argument checks, and its own checks stop
+ * what netlib's would have stopped.
  */
 class NetlibKernelTest {
 
@@ -115,7 +116,6 @@ class NetlibKernelTest {
     assertThrows(IllegalArgumentException.class,
         () -> kernel.multTransARows(a, b, 1 << 30, (1 << 30) + 1, false, new FMatrixRMaj(2, 2)));
   }
-
 
   @Test
   void theProbeAcceptsTheBundledLibraryAsItIsAndRefusesAnotherBetaZero() {

@@ -233,11 +233,11 @@ public final class LinkBench {
     CompletableFuture<Channel> accepted = new CompletableFuture<>();
     ServerBootstrap sb = new ServerBootstrap().group(group)
         .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
-        .option(ChannelOption.SO_RCVBUF, TensorLinkBuffers.BYTES)
+        .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE)
-        .childOption(ChannelOption.SO_SNDBUF, TensorLinkBuffers.BYTES)
+        .childOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -250,8 +250,8 @@ public final class LinkBench {
         .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.RCVBUF_ALLOCATOR, RECEIVE)
-        .option(ChannelOption.SO_SNDBUF, TensorLinkBuffers.BYTES)
-        .option(ChannelOption.SO_RCVBUF, TensorLinkBuffers.BYTES)
+        .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -282,10 +282,8 @@ public final class LinkBench {
     return d;
   }
 
-  /** The socket buffer size the tensor links ask for. */
-  static final class TensorLinkBuffers {
-    static final int BYTES = 4 << 20;
-  }
+  /** The socket buffer size the tensor links ask for (TensorLink.SOCKET_BUFFER_BYTES). */
+  static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
   /** Parses each whole frame straight from its (direct, pooled) buffer; the bytes stay there until released. */
   static final class FrameHandler extends SimpleChannelInboundHandler<ByteBuf> {
