@@ -47,6 +47,10 @@ class BlockComputeTest {
         new Object[] {784, List.of(64), 64, 8, Activation.SIGMOID, OutputActivation.SIGMOID, LossFunction.MSE, 0f},
         new Object[] {20, List.of(16, 8), 100, 3, Activation.TANH, OutputActivation.SOFTMAX, LossFunction.MSE, 0.2f},
         new Object[] {33, List.of(17), 37, 5, Activation.RELU, OutputActivation.IDENTITY, LossFunction.MSE, 0.1f},
+        new Object[] {40, List.of(24), 60, 6, Activation.TANH, OutputActivation.SOFTMAX, LossFunction.CROSS_ENTROPY,
+            0.1f},
+        new Object[] {40, List.of(24, 12), 70, 7, Activation.RELU, OutputActivation.SOFTMAX,
+            LossFunction.CROSS_ENTROPY, 0f},
         new Object[] {12, List.of(16, 8), 64, 2, Activation.RELU, OutputActivation.SOFTMAX,
             LossFunction.CROSS_ENTROPY, 0.3f});
   }
