@@ -19,9 +19,12 @@ import java.util.function.IntConsumer;
  * within a step the other side answers in time, and a helper that waits longer (an evaluation, a
  * checkpoint, the end of the run) parks and costs nothing.
  *
+ * A crew with more threads than processors does not spin: a spinning thread would keep the one
+ * it waits for off a core.
+ *
  * <p>Every call waits for every part, even after a failure, so that no thread still writes a
  * step's buffers when the failure propagates: the first failure is thrown, the others are
- * suppressed in it.
+ * suppressed in it. Calls and {@link #close} are serialised: closing waits for a call under way.
  */
 final class ThreadCrew implements AutoCloseable {
 
@@ -29,6 +32,11 @@ final class ThreadCrew implements AutoCloseable {
   static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   private final Thread[] helpers;
+  /**
+   * {@link #SPIN_NANOS}, or 0 when the crew has more threads than the processors: then a spinning
+   * thread would keep the one it waits for off a core.
+   */
+  private final long spinNanos;
   /** Helper i's failure in the current round, or null. */
   private final AtomicReferenceArray<Throwable> failures;
   /** Helpers still running their part of the current round. */
@@ -47,6 +55,7 @@ final class ThreadCrew implements AutoCloseable {
     this.helpers = new Thread[helpers];
     this.failures = new AtomicReferenceArray<>(helpers);
     this.parked = new AtomicIntegerArray(helpers);
+    this.spinNanos = helpers + 1 <= Runtime.getRuntime().availableProcessors() ? SPIN_NANOS : 0;
     for (int h = 0; h < helpers; h++) {
       int index = h;
       Thread t = new Thread(() -> serve(index), name + "-" + (h + 1));
@@ -68,7 +77,7 @@ final class ThreadCrew implements AutoCloseable {
    * @param what what the task is, and {@code step} the step it is for, for the failure's message
    * @throws IllegalStateException wrapping the first failure of a part, or when interrupted
    */
-  void run(IntConsumer part, String what, long step) {
+  synchronized void run(IntConsumer part, String what, long step) {
     if (closed) {
       throw new IllegalStateException("the trainer's threads are closed");
     }
@@ -80,7 +89,9 @@ final class ThreadCrew implements AutoCloseable {
     Throwable failed = null;
     try {
       part.accept(0);
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) {
+      // Whatever it is (a checked exception can be thrown without being declared), the helpers'
+      // parts are still waited for.
       failed = e;
     }
     boolean interrupted = awaitHelpers();
@@ -91,6 +102,9 @@ final class ThreadCrew implements AutoCloseable {
       }
     }
     task = null;
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
     if (failed instanceof Error error) {
       throw error;
     }
@@ -98,7 +112,6 @@ final class ThreadCrew implements AutoCloseable {
       throw new IllegalStateException(what + " failed at step " + step, failed);
     }
     if (interrupted) {
-      Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted during " + what + " at step " + step);
     }
   }
@@ -115,7 +128,7 @@ final class ThreadCrew implements AutoCloseable {
 
   /** Waits until no helper runs a part; returns whether the caller was interrupted meanwhile. */
   private boolean awaitHelpers() {
-    long spinUntil = System.nanoTime() + SPIN_NANOS;
+    long spinUntil = System.nanoTime() + spinNanos;
     while (running.get() > 0 && System.nanoTime() < spinUntil) {
       Thread.onSpinWait();
     }
@@ -143,7 +156,8 @@ final class ThreadCrew implements AutoCloseable {
       seen = now;
       try {
         task.accept(index + 1);
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) {
+        // Caught whatever it is: a helper that died here would leave the caller waiting forever.
         failures.set(index, e);
       }
       if (running.decrementAndGet() == 0 && callerParked) {
@@ -154,7 +168,7 @@ final class ThreadCrew implements AutoCloseable {
 
   /** Waits, spinning and then parked, until the round differs from {@code seen} or the crew closes. */
   private long awaitRound(int index, long seen) {
-    long spinUntil = System.nanoTime() + SPIN_NANOS;
+    long spinUntil = System.nanoTime() + spinNanos;
     long now;
     while ((now = round) == seen && !closed && System.nanoTime() < spinUntil) {
       Thread.onSpinWait();
@@ -170,9 +184,9 @@ final class ThreadCrew implements AutoCloseable {
     return now;
   }
 
-  /** Stops the helpers; a call under way is not interrupted. */
+  /** Stops the helpers, after the call under way if there is one. */
   @Override
-  public void close() {
+  public synchronized void close() {
     closed = true;
     round++;
     for (Thread t : helpers) {
@@ -184,7 +198,9 @@ final class ThreadCrew implements AutoCloseable {
     if (failed == null) {
       return more;
     }
-    failed.addSuppressed(more);
+    if (more != failed) {
+      failed.addSuppressed(more);
+    }
     return failed;
   }
 }
