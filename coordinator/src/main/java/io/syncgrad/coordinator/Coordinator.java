@@ -90,11 +90,15 @@ public final class Coordinator {
   /** A worker's whole state arrived on its link. */
   private record SnapshotArrived(String workerId, StateProto state) implements Internal {}
 
+  /** Time to ask the ready workers again, none of whom answered for {@code generation} in time. */
+  private record AskAgain(long generation) implements Internal {}
+
   private static final String WAIT_TIMER = "wait-for-workers";
   private static final String JOIN_TIMER = "join-timeout";
   private static final String DEADLINE_TIMER = "step-deadline";
   private static final String FORM_TIMER = "form-generation";
   private static final String CLOSE_TIMER = "close";
+  private static final String ASK_TIMER = "ask-again";
   /**
    * How long the end of a run waits for every member's report of the last step (each member sends
    * one there) so that the summary has every worker's traffic and times; the steps are recorded.
@@ -130,6 +134,8 @@ public final class Coordinator {
   /** The generation being formed: who was asked, and how far each one that answered is. */
   private List<String> asked = List.of();
   private final TreeMap<String, Long> answered = new TreeMap<>();
+  /** Generations in a row that too few ready workers answered; reset when one forms. */
+  private int unanswered;
   /** The members of the current generation, in rank order. */
   private List<String> members = List.of();
   /** A snapshot of the next snapshot step, once a worker sent it. */
@@ -370,7 +376,7 @@ public final class Coordinator {
     timers.cancel(DEADLINE_TIMER);
     forming = true;
     generation++;
-    asked = membership.candidates(progress.recorded());
+    asked = membership.candidates(progress.recorded(), settings.minWorkers());
     answered.clear();
     if (asked.size() < settings.minWorkers() || asked.isEmpty()) {
       return paused();
@@ -431,6 +437,10 @@ public final class Coordinator {
     if (plan == null || plan.members().size() < settings.minWorkers()) {
       return paused();
     }
+    // Enough workers: the wait for them, however many tries it took, is over.
+    timers.cancel(WAIT_TIMER);
+    timers.cancel(ASK_TIMER);
+    unanswered = 0;
     List<String> ids = plan.members();
     long start = plan.start();
     String source = plan.source();
@@ -773,9 +783,24 @@ public final class Coordinator {
 
   private Behavior<Command> paused() {
     timers.cancel(DEADLINE_TIMER);
-    ctx.getLog().warn("Only {} workers ready, {} needed: waiting at step [{}] (at most {})", membership.readyCount(),
-        settings.minWorkers(), progress.recorded(), settings.waitTimeout());
-    timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
+    int needed = Math.max(1, settings.minWorkers());
+    // One bound for the whole wait, however many generations fail to form in it.
+    if (!timers.isTimerActive(WAIT_TIMER)) {
+      timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
+    }
+    if (membership.eligibleCount() >= needed) {
+      // Enough workers are ready, yet too few answered: stopped at once for a while (a pause, a
+      // long collection, a busy host), or gone before the cluster noticed. No readiness message
+      // will come from them, so they are asked again, less often each time.
+      Duration again = Membership.askAgainAfter(formTimeout(), unanswered++);
+      ctx.getLog().warn("Too few workers answered for generation [{}] ({} ready, {} needed): asking again in {} ms "
+          + "at step [{}] (waiting at most {} in all)", generation, membership.eligibleCount(), needed,
+          again.toMillis(), progress.recorded(), settings.waitTimeout());
+      timers.startSingleTimer(ASK_TIMER, new AskAgain(generation), again);
+    } else {
+      ctx.getLog().warn("Only {} workers ready, {} needed: waiting at step [{}] (at most {} in all)",
+          membership.eligibleCount(), needed, progress.recorded(), settings.waitTimeout());
+    }
     members = List.of();
     forming = false;
     observeWorkers();
@@ -783,12 +808,14 @@ public final class Coordinator {
     return common()
         .onMessage(WorkerReady.class, m -> {
           onReadyLater(m);
-          if (membership.readyCount() >= Math.max(1, settings.minWorkers())) {
-            timers.cancel(WAIT_TIMER);
+          if (membership.eligibleCount() >= Math.max(1, settings.minWorkers())) {
+            timers.cancel(ASK_TIMER);
             return form("enough workers again");
           }
           return Behaviors.same();
         })
+        .onMessage(AskAgain.class, m -> m.generation() == generation
+            ? form("asking the ready workers again") : Behaviors.same())
         .onMessage(WorkerLost.class, m -> {
           lost(m.workerId());
           return Behaviors.same();
@@ -796,7 +823,15 @@ public final class Coordinator {
         .onMessage(WaitExpired.class, m -> fail(new ClusterUnavailableException("waited " + settings.waitTimeout()
             + " for workers at step " + progress.recorded() + " (" + membership.readyCount() + " ready, "
             + settings.minWorkers() + " needed); giving up")))
-        .onMessage(Prepared.class, m -> Behaviors.same())
+        .onMessage(Prepared.class, m -> {
+          // A late answer to a generation that could not form: its sender is back; ask at once.
+          if (m.runId().equals(run.state().runId()) && membership.isReady(m.workerId())
+              && timers.isTimerActive(ASK_TIMER)) {
+            timers.cancel(ASK_TIMER);
+            return form("worker " + m.workerId() + " answered late");
+          }
+          return Behaviors.same();
+        })
         .onMessage(FormTimeout.class, m -> Behaviors.same())
         .onMessage(StepDeadline.class, m -> Behaviors.same())
         .build();

@@ -23,6 +23,20 @@ final class Membership {
 
   /** Steps a worker sits out after its first suspension. */
   static final int SIT_OUT_STEPS = 16;
+  /** The longest pause between two requests to workers that are ready but did not answer. */
+  static final java.time.Duration ASK_AGAIN_AT_MOST = java.time.Duration.ofSeconds(30);
+
+  /**
+   * How long to wait before asking ready workers again after {@code attempt} generations (0 for
+   * the first) in which too few of them answered: {@code formTimeout} doubled at each attempt, at
+   * most {@link #ASK_AGAIN_AT_MOST}. Workers that were all stopped at once (a pause, a long
+   * collection, a busy host) answer the first request after they are back; dead ones cost a
+   * request every half minute until the cluster removes them.
+   */
+  static java.time.Duration askAgainAfter(java.time.Duration formTimeout, int attempt) {
+    java.time.Duration d = formTimeout.multipliedBy(1L << Math.min(Math.max(attempt, 0), 16));
+    return d.compareTo(ASK_AGAIN_AT_MOST) > 0 ? ASK_AGAIN_AT_MOST : d;
+  }
 
   /** A worker that registered. */
   record Worker(String id, ActorRef<WorkerProtocol.Command> ref, String peerEndpoint) {}
@@ -167,10 +181,11 @@ final class Membership {
 
   /**
    * Who is asked to form the next generation at {@code step}: the ready workers, in name order,
-   * less the suspended ones whose time is not up (every ready one when that leaves nobody), and
+   * less the suspended ones whose time is not up (every ready one when that leaves fewer than
+   * {@code needed}, so that a run short of workers never waits for ones it does not ask), and
    * never a held or quarantined one.
    */
-  List<String> candidates(long step) {
+  List<String> candidates(long step, int needed) {
     askAgainAt.values().removeIf(at -> at <= step);
     List<String> out = new ArrayList<>();
     for (String id : ready) {
@@ -178,8 +193,9 @@ final class Membership {
         out.add(id);
       }
     }
-    if (out.isEmpty()) {
+    if (out.size() < Math.max(1, needed)) {
       askAgainAt.clear();
+      out.clear();
       for (String id : ready) {
         if (!held.contains(id) && !quarantined.contains(id)) {
           out.add(id);

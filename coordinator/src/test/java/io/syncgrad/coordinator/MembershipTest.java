@@ -26,11 +26,11 @@ class MembershipTest {
   @Test
   void aSuspendedWorkerSitsOutThenIsAskedAgainAndEachNewSuspensionDoublesIt() {
     Membership m = three();
-    assertEquals(List.of("w0", "w1", "w2"), m.candidates(0), "name order");
+    assertEquals(List.of("w0", "w1", "w2"), m.candidates(0, 1), "name order");
     m.suspend("w1", 10);
-    assertEquals(List.of("w0", "w2"), m.candidates(10 + Membership.SIT_OUT_STEPS - 1));
+    assertEquals(List.of("w0", "w2"), m.candidates(10 + Membership.SIT_OUT_STEPS - 1, 1));
     assertTrue(m.dueAgain(10 + Membership.SIT_OUT_STEPS));
-    assertEquals(List.of("w0", "w1", "w2"), m.candidates(10 + Membership.SIT_OUT_STEPS));
+    assertEquals(List.of("w0", "w1", "w2"), m.candidates(10 + Membership.SIT_OUT_STEPS, 1));
     m.suspend("w1", 100);
     assertFalse(m.dueAgain(100 + 2 * Membership.SIT_OUT_STEPS - 1));
     assertTrue(m.dueAgain(100 + 2 * Membership.SIT_OUT_STEPS));
@@ -43,24 +43,46 @@ class MembershipTest {
     for (String id : List.of("w0", "w1", "w2")) {
       m.suspend(id, 0);
     }
-    assertEquals(List.of("w0", "w1", "w2"), m.candidates(1));
+    assertEquals(List.of("w0", "w1", "w2"), m.candidates(1, 1));
+  }
+
+  @Test
+  void whenTooFewAreLeftForTheMinimumTheSuspendedAreAskedToo() {
+    Membership m = three();
+    m.suspend("w1", 0);
+    m.suspend("w2", 0);
+    assertEquals(List.of("w0"), m.candidates(1, 1));
+    m.suspend("w1", 1);
+    m.suspend("w2", 1);
+    assertEquals(List.of("w0", "w1", "w2"), m.candidates(2, 2),
+        "with --min-workers 2, one candidate would pause the run with two ready workers never asked");
+  }
+
+  @Test
+  void readyWorkersThatDidNotAnswerAreAskedAgainLessOftenEachTime() {
+    java.time.Duration form = java.time.Duration.ofMillis(1500);
+    assertEquals(form, Membership.askAgainAfter(form, 0));
+    assertEquals(java.time.Duration.ofMillis(3000), Membership.askAgainAfter(form, 1));
+    assertEquals(java.time.Duration.ofMillis(24000), Membership.askAgainAfter(form, 4));
+    assertEquals(Membership.ASK_AGAIN_AT_MOST, Membership.askAgainAfter(form, 5));
+    assertEquals(Membership.ASK_AGAIN_AT_MOST, Membership.askAgainAfter(form, Integer.MAX_VALUE));
   }
 
   @Test
   void aHeldWorkerIsNeverAskedAndAQuarantinedOneNeverComesBack() {
     Membership m = three();
     m.hold("w1");
-    assertEquals(List.of("w0", "w2"), m.candidates(0));
+    assertEquals(List.of("w0", "w2"), m.candidates(0, 1));
     assertEquals(2, m.eligibleCount());
     for (String id : List.of("w0", "w2")) {
       m.suspend(id, 0);
     }
-    assertEquals(List.of("w0", "w2"), m.candidates(1), "everyone is asked, but never a held worker");
+    assertEquals(List.of("w0", "w2"), m.candidates(1, 1), "everyone is asked, but never a held worker");
     m.quarantine("w1");
     m.ready("w1");
     assertFalse(m.isReady("w1"), "a quarantined worker's readiness is not taken");
     assertFalse(m.register(new Membership.Worker("w1", null, "127.0.0.1:2")), "nor its registration");
-    assertEquals(List.of("w0", "w2"), m.candidates(1000));
+    assertEquals(List.of("w0", "w2"), m.candidates(1000, 1));
     assertTrue(m.quarantined("w1"));
   }
 

@@ -81,6 +81,23 @@ class LaunchIT {
     assertTrue(from >= 10 && from % 5 == 0, "resumed from the newest checkpoint before the kill, got step " + from);
   }
 
+  /**
+   * Every worker stopped at once past the step deadline (a host that stalls, a collection in each)
+   * misses the generation formed meanwhile. No readiness message will come from workers that are
+   * ready already: the coordinator asks them again, and the run goes on within seconds rather
+   * than failing when --wait-timeout is up.
+   */
+  @Test
+  void workersStoppedTogetherPastTheDeadlineAreAskedAgain() throws Exception {
+    List<String> options = options();
+    options.set(options.indexOf("--max-steps") + 1, "200");
+    JsonNode paused = launch("pause-all", 2, options, List.of("--fault", "pause-worker:0@8:2500", "--fault",
+        "pause-worker:1@8:2500", "--step-timeout", "500ms", "--wait-timeout", "60s"));
+    assertEquals(reference(options), paused.get("weights_sha256").asText());
+    String coordinator = Files.readString(dir.resolve("pause-all").resolve("logs").resolve("coordinator.log"));
+    assertTrue(coordinator.contains("Too few workers answered for generation"), "both workers sat out a generation");
+  }
+
   private JsonNode launch(String name, int workers, List<String> options, List<String> extra) throws Exception {
     Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
     assertTrue(Files.isRegularFile(jar), "the shaded jar is built before the integration tests: " + jar);
