@@ -1,5 +1,7 @@
 package io.syncgrad.deploy;
 
+import io.syncgrad.common.checkpoint.CheckpointStore;
+import io.syncgrad.common.error.ClusterUnavailableException;
 import io.syncgrad.common.error.UserException;
 import io.syncgrad.common.protocol.DataSpec;
 import io.syncgrad.deploy.cluster.FaultPlan;
@@ -39,6 +41,10 @@ import picocli.CommandLine.Option;
 final class LaunchCommand implements Callable<Integer> {
 
   private static final long WORKER_EXIT_SECONDS = 30;
+  /** How often the launcher looks whether its worker processes can still carry the run. */
+  private static final long WORKER_POLL_MILLIS = 250;
+  /** How long a coordinator whose workers are all gone gets to shut down in order. */
+  private static final long COORDINATOR_STOP_SECONDS = 15;
 
   /** Options that are the launcher's own: every other one goes to the coordinator as given. */
   private static final Set<String> OWN = Set.of("--workers", "--metrics-port", "--plain", "--out", "--help",
@@ -159,7 +165,21 @@ final class LaunchCommand implements Callable<Integer> {
       Process current;
       do {
         current = coordinator;
-        rc = current.waitFor();
+        String gone = null;
+        while (!current.waitFor(WORKER_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          gone = coordinatorRestarting ? null : WorkersGone.verdict(workerStates());
+          if (gone != null) {
+            break;
+          }
+        }
+        if (gone != null) {
+          stopCoordinator(current);
+          throw new ClusterUnavailableException("every worker process ended before the run did (" + gone
+              + ") and launch starts no others, so the run cannot go on; each node's log is in " + logs
+              + (Files.isDirectory(out.resolve(CheckpointStore.CHECKPOINT_DIR)) ? "; --resume " + out + " continues from its last checkpoint"
+              : ""));
+        }
+        rc = current.exitValue();
         // A killed coordinator is being replaced (the flag is set before the kill): wait for its successor.
         while (coordinatorRestarting) {
           Thread.sleep(50);
@@ -186,6 +206,28 @@ final class LaunchCommand implements Callable<Integer> {
       } catch (IllegalStateException shuttingDown) {
         // The hook is running already.
       }
+    }
+  }
+
+  /** Each worker process's name and exit status, for {@link WorkersGone}. */
+  private List<WorkersGone.Worker> workerStates() {
+    List<WorkersGone.Worker> states = new ArrayList<>();
+    for (int i = 0; i < workerProcesses.size(); i++) {
+      Process p = workerProcesses.get(i);
+      states.add(new WorkersGone.Worker(workerName(i),
+          p.isAlive() ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(p.exitValue())));
+    }
+    return states;
+  }
+
+  /**
+   * Stops a coordinator whose run cannot go on as its node would be stopped by hand: a SIGTERM,
+   * so that it shuts down in order, then, after {@link #COORDINATOR_STOP_SECONDS}, a SIGKILL.
+   */
+  private static void stopCoordinator(Process coordinator) throws InterruptedException {
+    coordinator.destroy();
+    if (!coordinator.waitFor(COORDINATOR_STOP_SECONDS, TimeUnit.SECONDS)) {
+      coordinator.destroyForcibly().waitFor();
     }
   }
 

@@ -98,6 +98,38 @@ class LaunchIT {
     assertTrue(coordinator.contains("Too few workers answered for generation"), "both workers sat out a generation");
   }
 
+  /**
+   * Worker processes that all fail at their start (here: their metrics ports are taken) leave
+   * nobody to train: launch stops the coordinator and says why at once, instead of the
+   * coordinator waiting --wait-timeout (ten minutes) for workers that cannot come.
+   */
+  @Test
+  void workerProcessesThatAllFailEndTheLaunchAtOnce() throws Exception {
+    try (java.net.ServerSocket first = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        java.net.ServerSocket second = new java.net.ServerSocket(first.getLocalPort() + 1, 1,
+            java.net.InetAddress.getLoopbackAddress())) {
+      // Worker i serves its metrics on P+1+i: both ports are taken.
+      int metricsPort = first.getLocalPort() - 1;
+      Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
+      List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-jar",
+          jar.toString(), "launch", "--workers", "2", "--plain", "--metrics-port", String.valueOf(metricsPort),
+          "--out", dir.resolve("no-workers").toString()));
+      command.addAll(options());
+      Path log = dir.resolve("no-workers.log");
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        throw new AssertionError("launch went on without any worker:\n" + Files.readString(log));
+      }
+      String output = Files.readString(log);
+      assertEquals(3, p.exitValue(), output);
+      assertTrue(output.contains("every worker process ended before the run did (worker-00 status 2, worker-01 "
+          + "status 2)"), output);
+      assertTrue(output.contains("cannot serve metrics on 127.0.0.1:" + first.getLocalPort()), output);
+    }
+  }
+
   private JsonNode launch(String name, int workers, List<String> options, List<String> extra) throws Exception {
     Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
     assertTrue(Files.isRegularFile(jar), "the shaded jar is built before the integration tests: " + jar);
