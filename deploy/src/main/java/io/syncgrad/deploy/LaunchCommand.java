@@ -410,11 +410,13 @@ final class LaunchCommand implements Callable<Integer> {
     if (name.equals(COORDINATOR) && blasKernel && (extra == null || !extra.contains("Tiered"))) {
       command.add(COORDINATOR_JIT);
     }
+    Path jar = Path.of(SyncgradCli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    command.addAll(ClassArchive.options(jar, extra));
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));
     }
     command.add("-cp");
-    command.add(Path.of(SyncgradCli.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+    command.add(jar.toString());
     command.add(SyncgradCli.class.getName());
     command.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
