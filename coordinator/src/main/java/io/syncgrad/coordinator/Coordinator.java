@@ -136,6 +136,11 @@ public final class Coordinator {
   private final TreeMap<String, Long> answered = new TreeMap<>();
   /** Generations in a row that too few ready workers answered; reset when one forms. */
   private int unanswered;
+  /** Whether the generation being formed asks again workers that sat out the last one (from paused). */
+  private boolean askingAgain;
+  /** Whether the run waits, paused, for enough workers, and when that wait ends ({@link System#nanoTime}). */
+  private boolean waitingForWorkers;
+  private long waitEnds;
   /** The members of the current generation, in rank order. */
   private List<String> members = List.of();
   /** A snapshot of the next snapshot step, once a worker sent it. */
@@ -426,8 +431,11 @@ public final class Coordinator {
   private Behavior<Command> go() {
     timers.cancel(FORM_TIMER);
     forming = false;
+    boolean retry = askingAgain;
+    askingAgain = false;
     for (String id : asked) {
-      if (!answered.containsKey(id) && membership.known(id)) {
+      // Asked again after sitting out, it is still out: its sit-out does not grow for that.
+      if (!answered.containsKey(id) && membership.known(id) && !retry) {
         membership.suspend(id, progress.recorded());
         ctx.getLog().warn("Worker [{}] did not answer for generation [{}]: it sits out", id, generation);
         run.event("recovery", Map.of("kind", "worker_suspended", "what", id, "generation", generation));
@@ -441,6 +449,7 @@ public final class Coordinator {
     timers.cancel(WAIT_TIMER);
     timers.cancel(ASK_TIMER);
     unanswered = 0;
+    waitingForWorkers = false;
     List<String> ids = plan.members();
     long start = plan.start();
     String source = plan.source();
@@ -783,11 +792,18 @@ public final class Coordinator {
 
   private Behavior<Command> paused() {
     timers.cancel(DEADLINE_TIMER);
+    askingAgain = false;
     int needed = Math.max(1, settings.minWorkers());
     // One bound for the whole wait, however many generations fail to form in it.
-    if (!timers.isTimerActive(WAIT_TIMER)) {
-      timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
+    long now = System.nanoTime();
+    if (!waitingForWorkers) {
+      waitingForWorkers = true;
+      waitEnds = now + settings.waitTimeout().toNanos();
     }
+    if (now - waitEnds >= 0) {
+      return waitedTooLong();
+    }
+    timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), Duration.ofNanos(waitEnds - now));
     if (membership.eligibleCount() >= needed) {
       // Enough workers are ready, yet too few answered: stopped at once for a while (a pause, a
       // long collection, a busy host), or gone before the cluster noticed. No readiness message
@@ -810,24 +826,29 @@ public final class Coordinator {
           onReadyLater(m);
           if (membership.eligibleCount() >= Math.max(1, settings.minWorkers())) {
             timers.cancel(ASK_TIMER);
+            askingAgain = true;
             return form("enough workers again");
           }
           return Behaviors.same();
         })
-        .onMessage(AskAgain.class, m -> m.generation() == generation
-            ? form("asking the ready workers again") : Behaviors.same())
+        .onMessage(AskAgain.class, m -> {
+          if (m.generation() != generation) {
+            return Behaviors.same();
+          }
+          askingAgain = true;
+          return form("asking the ready workers again");
+        })
         .onMessage(WorkerLost.class, m -> {
           lost(m.workerId());
           return Behaviors.same();
         })
-        .onMessage(WaitExpired.class, m -> fail(new ClusterUnavailableException("waited " + settings.waitTimeout()
-            + " for workers at step " + progress.recorded() + " (" + membership.readyCount() + " ready, "
-            + settings.minWorkers() + " needed); giving up")))
+        .onMessage(WaitExpired.class, m -> waitedTooLong())
         .onMessage(Prepared.class, m -> {
           // A late answer to a generation that could not form: its sender is back; ask at once.
-          if (m.runId().equals(run.state().runId()) && membership.isReady(m.workerId())
-              && timers.isTimerActive(ASK_TIMER)) {
+          if (m.runId().equals(run.state().runId()) && m.generation() == generation && asked.contains(m.workerId())
+              && membership.isReady(m.workerId()) && timers.isTimerActive(ASK_TIMER)) {
             timers.cancel(ASK_TIMER);
+            askingAgain = true;
             return form("worker " + m.workerId() + " answered late");
           }
           return Behaviors.same();
@@ -835,6 +856,13 @@ public final class Coordinator {
         .onMessage(FormTimeout.class, m -> Behaviors.same())
         .onMessage(StepDeadline.class, m -> Behaviors.same())
         .build();
+  }
+
+  /** --wait-timeout is up without a generation of enough workers (its timer may have fired while one was formed). */
+  private Behavior<Command> waitedTooLong() {
+    return fail(new ClusterUnavailableException("waited " + settings.waitTimeout() + " for workers at step "
+        + progress.recorded() + " (" + membership.eligibleCount() + " ready, " + Math.max(1, settings.minWorkers())
+        + " needed); giving up"));
   }
 
   // ---- the end ----
