@@ -10,10 +10,14 @@ import java.util.List;
  * syncgrad.jar}), which {@code deploy/bin/syncgrad} makes once per build and Java runtime: the
  * classes a run loads (Akka, Scala, protobuf, syncgrad's own, some 8,000), parsed and verified
  * once and then mapped by every JVM of a run instead of loaded from the jar again. On 2 cores it
- * took 4-5 s off the start of {@code launch --workers 2}, whose four JVMs all load them at once
+ * took 3-4 s off the start of {@code launch --workers 2}, whose four JVMs all load them at once
  * (deploy/bench/RESULTS.md). It changes nothing a run computes. An archive older than the jar is
  * not used; one the JVM refuses (another Java runtime, a jar moved) is skipped without a word, and
  * the JVM starts as it would without it.
+ *
+ * <p>A JVM runs what an archive holds as it would the jar's classes, so a node maps only the
+ * archive its launcher mapped: the one the script made, never a file that merely lies beside a
+ * jar someone started by hand (another user could have put it there).
  */
 final class ClassArchive {
 
@@ -26,17 +30,18 @@ final class ClassArchive {
   }
 
   /**
-   * The JVM options that map the archive of {@code jar}: none when there is no archive, when it is
-   * older than the jar, or when {@code javaOptions} (SYNCGRAD_JAVA_OPTS) choose the class sharing
-   * themselves.
+   * The JVM options that map the archive of {@code jar} in a node: none when the launcher's own
+   * JVM ({@code ownArguments}) did not map that archive, when it is older than the jar, or when
+   * {@code javaOptions} (SYNCGRAD_JAVA_OPTS) choose the class sharing themselves.
    */
-  static List<String> options(Path jar, String javaOptions) {
-    if (javaOptions != null && (javaOptions.contains("SharedArchiveFile") || javaOptions.contains("-Xshare"))) {
+  static List<String> options(Path jar, String javaOptions, List<String> ownArguments) {
+    if (javaOptions != null && (javaOptions.contains("SharedArchiveFile") || javaOptions.contains("ArchiveClassesAtExit")
+        || javaOptions.contains("-Xshare"))) {
       return List.of();
     }
     Path archive = of(jar);
     try {
-      if (!Files.isRegularFile(archive) || !Files.isReadable(archive)
+      if (!Files.isRegularFile(archive) || !Files.isReadable(archive) || !mapped(archive, ownArguments)
           || Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) < 0) {
         return List.of();
       }
@@ -44,5 +49,17 @@ final class ClassArchive {
       return List.of();
     }
     return List.of("-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off");
+  }
+
+  /** Whether {@code arguments} (a JVM's) map {@code archive}. */
+  private static boolean mapped(Path archive, List<String> arguments) throws IOException {
+    String option = "-XX:SharedArchiveFile=";
+    for (String a : arguments) {
+      if (a.startsWith(option)) {
+        Path p = Path.of(a.substring(option.length()));
+        return Files.exists(p) && Files.isSameFile(p, archive);
+      }
+    }
+    return false;
   }
 }

@@ -13,6 +13,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URISyntaxException;
@@ -411,7 +412,7 @@ final class LaunchCommand implements Callable<Integer> {
       command.add(COORDINATOR_JIT);
     }
     Path jar = Path.of(SyncgradCli.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-    command.addAll(ClassArchive.options(jar, extra));
+    command.addAll(ClassArchive.options(jar, extra, ManagementFactory.getRuntimeMXBean().getInputArguments()));
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));
     }

@@ -48,7 +48,8 @@ class ClassArchiveIT {
     assertEquals(0, made.code(), made.output());
     assertTrue(Files.size(archive) > 0, "the archive is written when the JVM exits");
 
-    List<String> options = new ArrayList<>(ClassArchive.options(jar, null));
+    List<String> launcher = List.of("-XX:SharedArchiveFile=" + archive);
+    List<String> options = new ArrayList<>(ClassArchive.options(jar, null, launcher));
     assertEquals("-XX:SharedArchiveFile=" + archive, options.get(0), "an archive as new as the jar is used");
     Path loads = dir.resolve("loads.txt");
     options.add("-Xlog:class+load=info:file=" + loads);
@@ -62,7 +63,7 @@ class ClassArchiveIT {
     Files.delete(jar);
     Files.copy(built, jar);
     Files.setLastModifiedTime(archive, Files.getLastModifiedTime(jar));
-    Run refused = java(ClassArchive.options(jar, null), jar);
+    Run refused = java(ClassArchive.options(jar, null, launcher), jar);
     assertEquals(0, refused.code(), refused.output());
     assertEquals("syncgrad development build", refused.output().strip(), "nothing but the command's output");
   }
