@@ -175,10 +175,10 @@ final class LaunchCommand implements Callable<Integer> {
         }
         if (gone != null) {
           stopCoordinator(current);
+          String resume = Files.isDirectory(out.resolve(CheckpointStore.CHECKPOINT_DIR))
+              ? "; --resume " + out + " continues from its last checkpoint" : "";
           throw new ClusterUnavailableException("every worker process ended before the run did (" + gone
-              + ") and launch starts no others, so the run cannot go on; each node's log is in " + logs
-              + (Files.isDirectory(out.resolve(CheckpointStore.CHECKPOINT_DIR)) ? "; --resume " + out + " continues from its last checkpoint"
-              : ""));
+              + ") and launch starts no others, so the run cannot go on; each node's log is in " + logs + resume);
         }
         rc = current.exitValue();
         // A killed coordinator is being replaced (the flag is set before the kill): wait for its successor.

@@ -105,10 +105,9 @@ class LaunchIT {
    */
   @Test
   void workerProcessesThatAllFailEndTheLaunchAtOnce() throws Exception {
-    try (java.net.ServerSocket first = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-        java.net.ServerSocket second = new java.net.ServerSocket(first.getLocalPort() + 1, 1,
-            java.net.InetAddress.getLoopbackAddress())) {
-      // Worker i serves its metrics on P+1+i: both ports are taken.
+    java.net.ServerSocket[] taken = takenMetricsPorts();
+    try (java.net.ServerSocket first = taken[0]; java.net.ServerSocket second = taken[1]) {
+      // Worker i serves its metrics on P+1+i: both ports are taken, P (the coordinator's) is free.
       int metricsPort = first.getLocalPort() - 1;
       Path jar = Path.of("target", "syncgrad.jar").toAbsolutePath();
       List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-jar",
@@ -128,6 +127,30 @@ class LaunchIT {
           + "status 2)"), output);
       assertTrue(output.contains("cannot serve metrics on 127.0.0.1:" + first.getLocalPort()), output);
     }
+  }
+
+  /** Two consecutive loopback ports held open, the port below them free: found by trying a few. */
+  private static java.net.ServerSocket[] takenMetricsPorts() throws IOException {
+    java.net.InetAddress loopback = java.net.InetAddress.getLoopbackAddress();
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int free;
+      try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, loopback)) {
+        free = probe.getLocalPort();
+      }
+      if (free + 2 > 65535) {
+        continue;
+      }
+      java.net.ServerSocket first = null;
+      try {
+        first = new java.net.ServerSocket(free + 1, 1, loopback);
+        return new java.net.ServerSocket[] {first, new java.net.ServerSocket(free + 2, 1, loopback)};
+      } catch (java.net.BindException inUse) {
+        if (first != null) {
+          first.close();
+        }
+      }
+    }
+    throw new AssertionError("no two free consecutive loopback ports found");
   }
 
   private JsonNode launch(String name, int workers, List<String> options, List<String> extra) throws Exception {
