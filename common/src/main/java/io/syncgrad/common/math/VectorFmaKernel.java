@@ -41,7 +41,11 @@ import org.ejml.data.FMatrixRMaj;
  * only.) The blocking decides only which output elements are computed together, never an
  * element's own chain, so it changes no bit. The blocks are written out by hand, one method per
  * shape (so 4 × 3 and 4 × 4 look alike): the JIT keeps accumulators in registers only where each
- * is a variable of its own. Columns short of a vector are copied into a
+ * is a variable of its own. Each panel of Y that the main blocks read (k rows by one block's
+ * vectors) is first copied into consecutive floats when at least two blocks of rows read it: the
+ * blocks then stream it instead of reading a few floats from each of k rows a row length apart.
+ * Measured on a Zen 3 core, interleaved in one JVM: the 132×784·784×256 forward product took
+ * 0.86-0.93 ms with the copies and 1.09-1.20 ms without. Columns short of a vector are copied into a
  * zero-padded panel and computed as one more vector; the padding lanes are thrown away.
  *
  * <p>Packing buffers belong to the calling thread and grow to the largest shape seen, so a
@@ -76,6 +80,13 @@ public final class VectorFmaKernel implements MatrixKernel {
   private static final int TAIL_OUT = 3;
   /** The product that {@link #multTransARows} adds to its output. */
   private static final int ROWS_PRODUCT = 4;
+  /** A panel of Y's rows, {@link #VECTORS} vectors wide, copied out of Y for {@link #product}. */
+  private static final int PANEL = 5;
+  /**
+   * The fewest rows for which {@link #product} copies each panel of Y before its blocks read it:
+   * two blocks of {@link #ROWS}, so that every copied value is read at least twice.
+   */
+  private static final int PACK_MIN_ROWS = 2 * ROWS;
 
   /**
    * One thread's buffers, grown and never shrunk. A plain {@code ThreadLocal} without an initial
@@ -240,21 +251,37 @@ public final class VectorFmaKernel implements MatrixKernel {
     int wide = VECTORS * LANES;
     int vectorCols = cols - cols % LANES;
     int j = 0;
+    // Y's rows lie ys floats apart (a 784×256 weight matrix: 1 KiB), so a block's k steps read
+    // one short run from each of k rows, k cache lines and pages apart. A panel of them copied
+    // once into consecutive floats is read by every block of rows after it in one stream.
+    boolean pack = rows >= PACK_MIN_ROWS && ys != wide;
+    float[] panel = pack ? buffer(PANEL, k * wide) : null;
     for (; j + wide <= vectorCols; j += wide) {
+      float[] py = y;
+      int pyb = yb + j;
+      int pys = ys;
+      if (pack) {
+        for (int p = 0; p < k; p++) {
+          System.arraycopy(y, yb + p * ys + j, panel, p * wide, wide);
+        }
+        py = panel;
+        pyb = 0;
+        pys = wide;
+      }
       int r = 0;
       if (VECTORS == 4) {
         for (; r + ROWS <= rows; r += ROWS) {
-          block4x4(x, xb + r * xr, xr, xp, y, yb + j, ys, out, r * os + j, os, k);
+          block4x4(x, xb + r * xr, xr, xp, py, pyb, pys, out, r * os + j, os, k);
         }
         for (; r < rows; r++) {
-          block1x4(x, xb + r * xr, xp, y, yb + j, ys, out, r * os + j, k);
+          block1x4(x, xb + r * xr, xp, py, pyb, pys, out, r * os + j, k);
         }
       } else {
         for (; r + ROWS <= rows; r += ROWS) {
-          block4x3(x, xb + r * xr, xr, xp, y, yb + j, ys, out, r * os + j, os, k);
+          block4x3(x, xb + r * xr, xr, xp, py, pyb, pys, out, r * os + j, os, k);
         }
         for (; r < rows; r++) {
-          block1x3(x, xb + r * xr, xp, y, yb + j, ys, out, r * os + j, k);
+          block1x3(x, xb + r * xr, xp, py, pyb, pys, out, r * os + j, k);
         }
       }
     }
@@ -559,7 +586,7 @@ public final class VectorFmaKernel implements MatrixKernel {
   private float[] buffer(int which, int size) {
     float[][] buffers = scratch.get();
     if (buffers == null) {
-      buffers = new float[5][0];
+      buffers = new float[6][0];
       scratch.set(buffers);
     }
     if (buffers[which].length < size) {
