@@ -170,15 +170,35 @@ public final class ChunkReduction {
     return -1;
   }
 
-  /** Whether the first {@code length} values of {@code v} are finite: a pass over data just read, still in cache. */
+  /**
+   * Whether the first {@code length} values of {@code v} are finite. Eight independent chains of
+   * {@code x - x}, which is 0 for a finite x and NaN for an infinite or NaN one, and stays NaN
+   * through every later addition: no comparison in the loop, no chain waiting on its last sum.
+   */
   public static boolean finite(float[] v, int length) {
-    boolean ok = true;
-    for (int i = 0; i < length; i++) {
-      float x = v[i];
-      // x - x is 0 for a finite x and NaN for an infinite or NaN one.
-      ok &= (x - x) == 0f;
+    float a0 = 0;
+    float a1 = 0;
+    float a2 = 0;
+    float a3 = 0;
+    float a4 = 0;
+    float a5 = 0;
+    float a6 = 0;
+    float a7 = 0;
+    int i = 0;
+    for (; i + 8 <= length; i += 8) {
+      a0 += v[i] - v[i];
+      a1 += v[i + 1] - v[i + 1];
+      a2 += v[i + 2] - v[i + 2];
+      a3 += v[i + 3] - v[i + 3];
+      a4 += v[i + 4] - v[i + 4];
+      a5 += v[i + 5] - v[i + 5];
+      a6 += v[i + 6] - v[i + 6];
+      a7 += v[i + 7] - v[i + 7];
     }
-    return ok;
+    for (; i < length; i++) {
+      a0 += v[i] - v[i];
+    }
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0f;
   }
 
   /** Whether member {@code member}'s partial sums of this step are in. */
