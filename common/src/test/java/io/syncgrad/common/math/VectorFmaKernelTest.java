@@ -88,6 +88,19 @@ class VectorFmaKernelTest {
         c.fill(Float.NaN);
         kernel.multTransARows(tallAt, tallB, 2, k, false, c);
         assertArrayEquals(expected, bits(c), "multTransARows" + where);
+        // Accumulated: fl(c + p) element by element, p the product's bytes, over values of c that
+        // include both zeros (-0 + +0 is +0, -0 + -0 is -0) and every tail position.
+        FMatrixRMaj before = awkward(n, m, r);
+        for (int i = 0; i < before.data.length; i += 3) {
+          before.data[i] = i % 2 == 0 ? -0f : 0f;
+        }
+        int[] added = new int[n * m];
+        for (int i = 0; i < added.length; i++) {
+          added[i] = Float.floatToRawIntBits(before.data[i] + Float.intBitsToFloat(expected[i]));
+        }
+        c.setTo(before);
+        kernel.multTransARows(tallAt, tallB, 2, k, true, c);
+        assertArrayEquals(added, bits(c), "multTransARows accumulated" + where);
       }
     }
   }
