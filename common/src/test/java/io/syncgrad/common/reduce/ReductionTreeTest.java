@@ -113,50 +113,52 @@ class ReductionTreeTest {
    * The member named for sums that are not finite is the first, in rank order, whose partial sums
    * or losses hold one: a NaN or an infinity of either sign anywhere in the chunk (also past the
    * last multiple of 8 that {@link ChunkReduction#finite} takes eight at a time), or infinities of
-   * both signs from two members; finite sums whose total overflows name nobody.
+   * both signs from two members that cancel into NaN; finite sums whose total overflows name nobody.
    */
   @Test
   void valuesThatAreNotFiniteNameTheFirstMemberTheyCameFrom() {
-    ReductionTree tree = new ReductionTree(8);
-    List<int[]> blocks = List.of(new int[] {0, 3}, new int[] {3, 5}, new int[] {5, 8});
-    int length = 19;
-    float[][] cases = {{Float.NaN}, {Float.POSITIVE_INFINITY}, {Float.NEGATIVE_INFINITY}};
+    float nan = Float.NaN;
+    float inf = Float.POSITIVE_INFINITY;
     for (int at : new int[] {0, 7, 16, 18}) {
-      for (float[] bad : cases) {
+      for (float bad : new float[] {nan, inf, -inf}) {
         for (int culprit = 0; culprit < 3; culprit++) {
-          ChunkReduction r = filled(tree, blocks, length, culprit, at, bad[0], 1.0);
-          assertEquals(culprit, r.nonFiniteMember(), bad[0] + " at " + at + " from member " + culprit);
+          float[] values = {0.5f, 0.5f, 0.5f};
+          values[culprit] = bad;
+          assertEquals(culprit, filled(at, values, 1.0).nonFiniteMember(), bad + " at " + at + " from " + culprit);
         }
       }
-      // +inf from member 0 and -inf from member 2 cancel into NaN: member 0 is named.
-      ChunkReduction r = filled(tree, blocks, length, 0, at, Float.POSITIVE_INFINITY, 1.0);
-      putFloat(r, tree, 2, at, Float.NEGATIVE_INFINITY);
-      assertEquals(0, r.nonFiniteMember());
-      assertTrue(Float.isNaN(r.reduce()[at]));
+      ChunkReduction cancelled = filled(at, new float[] {0.5f, inf, -inf}, 1.0);
+      assertEquals(1, cancelled.nonFiniteMember(), "+inf of member 1 and -inf of member 2");
+      assertTrue(Float.isNaN(cancelled.reduce()[at]));
     }
-    assertEquals(-1, filled(tree, blocks, length, 0, 3, 1f, 1.0).nonFiniteMember(), "finite sums");
-    assertEquals(1, filled(tree, blocks, length, 0, 3, 1f, Double.NaN).nonFiniteMember(), "a loss that is not finite");
-    ChunkReduction overflow = filled(tree, blocks, length, 0, 5, Float.MAX_VALUE, 1.0);
-    putFloat(overflow, tree, 1, 5, Float.MAX_VALUE);
+    assertEquals(-1, filled(3, new float[] {1f, 1f, 1f}, 1.0).nonFiniteMember(), "finite sums");
+    assertEquals(1, filled(3, new float[] {1f, 1f, 1f}, Double.NaN).nonFiniteMember(), "a loss that is not finite");
+    float max = Float.MAX_VALUE;
+    ChunkReduction overflow = filled(5, new float[] {max, max, 0.5f}, 1.0);
     assertEquals(-1, overflow.nonFiniteMember(), "every partial sum finite, their total not");
     assertTrue(Float.isInfinite(overflow.reduce()[5]));
-    assertFalse(ChunkReduction.finite(new float[] {0, 0, 0, 0, 0, 0, 0, 0, Float.NaN}, 9));
-    assertTrue(ChunkReduction.finite(new float[] {0, 0, 0, 0, 0, 0, 0, 0, Float.NaN}, 8));
-    assertTrue(ChunkReduction.finite(new float[] {-0f, Float.MIN_VALUE, -Float.MAX_VALUE}, 3));
+    assertFalse(ChunkReduction.finite(new float[] {0, 0, 0, 0, 0, 0, 0, 0, nan}, 9));
+    assertTrue(ChunkReduction.finite(new float[] {0, 0, 0, 0, 0, 0, 0, 0, nan}, 8));
+    assertTrue(ChunkReduction.finite(new float[] {-0f, Float.MIN_VALUE, -max}, 3));
   }
 
-  /** Every member's partial sums of step 5 in, 0.5 everywhere except {@code value} at {@code at} of {@code member}'s first subtree; member 1's second loss is {@code loss}. */
-  private static ChunkReduction filled(ReductionTree tree, List<int[]> blocks, int length, int member, int at,
-      float value, double loss) {
-    ChunkReduction r = new ChunkReduction(tree, blocks, length);
+  /**
+   * A chunk of 19 floats over 8 shards held by three members, every member's partial sums of
+   * step 5 taken: 0.5 everywhere but {@code values[m]} at {@code at} of member m's first subtree;
+   * member 1's second shard loss is {@code loss}, the others 1.
+   */
+  private static ChunkReduction filled(int at, float[] values, double loss) {
+    List<int[]> blocks = List.of(new int[] {0, 3}, new int[] {3, 5}, new int[] {5, 8});
+    int length = 19;
+    ChunkReduction r = new ChunkReduction(new ReductionTree(8), blocks, length);
     r.begin(5);
     for (int m = 0; m < blocks.size(); m++) {
       int nodes = r.owed(m).size();
       ByteBuffer data = ByteBuffer.allocate(nodes * length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < nodes * length; i++) {
-        data.putFloat(i * 4, m == member && i == at ? value : 0.5f);
+        data.putFloat(i * 4, i == at ? values[m] : 0.5f);
       }
-      List<Double> losses = new java.util.ArrayList<>();
+      List<Double> losses = new ArrayList<>();
       for (int s = blocks.get(m)[0]; s < blocks.get(m)[1]; s++) {
         losses.add(m == 1 && s == blocks.get(m)[0] + 1 ? loss : 1.0);
       }
@@ -164,12 +166,6 @@ class ReductionTreeTest {
     }
     assertTrue(r.complete());
     return r;
-  }
-
-  /** Sets value {@code at} of member {@code m}'s first subtree, as if it had arrived so. */
-  private static void putFloat(ChunkReduction r, ReductionTree tree, int m, int at, float value) {
-    ReductionTree.Node n = r.owed(m).get(0);
-    r.buffer(n.first(), n.end())[at] = value;
   }
 
   @Test
