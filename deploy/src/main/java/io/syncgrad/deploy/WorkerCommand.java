@@ -95,6 +95,10 @@ final class WorkerCommand implements Callable<Integer> {
           throw new ClusterUnavailableException("worker " + name + ": no coordinator started a run on it within "
               + "--join-timeout " + joinTimeout + " (seed nodes " + String.join(",", seedNodes) + ")");
         }
+        if (outcome.get() == Worker.Outcome.FAILED) {
+          // A bug: its stack trace is in the node's log; the process must not look like a finished run.
+          throw new IllegalStateException("worker " + name + " stopped on an internal error (see its log)");
+        }
         if (outcome.get() != Worker.Outcome.COORDINATOR_LOST) {
           return 0;
         }

@@ -59,10 +59,11 @@ public final class Worker extends AbstractBehavior<Command> {
   record PeerHello(LinkHelloProto hello, TensorLink link) implements Internal {}
 
   /**
-   * Why a worker stopped: its run is over, its coordinator was lost (the node should rejoin), or
-   * no coordinator gave it a run within the join timeout (the node should give up).
+   * Why a worker stopped: its run is over, its coordinator was lost (the node should rejoin), no
+   * coordinator gave it a run within the join timeout (the node should give up), or it threw (a
+   * bug: its node reports it and ends, so that whoever started it sees a failure).
    */
-  public enum Outcome { RUN_OVER, COORDINATOR_LOST, NO_COORDINATOR }
+  public enum Outcome { RUN_OVER, COORDINATOR_LOST, NO_COORDINATOR, FAILED }
 
   /** How long a worker waits for a coordinator to start a run on it, unless told otherwise. */
   public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofMinutes(10);

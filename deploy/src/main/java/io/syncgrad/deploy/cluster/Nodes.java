@@ -4,6 +4,7 @@ import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.ChildFailed;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.Behaviors;
@@ -18,6 +19,7 @@ import io.syncgrad.worker.TrainingSamples;
 import io.syncgrad.worker.Worker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /** Starts the actor system of a coordinator node or a worker node. */
 public final class Nodes {
@@ -57,18 +59,34 @@ public final class Nodes {
       java.util.function.Consumer<Worker.Outcome> onStop, Telemetry telemetry, Duration joinTimeout,
       TrainingSamples samples) {
     return ActorSystem.create(guardian(Worker.create(workerId, kernel, samples, onStop, telemetry, joinTimeout),
-        "worker"), NodeConfig.SYSTEM, config);
+        "worker", cause -> onStop.accept(Worker.Outcome.FAILED)), NodeConfig.SYSTEM, config);
   }
 
   private static <T> Behavior<Void> guardian(Behavior<T> actor, String name) {
+    // The coordinator says itself why it stopped (its run's result), a failure included.
+    return guardian(actor, name, cause -> { });
+  }
+
+  /**
+   * The root of a node: runs {@code actor} on the compute dispatcher and ends the node when it
+   * stops, telling {@code onFailure} first when it stopped because it threw. Without that, a
+   * worker that failed would look like one whose run was over, and its process would exit 0.
+   */
+  static <T> Behavior<Void> guardian(Behavior<T> actor, String name, Consumer<Throwable> onFailure) {
     return Behaviors.setup(ctx -> {
       ActorRef<T> ref = ctx.spawn(actor, name, DispatcherSelector.fromConfig(NodeConfig.COMPUTE_DISPATCHER));
       ctx.watch(ref);
       // Leave the cluster gracefully, then end the node.
-      return Behaviors.receive(Void.class).onSignal(Terminated.class, t -> {
-        CoordinatedShutdown.get(ctx.getSystem()).runAll(CoordinatedShutdown.unknownReason());
-        return Behaviors.same();
-      }).build();
+      return Behaviors.receive(Void.class)
+          .onSignal(ChildFailed.class, failed -> {
+            onFailure.accept(failed.getCause());
+            CoordinatedShutdown.get(ctx.getSystem()).runAll(CoordinatedShutdown.unknownReason());
+            return Behaviors.same();
+          })
+          .onSignal(Terminated.class, t -> {
+            CoordinatedShutdown.get(ctx.getSystem()).runAll(CoordinatedShutdown.unknownReason());
+            return Behaviors.same();
+          }).build();
     });
   }
 
