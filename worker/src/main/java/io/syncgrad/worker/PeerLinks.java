@@ -40,6 +40,8 @@ final class PeerLinks implements AutoCloseable {
   private static final int MAX_WAITING_FRAMES = 256;
   /** Hellos from peers this worker has no key for yet (their Go came first). */
   private static final int MAX_PENDING_HELLOS = 64;
+  /** How long such a hello waits for its key before its link is closed. */
+  private static final long PENDING_HELLO_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /** A frame received from an authenticated peer. */
   record Received(String peer, LinkFrameProto frame) {}
@@ -159,12 +161,21 @@ final class PeerLinks implements AutoCloseable {
     if (key == null && hello.getRunId().equals(runId) && hello.getToWorker().equals(self)) {
       long now = System.nanoTime();
       pending.removeIf(h -> {
-        boolean old = now - h.nanos() > TimeUnit.SECONDS.toNanos(10) || pending.size() >= MAX_PENDING_HELLOS;
+        boolean old = now - h.nanos() > PENDING_HELLO_NANOS;
         if (old) {
           h.link().close();
         }
         return old;
       });
+      // Full: the newcomer is refused, never a hello that came before it. Anyone who can reach the
+      // port can send hellos (they are checked only once the keys come), and evicting the older ones
+      // would let such a sender close a peer's genuine link before this worker's Go.
+      if (pending.size() >= MAX_PENDING_HELLOS) {
+        LOG.warn("Worker [{}] refused a peer link from {} claiming worker [{}]: {} links wait for their keys",
+            self, link.peer(), peer, pending.size());
+        link.close();
+        return;
+      }
       pending.add(new Hello(hello, link, now));
       return;
     }

@@ -118,6 +118,9 @@ final class RunMember {
   private StepExchange exchange;
   /** The generation being formed: this worker answered its Prepare. */
   private long preparing;
+  /** The member whose state a member that is behind takes in this generation, and its step. */
+  private String stateSource = "";
+  private long startStep;
   private long credit;
   private long snapshotStep;
   private boolean waitingForState;
@@ -370,6 +373,8 @@ final class RunMember {
     reducedSent = false;
     waitingForState = false;
     preparing = msg.generation();
+    // Frames kept for a generation that never got its Go here: no use in the next one.
+    early.clear();
     // The member that would have reported the last steps may be gone: this one's go again.
     flushReports();
     List<StepReport> again = reporting.keptAfter(msg.recordedStep());
@@ -420,6 +425,9 @@ final class RunMember {
     heldSince = 0;
     heldNanos = 0;
     waitingForState = state.step() < msg.startStep();
+    stateSource = msg.stateSource();
+    startStep = msg.startStep();
+    fromPeers.clear();
     if (state.step() > msg.startStep()) {
       ctx.getLog().warn("Worker [{}] is at step [{}], past the generation's start [{}]", workerId,
           state.step(), msg.startStep());
@@ -826,8 +834,11 @@ final class RunMember {
     LinkFrameProto f = msg.frame();
     long frameGeneration = LinkFrames.generationOf(f);
     if (state != null && frameGeneration > (exchange == null ? 0 : exchange.generation)
-        && frameGeneration >= preparing) {
+        && frameGeneration == preparing) {
       // A peer got the Go of a generation before this worker did: kept until this one's comes.
+      // Only of the generation this worker answered the Prepare of: the coordinator sends no Go
+      // before every member has answered, so a frame of a later one is not a peer ahead but a
+      // frame nobody can use, and keeping it would crowd out those of this generation.
       if (early.size() < MAX_EARLY_FRAMES) {
         early.add(msg);
       }
@@ -898,8 +909,10 @@ final class RunMember {
 
   /** The state of the generation's start, from its state source, for a member that was behind. */
   private Behavior<Command> onPeerState(String peer, StateProto p) {
+    // Only the Go's state source sends it, and only the generation's start step: another member's
+    // state, valid as it may be, would put this worker at a step or on weights the others are not.
     if (exchange == null || !waitingForState || p.getGeneration() != exchange.generation
-        || !p.getFromWorker().equals(peer)) {
+        || !p.getFromWorker().equals(peer) || !peer.equals(stateSource) || p.getStep() != startStep) {
       return Behaviors.same();
     }
     long before = state.step();

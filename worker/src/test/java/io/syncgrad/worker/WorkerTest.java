@@ -202,18 +202,10 @@ class WorkerTest {
     BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
         (h, l) -> accepted.add(new Accepted(h, l)))) {
-      ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w9", EjmlKernel.INSTANCE,
-          d -> copy(DATA)));
-      CoordinatorProtocol.RegisterWorker reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class,
-          WAIT);
-      worker.tell(new WorkerProtocol.StartRun("run-2", MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
-          server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2, 0));
-      Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-      link.link().start(f -> { }, reason -> { });
-      for (StateProto part : StateParts.split("run-2", 0, "", initial("run-2"))) {
-        link.link().send(LinkFrameProto.newBuilder().setState(part).build());
-      }
-      coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady("run-2", "w9", 0));
+      Ready ready = readyW9("run-2", coordinator, server, accepted);
+      ActorRef<WorkerProtocol.Command> worker = ready.worker();
+      CoordinatorProtocol.RegisterWorker reg = ready.reg();
+      Accepted link = ready.link();
       worker.tell(new WorkerProtocol.Prepare("run-2", "w9", 1, 0));
       coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
       byte[] key = new byte[16];
@@ -386,5 +378,135 @@ class WorkerTest {
         }
       }
     }
+  }
+
+  /**
+   * A member that is behind takes a whole state only from the Go's state source, at the Go's start
+   * step: another member's state, valid as it is, would put it at a step the others are not at.
+   */
+  @Test
+  void aStateFromAMemberOtherThanTheStateSourceIsNotAdopted() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      Ready ready = readyW9("run-3", coordinator, server, accepted);
+      ActorRef<WorkerProtocol.Command> worker = ready.worker();
+      CoordinatorProtocol.RegisterWorker reg = ready.reg();
+      Accepted link = ready.link();
+      worker.tell(new WorkerProtocol.Prepare("run-3", "w9", 1, 0));
+      coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
+      byte[] k0 = new byte[32];
+      k0[0] = 7;
+      byte[] k5 = new byte[32];
+      k5[0] = 9;
+      // w9 is behind (step 0 < start 2) and must wait for w5's state; w0 is a member, not the source.
+      worker.tell(new WorkerProtocol.Go("run-3", "w9", 1, List.of(
+          new WorkerProtocol.Member("w0", "127.0.0.1:1", 0, 2, 0, k0),
+          new WorkerProtocol.Member("w5", "127.0.0.1:1", 2, 3, 2, k5),
+          new WorkerProtocol.Member("w9", reg.peerEndpoint(), 3, 4, 0, new byte[0])), 2, "w5", 10, 10, false,
+          List.of(), List.of()));
+      Thread.sleep(300);
+      TensorLink w0 = linkFromW0To(reg, "run-3", k0);
+      BlockingQueue<LinkFrameProto> fromW9 = new LinkedBlockingQueue<>();
+      w0.start(fromW9::add, reason -> { });
+      for (StateProto part : StateParts.split("run-3", 1, "w0", initial("run-3").atStep(7))) {
+        w0.send(LinkFrameProto.newBuilder().setState(part).build());
+      }
+      LinkFrameProto got = fromW9.poll(3, TimeUnit.SECONDS);
+      worker.tell(new WorkerProtocol.StopRun("run-3", "w9", "done"));
+      w0.close();
+      link.link().close();
+      org.junit.jupiter.api.Assertions.assertNull(got, "w9 adopted w0's state and stepped from it: " + got);
+    } finally {
+      unlist(coordinator);
+    }
+  }
+
+  /**
+   * Frames claiming a generation later than the one being formed are not kept: 256 of them must not
+   * crowd out a peer's partial sums of the generation whose Go has not come here yet.
+   */
+  @Test
+  void farFutureFramesDoNotCrowdOutTheNextGenerationsEarlyFrames() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      Ready ready = readyW9("run-4", coordinator, server, accepted);
+      ActorRef<WorkerProtocol.Command> worker = ready.worker();
+      CoordinatorProtocol.RegisterWorker reg = ready.reg();
+      Accepted link = ready.link();
+      byte[] k0 = new byte[32];
+      k0[0] = 7;
+      List<WorkerProtocol.Member> members = List.of(
+          new WorkerProtocol.Member("w0", "127.0.0.1:1", 0, 2, 0, k0),
+          new WorkerProtocol.Member("w9", reg.peerEndpoint(), 2, 4, 0, new byte[0]));
+      worker.tell(new WorkerProtocol.Prepare("run-4", "w9", 1, 0));
+      coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
+      // Generation 1 with no credit: the link comes up, nobody steps.
+      worker.tell(new WorkerProtocol.Go("run-4", "w9", 1, members, 0, "w9", 0, 0, false, List.of(), List.of()));
+      Thread.sleep(300);
+      TensorLink w0 = linkFromW0To(reg, "run-4", k0);
+      BlockingQueue<LinkFrameProto> fromW9 = new LinkedBlockingQueue<>();
+      w0.start(fromW9::add, reason -> { });
+      for (int i = 0; i < 256; i++) {
+        w0.send(io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
+            .setRunId("run-4").setGeneration(Long.MAX_VALUE).setStep(i).setChunk(1).setFromWorker("w0")));
+      }
+      Thread.sleep(300);
+      worker.tell(new WorkerProtocol.Prepare("run-4", "w9", 2, 0));
+      coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
+      // w0 got generation 2's Go first and sends w9 its partial sums of chunk 1 at step 0.
+      int length = new io.syncgrad.common.reduce.ChunkPlan(Parameters.zeros(MODEL).size(), 2).length(1);
+      w0.send(io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
+          .setRunId("run-4").setGeneration(2).setStep(0).setChunk(1).setFromWorker("w0").addNodeFirst(0)
+          .addNodeEnd(2).setFirstShard(0).addShardLoss(1).addShardLoss(1)
+          .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4]))));
+      Thread.sleep(300);
+      worker.tell(new WorkerProtocol.Go("run-4", "w9", 2, members, 0, "w9", 1, 1, false, List.of(), List.of()));
+      LinkFrameProto reduced = null;
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (reduced == null && System.nanoTime() < until) {
+        LinkFrameProto f = fromW9.poll(100, TimeUnit.MILLISECONDS);
+        if (f != null && f.hasReduced()) {
+          reduced = f;
+        }
+      }
+      worker.tell(new WorkerProtocol.StopRun("run-4", "w9", "done"));
+      w0.close();
+      link.link().close();
+      assertNotNull(reduced, "w9 dropped w0's early partial sum: its chunk of step 0 is never reduced");
+    } finally {
+      unlist(coordinator);
+    }
+  }
+
+  private record Ready(ActorRef<WorkerProtocol.Command> worker, CoordinatorProtocol.RegisterWorker reg, Accepted link) {}
+
+  /** Worker w9 in run {@code runId}: registered, its state in from the coordinator's link, ready. */
+  private Ready readyW9(String runId, TestProbe<CoordinatorProtocol.Command> coordinator, TensorLinkServer server,
+      BlockingQueue<Accepted> accepted) throws Exception {
+    ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w9", EjmlKernel.INSTANCE,
+        d -> copy(DATA)));
+    CoordinatorProtocol.RegisterWorker reg = coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class,
+        WAIT);
+    worker.tell(new WorkerProtocol.StartRun(runId, MODEL, CONFIG, IDENTITY, SPEC, coordinator.getRef(), "",
+        server.endpoint(), TOKEN, 10, LinkFaults.NONE, 2, 0));
+    Accepted link = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+    link.link().start(f -> { }, reason -> { });
+    for (StateProto part : StateParts.split(runId, 0, "", initial(runId))) {
+      link.link().send(LinkFrameProto.newBuilder().setState(part).build());
+    }
+    coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady(runId, "w9", 0));
+    return new Ready(worker, reg, link);
+  }
+
+  /** A peer link from member w0 to w9, proving w0's pair key. */
+  private static TensorLink linkFromW0To(CoordinatorProtocol.RegisterWorker w9, String runId, byte[] key)
+      throws java.io.IOException {
+    return TensorLink.connect(w9.peerEndpoint(), TensorLinkSettings.fromConfig(NODE),
+        challenge -> LinkProof.hello(key, challenge, LinkHelloProto.newBuilder().setRunId(runId).setWorkerId("w0")
+            .setToWorker("w9")));
   }
 }

@@ -71,7 +71,10 @@ public final class StateParts {
     /** @param model the run's: the only model whose states are taken */
     public Assembly(ModelSpec model) {
       this.model = model;
-      this.maxBytes = maxBytes(model);
+      // A state is put together in one array: a model whose state could need more than an array
+      // holds (about 179 million parameters) cannot take one from a peer, and a part claiming
+      // more is refused like any other too large, instead of failing the allocation.
+      this.maxBytes = Math.min(maxBytes(model), Integer.MAX_VALUE - 8);
     }
 
     /**

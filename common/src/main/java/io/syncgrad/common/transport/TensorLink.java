@@ -14,6 +14,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.StandardSocketOptions;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLSocket;
@@ -101,18 +104,27 @@ public final class TensorLink implements AutoCloseable {
       throw new IOException("tensor link endpoint '" + endpoint + "' is not host:port");
     }
     Socket socket = settings.ssl() == null ? new Socket() : settings.ssl().getSocketFactory().createSocket();
+    long timeout = settings.connectTimeout().toMillis();
+    // One deadline for everything until the challenge is in (the TLS handshake included), however
+    // slowly the other end's bytes trickle: a read timeout alone bounds each read, not their sum.
+    ScheduledFuture<?> deadline = CONNECT_DEADLINES.schedule(() -> closeQuietly(socket), timeout,
+        TimeUnit.MILLISECONDS);
     try {
       socket.setReceiveBufferSize(SOCKET_BUFFER_BYTES);
       socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
-      socket.connect(new InetSocketAddress(host, port), (int) settings.connectTimeout().toMillis());
+      socket.connect(new InetSocketAddress(host, port), (int) timeout);
+      socket.setSoTimeout((int) timeout);
       if (socket instanceof SSLSocket tls) {
         settings.restrict(tls);
         tls.startHandshake();
       }
       TensorLink link = new TensorLink(socket, endpoint, settings.maxFrameBytes());
-      socket.setSoTimeout((int) settings.connectTimeout().toMillis());
       link.limitFrames(settings.greeting().maxBytes());
       LinkFrameProto challenge = link.read();
+      if (!deadline.cancel(false)) {
+        throw new IOException("no challenge from " + endpoint + " within " + timeout
+            + " ms (syncgrad.tensor-link.connect-timeout)");
+      }
       link.limitFrames(settings.maxFrameBytes());
       socket.setSoTimeout(0);
       if (!challenge.hasChallenge()) {
@@ -122,8 +134,30 @@ public final class TensorLink implements AutoCloseable {
       link.out.flush();
       return link;
     } catch (IOException | RuntimeException e) {
+      deadline.cancel(false);
       socket.close();
       throw e;
+    }
+  }
+
+  /** Closes the sockets of links being opened past their connect timeout; one daemon thread for the node. */
+  private static final ScheduledThreadPoolExecutor CONNECT_DEADLINES = connectDeadlines();
+
+  private static ScheduledThreadPoolExecutor connectDeadlines() {
+    ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "tensor-link-connect-deadline");
+      t.setDaemon(true);
+      return t;
+    });
+    e.setRemoveOnCancelPolicy(true);
+    return e;
+  }
+
+  private static void closeQuietly(Socket socket) {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // Already failing; the opener sees it.
     }
   }
 

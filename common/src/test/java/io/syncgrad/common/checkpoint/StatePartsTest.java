@@ -67,6 +67,25 @@ class StatePartsTest {
     assertTrue(why.contains("not cut as states are"), why);
   }
 
+  /**
+   * For a model of 204 million parameters a state could need more bytes than one array holds: a
+   * first part claiming just over 2 GiB is refused like any too large, not by a failed allocation
+   * (which would have escaped the worker's handler and stopped it).
+   */
+  @Test
+  void aStateBeyondWhatAnArrayHoldsIsRefused() {
+    ModelSpec huge = new ModelSpec(784, List.of(260_000), 10, Activation.RELU, OutputActivation.SOFTMAX,
+        LossFunction.CROSS_ENTROPY, 0f);
+    long total = (1L << 31) + 16;
+    assertTrue(StateParts.maxBytes(huge) > total);
+    StateProto claim = StateProto.newBuilder().setRunId("run").setPart(0).setParts((int) (total / StateParts.PART_BYTES
+        + 1)).setTotalBytes(total).setData(com.google.protobuf.ByteString.copyFrom(new byte[StateParts.PART_BYTES]))
+        .build();
+    String why = assertThrows(IllegalArgumentException.class, () -> new StateParts.Assembly(huge).offer(claim))
+        .getMessage();
+    assertTrue(why.contains("more than the model can need"), why);
+  }
+
   /** A state of 2 million parameters (8 MB a copy, more than a refusal may allocate), plain SGD. */
   private static TrainingState bigState() {
     ModelSpec model = new ModelSpec(2000, List.of(1000), 10, Activation.RELU, OutputActivation.SOFTMAX,
