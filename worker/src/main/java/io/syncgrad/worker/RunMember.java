@@ -451,10 +451,15 @@ final class RunMember {
         msg.startStep());
     ctx.getSelf().tell(new NextStep(msg.generation()));
     // Frames peers sent in this generation before its Go came here, after the first step starts.
+    replayEarlyFrames();
+    return stepping();
+  }
+
+  /** Hands the frames kept for later to this actor again, after what it has been told already. */
+  private void replayEarlyFrames() {
     List<PeerFrame> replay = new ArrayList<>(early);
     early.clear();
     replay.forEach(ctx.getSelf()::tell);
-    return stepping();
   }
 
   /** This worker's whole state, in parts. */
@@ -607,8 +612,8 @@ final class RunMember {
     stepLock.lock();
     try {
       StepExchange ex = exchange;
-      if (ex == null || state == null || p.getGeneration() != ex.generation || !p.getFromWorker().equals(peer)
-          || p.getChunk() != ex.rank) {
+      if (ex == null || state == null || waitingForState || p.getGeneration() != ex.generation
+          || !p.getFromWorker().equals(peer) || p.getChunk() != ex.rank) {
         return false;
       }
       StepExchange.Outcome outcome = ex.offerPartial(p, state.step());
@@ -640,7 +645,8 @@ final class RunMember {
     stepLock.lock();
     try {
       StepExchange ex = exchange;
-      if (ex == null || state == null || r.getGeneration() != ex.generation || !r.getFromWorker().equals(peer)) {
+      if (ex == null || state == null || waitingForState || r.getGeneration() != ex.generation
+          || !r.getFromWorker().equals(peer)) {
         return false;
       }
       StepExchange.Outcome outcome = ex.offerReduced(r, state.step());
@@ -850,6 +856,15 @@ final class RunMember {
     if (exchange == null || state == null) {
       return Behaviors.same();
     }
+    if (waitingForState && frameGeneration == exchange.generation) {
+      // The members that are not behind step from the generation's start at once; this one does
+      // once the state is in. Their frames of those steps would be refused against this worker's
+      // old step, and nobody sends them again: kept until then.
+      if (early.size() < MAX_EARLY_FRAMES) {
+        early.add(msg);
+      }
+      return Behaviors.same();
+    }
     long current = state.step();
     StepExchange.Outcome outcome;
     String from;
@@ -928,6 +943,7 @@ final class RunMember {
     ctx.getLog().info("Worker [{}] caught up from step [{}] to [{}] with the state of [{}]", workerId, before,
         state.step(), peer);
     ctx.getSelf().tell(new NextStep(exchange.generation));
+    replayEarlyFrames();
     return Behaviors.same();
   }
 

@@ -482,6 +482,58 @@ class WorkerTest {
     }
   }
 
+  /**
+   * A member that is behind waits for the state of the generation's start while the others already
+   * step from it: a peer's partial sum of that step, come before the state, is kept and taken once
+   * the state is in (nobody sends it again), so the step completes without waiting for a deadline.
+   */
+  @Test
+  void aMemberCatchingUpKeepsThePartialSumsOfTheStepItCatchesUpTo() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      Ready ready = readyW9("run-5", coordinator, server, accepted);
+      byte[] k0 = new byte[32];
+      k0[0] = 7;
+      ready.worker().tell(new WorkerProtocol.Prepare("run-5", "w9", 1, 0));
+      coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
+      // w9 is at step 0; the generation starts at step 5, from w0's state.
+      ready.worker().tell(new WorkerProtocol.Go("run-5", "w9", 1, List.of(
+          new WorkerProtocol.Member("w0", "127.0.0.1:1", 0, 2, 5, k0),
+          new WorkerProtocol.Member("w9", ready.reg().peerEndpoint(), 2, 4, 0, new byte[0])), 5, "w0", 6, 10, false,
+          List.of(), List.of()));
+      Thread.sleep(300);
+      TensorLink w0 = linkFromW0To(ready.reg(), "run-5", k0);
+      BlockingQueue<LinkFrameProto> fromW9 = new LinkedBlockingQueue<>();
+      w0.start(fromW9::add, reason -> { });
+      int length = new io.syncgrad.common.reduce.ChunkPlan(Parameters.zeros(MODEL).size(), 2).length(1);
+      w0.send(io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
+          .setRunId("run-5").setGeneration(1).setStep(5).setChunk(1).setFromWorker("w0").addNodeFirst(0)
+          .addNodeEnd(2).setFirstShard(0).addShardLoss(1).addShardLoss(1)
+          .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4]))));
+      Thread.sleep(300);
+      for (StateProto part : StateParts.split("run-5", 1, "w0", initial("run-5").atStep(5))) {
+        w0.send(LinkFrameProto.newBuilder().setState(part).build());
+      }
+      LinkFrameProto reduced = null;
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (reduced == null && System.nanoTime() < until) {
+        LinkFrameProto f = fromW9.poll(100, TimeUnit.MILLISECONDS);
+        if (f != null && f.hasReduced()) {
+          reduced = f;
+        }
+      }
+      ready.worker().tell(new WorkerProtocol.StopRun("run-5", "w9", "done"));
+      w0.close();
+      ready.link().link().close();
+      assertNotNull(reduced, "w9 dropped w0's partial sum of step 5 that came before the state");
+      assertEquals(5, reduced.getReduced().getStep());
+    } finally {
+      unlist(coordinator);
+    }
+  }
+
   private record Ready(ActorRef<WorkerProtocol.Command> worker, CoordinatorProtocol.RegisterWorker reg, Accepted link) {}
 
   /** Worker w9 in run {@code runId}: registered, its state in from the coordinator's link, ready. */
