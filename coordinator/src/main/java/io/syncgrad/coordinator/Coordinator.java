@@ -121,6 +121,7 @@ public final class Coordinator {
   private final Traffic traffic;
   private final Membership membership = new Membership();
   private final RunProgress progress;
+  private final StallWatch stall;
   private final RunReport report = new RunReport();
   private final PairKeys keys = new PairKeys();
   private final Recomputation recomputation = new Recomputation();
@@ -186,6 +187,7 @@ public final class Coordinator {
     this.metrics = telemetry.cluster();
     telemetry.ready(Telemetry.Role.COORDINATOR, true, "waiting for " + settings.workers() + " workers");
     TrainingState s = run.state();
+    this.stall = new StallWatch(settings.waitTimeout());
     this.progress = new RunProgress(s.step(), run.totalSteps(), run.checkpointEvery(), s.config().stepsPerEpoch(),
         WINDOW, settings.faultSteps());
     timers.startSingleTimer(WAIT_TIMER, new WaitExpired(), settings.waitTimeout());
@@ -379,6 +381,11 @@ public final class Coordinator {
 
   private Behavior<Command> form(String why) {
     timers.cancel(DEADLINE_TIMER);
+    if (stall.stuck(progress.recorded(), System.nanoTime())) {
+      return fail(new ClusterUnavailableException("no step recorded after step " + progress.recorded() + " for "
+          + settings.waitTimeout() + " (--wait-timeout) while " + stall.generations() + " generations formed, the "
+          + "last because " + why + "; giving up"));
+    }
     forming = true;
     generation++;
     asked = membership.candidates(progress.recorded(), settings.minWorkers());
