@@ -198,11 +198,7 @@ class WorkerTest {
    */
   @Test
   void aPeerLinkWithoutThePairsKeyIsClosed() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
-    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
-    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
-        (h, l) -> accepted.add(new Accepted(h, l)))) {
-      Ready ready = readyW9("run-2", coordinator, server, accepted);
+    withReadyW9("run-2", (ready, coordinator) -> {
       ActorRef<WorkerProtocol.Command> worker = ready.worker();
       CoordinatorProtocol.RegisterWorker reg = ready.reg();
       Accepted link = ready.link();
@@ -226,9 +222,7 @@ class WorkerTest {
       coordinator.expectNoMessage(Duration.ofMillis(300));
       worker.tell(new WorkerProtocol.StopRun("run-2", "w9", "done"));
       link.link().close();
-    } finally {
-      unlist(coordinator);
-    }
+    });
   }
 
   /**
@@ -386,11 +380,7 @@ class WorkerTest {
    */
   @Test
   void aStateFromAMemberOtherThanTheStateSourceIsNotAdopted() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
-    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
-    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
-        (h, l) -> accepted.add(new Accepted(h, l)))) {
-      Ready ready = readyW9("run-3", coordinator, server, accepted);
+    withReadyW9("run-3", (ready, coordinator) -> {
       ActorRef<WorkerProtocol.Command> worker = ready.worker();
       CoordinatorProtocol.RegisterWorker reg = ready.reg();
       Accepted link = ready.link();
@@ -418,9 +408,7 @@ class WorkerTest {
       w0.close();
       link.link().close();
       org.junit.jupiter.api.Assertions.assertNull(got, "w9 adopted w0's state and stepped from it: " + got);
-    } finally {
-      unlist(coordinator);
-    }
+    });
   }
 
   /**
@@ -429,11 +417,7 @@ class WorkerTest {
    */
   @Test
   void farFutureFramesDoNotCrowdOutTheNextGenerationsEarlyFrames() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
-    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
-    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
-        (h, l) -> accepted.add(new Accepted(h, l)))) {
-      Ready ready = readyW9("run-4", coordinator, server, accepted);
+    withReadyW9("run-4", (ready, coordinator) -> {
       ActorRef<WorkerProtocol.Command> worker = ready.worker();
       CoordinatorProtocol.RegisterWorker reg = ready.reg();
       Accepted link = ready.link();
@@ -458,11 +442,7 @@ class WorkerTest {
       worker.tell(new WorkerProtocol.Prepare("run-4", "w9", 2, 0));
       coordinator.expectMessageClass(CoordinatorProtocol.Prepared.class, WAIT);
       // w0 got generation 2's Go first and sends w9 its partial sums of chunk 1 at step 0.
-      int length = new io.syncgrad.common.reduce.ChunkPlan(Parameters.zeros(MODEL).size(), 2).length(1);
-      w0.send(io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
-          .setRunId("run-4").setGeneration(2).setStep(0).setChunk(1).setFromWorker("w0").addNodeFirst(0)
-          .addNodeEnd(2).setFirstShard(0).addShardLoss(1).addShardLoss(1)
-          .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4]))));
+      w0.send(partialOfW0("run-4", 2, 0));
       Thread.sleep(300);
       worker.tell(new WorkerProtocol.Go("run-4", "w9", 2, members, 0, "w9", 1, 1, false, List.of(), List.of()));
       LinkFrameProto reduced = null;
@@ -477,9 +457,7 @@ class WorkerTest {
       w0.close();
       link.link().close();
       assertNotNull(reduced, "w9 dropped w0's early partial sum: its chunk of step 0 is never reduced");
-    } finally {
-      unlist(coordinator);
-    }
+    });
   }
 
   /**
@@ -489,11 +467,7 @@ class WorkerTest {
    */
   @Test
   void aMemberCatchingUpKeepsThePartialSumsOfTheStepItCatchesUpTo() throws Exception {
-    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
-    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
-    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
-        (h, l) -> accepted.add(new Accepted(h, l)))) {
-      Ready ready = readyW9("run-5", coordinator, server, accepted);
+    withReadyW9("run-5", (ready, coordinator) -> {
       byte[] k0 = new byte[32];
       k0[0] = 7;
       ready.worker().tell(new WorkerProtocol.Prepare("run-5", "w9", 1, 0));
@@ -507,11 +481,7 @@ class WorkerTest {
       TensorLink w0 = linkFromW0To(ready.reg(), "run-5", k0);
       BlockingQueue<LinkFrameProto> fromW9 = new LinkedBlockingQueue<>();
       w0.start(fromW9::add, reason -> { });
-      int length = new io.syncgrad.common.reduce.ChunkPlan(Parameters.zeros(MODEL).size(), 2).length(1);
-      w0.send(io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
-          .setRunId("run-5").setGeneration(1).setStep(5).setChunk(1).setFromWorker("w0").addNodeFirst(0)
-          .addNodeEnd(2).setFirstShard(0).addShardLoss(1).addShardLoss(1)
-          .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4]))));
+      w0.send(partialOfW0("run-5", 1, 5));
       Thread.sleep(300);
       for (StateProto part : StateParts.split("run-5", 1, "w0", initial("run-5").atStep(5))) {
         w0.send(LinkFrameProto.newBuilder().setState(part).build());
@@ -529,9 +499,32 @@ class WorkerTest {
       ready.link().link().close();
       assertNotNull(reduced, "w9 dropped w0's partial sum of step 5 that came before the state");
       assertEquals(5, reduced.getReduced().getStep());
+    });
+  }
+
+  private interface WithW9 {
+    void run(Ready ready, TestProbe<CoordinatorProtocol.Command> coordinator) throws Exception;
+  }
+
+  /** Runs {@code body} with worker w9 ready in run {@code runId}, as {@link #readyW9} leaves it. */
+  private void withReadyW9(String runId, WithW9 body) throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
+    try (TensorLinkServer server = TensorLinkServer.open(TensorLinkSettings.fromConfig(NODE),
+        (h, l) -> accepted.add(new Accepted(h, l)))) {
+      body.run(readyW9(runId, coordinator, server, accepted), coordinator);
     } finally {
       unlist(coordinator);
     }
+  }
+
+  /** Member w0's partial sums (zeros) of chunk 1, w9's, over shards [0, 2). */
+  private static LinkFrameProto partialOfW0(String runId, long generation, long step) {
+    int length = new io.syncgrad.common.reduce.ChunkPlan(Parameters.zeros(MODEL).size(), 2).length(1);
+    return io.syncgrad.common.transport.LinkFrames.of(io.syncgrad.proto.PartialSumProto.newBuilder()
+        .setRunId(runId).setGeneration(generation).setStep(step).setChunk(1).setFromWorker("w0").addNodeFirst(0)
+        .addNodeEnd(2).setFirstShard(0).addShardLoss(1).addShardLoss(1)
+        .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4])));
   }
 
   private record Ready(ActorRef<WorkerProtocol.Command> worker, CoordinatorProtocol.RegisterWorker reg, Accepted link) {}
