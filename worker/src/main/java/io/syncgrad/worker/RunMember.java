@@ -75,6 +75,12 @@ final class RunMember {
   /** A frame from an authenticated peer. */
   private record PeerFrame(String peer, LinkFrameProto frame) implements Internal {}
 
+  /** The link to the coordinator closed: this worker's current one unless it closed or replaced it. */
+  private record CoordinatorLinkClosed(TensorLink link, String reason) implements Internal {}
+
+  /** Time to open the link to the coordinator again; {@code attempt} counts from 1. */
+  private record ReopenCoordinatorLink(int attempt) implements Internal {}
+
   /** A peer link closed. */
   private record PeerClosed() implements Internal {}
 
@@ -206,14 +212,7 @@ final class RunMember {
           self.tell(new PeerFrame(peer, frame));
         }
       }, () -> self.tell(new PeerClosed()));
-      byte[] key = java.util.HexFormat.of().parseHex(run.linkToken());
-      link = TensorLink.connect(run.tensorLink(), setup.linkSettings(), challenge -> LinkProof.hello(key, challenge,
-          LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(workerId)));
-      link.countInto(traffic);
-      link.limitFrames(StateParts.maxFrameBytes(run.model()));
-      org.slf4j.Logger log = ctx.getLog();
-      link.start(frame -> self.tell(new CoordinatorFrame(frame)),
-          reason -> log.debug("Link to the coordinator closed: {}", reason));
+      link = connectCoordinator();
     } catch (IOException | RuntimeException e) {
       String reason = "worker " + workerId + " cannot open its link to the coordinator at " + run.tensorLink() + ": "
           + e.getMessage();
@@ -223,6 +222,58 @@ final class RunMember {
     }
     ctx.getLog().info("Worker [{}] loaded run [{}]: {} samples; waiting for its state", workerId, runId,
         samples);
+  }
+
+  /** Opens the link to the coordinator and starts reading it. */
+  private TensorLink connectCoordinator() throws IOException {
+    byte[] key = java.util.HexFormat.of().parseHex(run.linkToken());
+    TensorLink opened = TensorLink.connect(run.tensorLink(), setup.linkSettings(), challenge -> LinkProof.hello(key,
+        challenge, LinkHelloProto.newBuilder().setRunId(runId).setWorkerId(workerId)));
+    opened.countInto(traffic);
+    opened.limitFrames(StateParts.maxFrameBytes(run.model()));
+    ActorRef<Command> self = selfRef;
+    opened.start(frame -> self.tell(new CoordinatorFrame(frame)),
+        reason -> self.tell(new CoordinatorLinkClosed(opened, reason)));
+    return opened;
+  }
+
+  /**
+   * The link to the coordinator closed under this worker (a reset connection, a firewall's idle
+   * timeout, a reader that failed): opened again. Without it the states it carries at snapshot
+   * steps would never reach the coordinator, and every generation would miss its deadline alike.
+   * The coordinator's own loss is seen by the cluster ({@link CoordinatorLost}), not here.
+   */
+  private Behavior<Command> onCoordinatorLinkClosed(CoordinatorLinkClosed msg) {
+    if (msg.link() != link) {
+      return Behaviors.same();
+    }
+    link = null;
+    ctx.getLog().warn("Worker [{}] lost its link to the coordinator ({}); opening it again", workerId, msg.reason());
+    return onReopenCoordinatorLink(new ReopenCoordinatorLink(1));
+  }
+
+  private Behavior<Command> onReopenCoordinatorLink(ReopenCoordinatorLink msg) {
+    if (link != null || peers == null) {
+      return Behaviors.same();
+    }
+    try {
+      link = connectCoordinator();
+      ctx.getLog().info("Worker [{}] opened its link to the coordinator again", workerId);
+    } catch (IOException | RuntimeException e) {
+      // Each attempt is bounded by the connect timeout; the run's own deadlines bound the rest.
+      java.time.Duration wait = java.time.Duration.ofMillis(Math.min(30_000L, 500L << Math.min(6, msg.attempt())));
+      ctx.getLog().warn("Worker [{}] cannot open its link to the coordinator again ({}); trying in {} ms", workerId,
+          e.getMessage(), wait.toMillis());
+      ctx.scheduleOnce(wait, ctx.getSelf(), new ReopenCoordinatorLink(msg.attempt() + 1));
+    }
+    return Behaviors.same();
+  }
+
+  /** Sends {@code frames} to the coordinator; dropped while its link is opened again (a new generation asks again). */
+  private void sendToCoordinator(List<LinkFrameProto> frames) {
+    if (link != null) {
+      frames.forEach(link::send);
+    }
   }
 
   /** What every phase of the run handles the same way. */
@@ -239,6 +290,8 @@ final class RunMember {
           }
           return Behaviors.same();
         })
+        .onMessage(CoordinatorLinkClosed.class, this::onCoordinatorLinkClosed)
+        .onMessage(ReopenCoordinatorLink.class, this::onReopenCoordinatorLink)
         .onMessage(PeerClosed.class, m -> {
           if (peers != null) {
             peers.forgetClosed();
@@ -443,7 +496,7 @@ final class RunMember {
         }
       }
       if (msg.resendSnapshot()) {
-        frames.forEach(link::send);
+        sendToCoordinator(frames);
       }
     }
     ctx.getLog().info("Worker [{}] in generation [{}] with {} members, shards [{}, {}), from step [{}]",
@@ -785,7 +838,7 @@ final class RunMember {
     metrics.applied(applied, computeNanos, period, report.sentBytes(), report.receivedBytes());
     send(reporting.applied(report, exchange.rank == 0, snapshotStep, credit, run.totalSteps(), now));
     if (applied == snapshotStep && exchange.rank == 0) {
-      stateFrames().forEach(link::send);
+      sendToCoordinator(stateFrames());
     }
     Long cut = faults.takePartition(applied);
     if (cut != null) {

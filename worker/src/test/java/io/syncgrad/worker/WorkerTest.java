@@ -502,6 +502,23 @@ class WorkerTest {
     });
   }
 
+  /**
+   * The link to the coordinator closing under a worker (a reset, a firewall's idle timeout) is
+   * opened again: the states it carries at snapshot steps would otherwise never arrive, and every
+   * generation would miss its deadline alike.
+   */
+  @Test
+  void aWorkerOpensItsLinkToTheCoordinatorAgainWhenItCloses() throws Exception {
+    withReadyW9("run-6", (ready, coordinator) -> {
+      ready.link().link().close();
+      Accepted again = ready.accepted().poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+      ready.worker().tell(new WorkerProtocol.StopRun("run-6", "w9", "done"));
+      assertNotNull(again, "w9 did not open its link to the coordinator again");
+      assertEquals("w9", again.hello().getWorkerId());
+      again.link().close();
+    });
+  }
+
   private interface WithW9 {
     void run(Ready ready, TestProbe<CoordinatorProtocol.Command> coordinator) throws Exception;
   }
@@ -527,7 +544,8 @@ class WorkerTest {
         .setData(com.google.protobuf.ByteString.copyFrom(new byte[length * 4])));
   }
 
-  private record Ready(ActorRef<WorkerProtocol.Command> worker, CoordinatorProtocol.RegisterWorker reg, Accepted link) {}
+  private record Ready(ActorRef<WorkerProtocol.Command> worker, CoordinatorProtocol.RegisterWorker reg, Accepted link,
+      BlockingQueue<Accepted> accepted) {}
 
   /** Worker w9 in run {@code runId}: registered, its state in from the coordinator's link, ready. */
   private Ready readyW9(String runId, TestProbe<CoordinatorProtocol.Command> coordinator, TensorLinkServer server,
@@ -544,7 +562,7 @@ class WorkerTest {
       link.link().send(LinkFrameProto.newBuilder().setState(part).build());
     }
     coordinator.expectMessage(WAIT, new CoordinatorProtocol.WorkerReady(runId, "w9", 0));
-    return new Ready(worker, reg, link);
+    return new Ready(worker, reg, link, accepted);
   }
 
   /** A peer link from member w0 to w9, proving w0's pair key. */

@@ -33,8 +33,9 @@ import javax.net.ssl.SSLSocket;
  *
  * <p>Sending never blocks the caller: frames queue for a writer thread. A reader thread hands
  * each received frame to a callback. Any I/O error, malformed or oversized frame, or anything
- * thrown where a frame is handed over closes the link; the actors then fall back to Artery, and
- * the usual deadlines and failure detection take over.
+ * thrown where a frame is handed over closes the link: a worker opens its link to the coordinator
+ * again at once, peer links open again with the next generation, and the step deadlines and the
+ * cluster's failure detection bound the wait in between.
  */
 public final class TensorLink implements AutoCloseable {
 
