@@ -55,6 +55,9 @@ public final class Worker extends AbstractBehavior<Command> {
   /** No coordinator started a run on this worker within the join timeout. */
   record JoinExpired() implements Internal {}
 
+  /** The coordinator this worker registered with is gone, before its run started here. */
+  record RegisteredCoordinatorLost(ActorRef<CoordinatorProtocol.Command> coordinator) implements Internal {}
+
   /** A peer opened a link and said who it is; not trusted until checked (by the run's {@link PeerLinks}). */
   record PeerHello(LinkHelloProto hello, TensorLink link) implements Internal {}
 
@@ -165,6 +168,7 @@ public final class Worker extends AbstractBehavior<Command> {
         })
         .onMessage(StopRun.class, this::onStopRun)
         .onMessage(JoinExpired.class, this::onJoinExpired)
+        .onMessage(RegisteredCoordinatorLost.class, this::onRegisteredCoordinatorLost)
         .onSignal(PostStop.class, signal -> {
           if (peerServer != null) {
             peerServer.close();
@@ -185,6 +189,7 @@ public final class Worker extends AbstractBehavior<Command> {
         registeredWith = c;
         getContext().getLog().info("Worker [{}] registering with coordinator [{}]", workerId, c.path());
         c.tell(new RegisterWorker(workerId, getContext().getSelf(), kernel.identity(), peerEndpoint()));
+        getContext().watchWith(c, new RegisteredCoordinatorLost(c));
       } else if (!registeredWith.equals(c) && ignoredCoordinators.add(c)) {
         getContext().getLog().warn("Worker [{}] is registered with coordinator [{}]; ignores coordinator [{}]",
             workerId, registeredWith.path(), c.path());
@@ -309,6 +314,8 @@ public final class Worker extends AbstractBehavior<Command> {
   /** The data is here and checked: the worker becomes a member of the run. */
   private Behavior<Command> join(StartRun msg, Dataset data) {
     joinTimer.cancel();
+    // The run watches its coordinator from here on, with a message of its own.
+    getContext().unwatch(registeredWith);
     return RunMember.join(getContext(), setup, registeredWith, ignoredCoordinators, peerServer, msg, data);
   }
 
@@ -319,6 +326,23 @@ public final class Worker extends AbstractBehavior<Command> {
     getContext().getLog().info("Worker [{}] stops: run [{}] {}", workerId, msg.runId(), msg.reason());
     setup.notReady("run over");
     setup.onStop().accept(Outcome.RUN_OVER);
+    return Behaviors.stopped();
+  }
+
+  /**
+   * The coordinator this worker registered with is gone before its run started here (killed while
+   * it shipped the data or before it sent the run): the node starts afresh and registers with
+   * whichever coordinator comes back, as a member of a run does, instead of ignoring that one until
+   * its join timeout.
+   */
+  private Behavior<Command> onRegisteredCoordinatorLost(RegisteredCoordinatorLost msg) {
+    if (!msg.coordinator().equals(registeredWith)) {
+      return this;
+    }
+    getContext().getLog().warn("Worker [{}] lost coordinator [{}] before its run started; rejoining", workerId,
+        registeredWith.path());
+    setup.notReady("coordinator lost");
+    setup.onStop().accept(Outcome.COORDINATOR_LOST);
     return Behaviors.stopped();
   }
 

@@ -519,6 +519,23 @@ class WorkerTest {
     });
   }
 
+  /**
+   * The coordinator a worker registered with stops before the worker's run starts: the worker
+   * stops to rejoin (its node starts afresh), instead of ignoring the coordinator that comes back.
+   */
+  @Test
+  void aWorkerWhoseCoordinatorStopsBeforeItsRunStopsToRejoin() throws Exception {
+    TestProbe<CoordinatorProtocol.Command> coordinator = listedCoordinator();
+    java.util.concurrent.CompletableFuture<Worker.Outcome> outcome = new java.util.concurrent.CompletableFuture<>();
+    ActorRef<WorkerProtocol.Command> worker = testKit.spawn(Worker.create("w8", EjmlKernel.INSTANCE,
+        d -> copy(DATA), outcome::complete));
+    coordinator.expectMessageClass(CoordinatorProtocol.RegisterWorker.class, WAIT);
+    unlist(coordinator);
+    coordinator.stop();
+    assertEquals(Worker.Outcome.COORDINATOR_LOST, outcome.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+    testKit.createTestProbe().expectTerminated(worker, WAIT);
+  }
+
   private interface WithW9 {
     void run(Ready ready, TestProbe<CoordinatorProtocol.Command> coordinator) throws Exception;
   }
