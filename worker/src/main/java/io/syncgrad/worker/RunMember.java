@@ -119,6 +119,10 @@ final class RunMember {
   private StepAggregator alone;
   /** The link to the coordinator: the state to start from, and snapshots for checkpoints. */
   private TensorLink link;
+  /** Why the link to the coordinator last closed under this worker, for the log. */
+  private String lostLinkReason = "";
+  /** How long a closed link to the coordinator waits before it is opened again. */
+  private static final java.time.Duration REOPEN_FIRST_WAIT = java.time.Duration.ofMillis(500);
   private PeerLinks peers;
   /** The generation this worker steps in; null between generations. */
   private StepExchange exchange;
@@ -248,8 +252,12 @@ final class RunMember {
       return Behaviors.same();
     }
     link = null;
-    ctx.getLog().warn("Worker [{}] lost its link to the coordinator ({}); opening it again", workerId, msg.reason());
-    return onReopenCoordinatorLink(new ReopenCoordinatorLink(1));
+    lostLinkReason = msg.reason();
+    // Not at once: at a run's end the coordinator closes its links as it sends the StopRun, and
+    // that usually comes within milliseconds; a worker stopped by then has nothing to reopen.
+    ctx.getLog().debug("Worker [{}]: the link to the coordinator closed ({})", workerId, msg.reason());
+    ctx.scheduleOnce(REOPEN_FIRST_WAIT, ctx.getSelf(), new ReopenCoordinatorLink(1));
+    return Behaviors.same();
   }
 
   private Behavior<Command> onReopenCoordinatorLink(ReopenCoordinatorLink msg) {
@@ -258,7 +266,8 @@ final class RunMember {
     }
     try {
       link = connectCoordinator();
-      ctx.getLog().info("Worker [{}] opened its link to the coordinator again", workerId);
+      ctx.getLog().warn("Worker [{}] opened its link to the coordinator again after it closed ({})", workerId,
+          lostLinkReason);
     } catch (IOException | RuntimeException e) {
       // Each attempt is bounded by the connect timeout; the run's own deadlines bound the rest.
       java.time.Duration wait = java.time.Duration.ofMillis(Math.min(30_000L, 500L << Math.min(6, msg.attempt())));
