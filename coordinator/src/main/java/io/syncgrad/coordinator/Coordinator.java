@@ -337,7 +337,11 @@ public final class Coordinator {
     links.adopt(worker, msg.link(), ctx.getSelf(), state -> new SnapshotArrived(worker, state),
         new LinkClosed(worker, msg.link()), traffic);
     // The state to start from: the run's (fresh or resumed); a worker joining later catches up
-    // from a peer when its generation forms.
+    // from a peer when its generation forms. A ready worker that opens its link again (it closed
+    // under it) has its state and takes none: nothing to send, however large the model.
+    if (membership.isReady(worker)) {
+      return Behaviors.same();
+    }
     for (StateProto part : StateParts.split(run.state().runId(), 0, "", run.state())) {
       msg.link().send(LinkFrames.of(part));
     }
